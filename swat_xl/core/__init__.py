@@ -1,0 +1,1 @@
+"""The pure core: rules, assignment and indicator over pandas frames. No Excel, no SQL."""

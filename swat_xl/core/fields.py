@@ -1,0 +1,115 @@
+"""Canonical fields of a Power BI detractor export and the column labels that map to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from swat_xl.core.text import label_key
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str  # canonical name used in code and in the ledger
+    label: str  # Spanish label shown to users
+    aliases: tuple[str, ...]  # default column labels in the export
+    kind: str = "text"  # text | code | phone | datetime | number
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("survey_id", "Id encuesta", ("ID_ENCUESTA", "Id Encuesta", "Encuesta ID"), "code"),
+    Field(
+        "survey_date",
+        "Fecha encuesta",
+        ("FECHA_ENCUESTA", "Fecha", "Fecha Encuesta", "Fecha Hora Encuesta"),
+        "datetime",
+    ),
+    Field("ally", "Aliado", ("ALIADO", "Socio", "Partner", "Aliado Gestion"), "text"),
+    Field(
+        "segment_text",
+        "Segmento",
+        ("SEGMENTO", "Unidad de Negocio", "Linea de Negocio", "Segmento Cliente"),
+        "text",
+    ),
+    Field("account", "Cuenta RR", ("CUENTA", "Cuenta RR", "Numero Cuenta", "Cuenta"), "code"),
+    Field("custcode", "Custcode", ("CUSTCODE", "Cust Code", "Codigo Cliente Movil"), "code"),
+    Field(
+        "ani",
+        "ANI",
+        ("ANI", "Teléfono", "Telefono", "Celular", "Numero Contacto", "Telefono Contacto"),
+        "phone",
+    ),
+    Field(
+        "customer_name",
+        "Cliente",
+        ("NOMBRE_CLIENTE", "Nombre Cliente", "Cliente", "Nombre", "Razon Social"),
+        "text",
+    ),
+    Field(
+        "score",
+        "Calificación",
+        ("CALIFICACION", "NPS", "Nota", "Puntaje", "Calificacion Encuesta"),
+        "number",
+    ),
+    Field(
+        "reason",
+        "Motivo",
+        ("MOTIVO", "Comentario", "Verbatim", "Motivo Calificacion", "Observacion Cliente"),
+        "text",
+    ),
+    Field("customer_type", "Tipo cliente", ("TIPO_CLIENTE", "Tipo Cliente", "Tipo de Cliente"), "text"),
+    Field(
+        "account_status",
+        "Estado cuenta",
+        ("ESTADO_CUENTA", "Estado Cuenta", "Estado de Cuenta"),
+        "text",
+    ),
+    Field(
+        "cancellation_request",
+        "Solicitud cancelación",
+        ("SOLICITUD_CANCELACION", "Solicitud Cancelacion", "Solicitud de Cancelacion"),
+        "text",
+    ),
+    Field("city", "Ciudad", ("CIUDAD", "Ciudad", "Municipio"), "text"),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+CANONICAL: tuple[str, ...] = tuple(f.name for f in FIELDS)
+
+
+def default_aliases() -> dict[str, tuple[str, ...]]:
+    return {f.name: f.aliases for f in FIELDS}
+
+
+class AliasMap:
+    """Resolves export column labels to canonical fields (case/accent/space/underscore-blind)."""
+
+    def __init__(self, aliases: Mapping[str, Iterable[str]] | None = None) -> None:
+        merged = default_aliases()
+        for name, extra in (aliases or {}).items():
+            if name not in FIELD_BY_NAME:
+                continue
+            merged[name] = tuple(dict.fromkeys([*extra]))
+        self.aliases: dict[str, tuple[str, ...]] = merged
+        self._lookup: dict[str, str] = {}
+        for name, labels in merged.items():
+            for label in (*labels, name):
+                self._lookup.setdefault(label_key(label), name)
+
+    def field_for(self, label: object) -> str | None:
+        return self._lookup.get(label_key(label))
+
+    def map_header(self, header: Iterable[object]) -> dict[int, str]:
+        """Column index -> canonical field, first column wins when two map to one field."""
+        found: dict[int, str] = {}
+        taken: set[str] = set()
+        for index, label in enumerate(header):
+            name = self.field_for(label)
+            if name and name not in taken:
+                found[index] = name
+                taken.add(name)
+        return found
+
+    def tried(self, name: str) -> str:
+        """The aliases of a field as a Spanish list for error messages."""
+        return ", ".join(f"«{a}»" for a in self.aliases[name])

@@ -1,0 +1,88 @@
+"""Text normalisation shared by every rule: accents, case, spacing, numbers typed as floats."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_FLOAT_INT = re.compile(r"^(-?\d+)\.0+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def fold(value: Any) -> str:
+    """Lower-case, accent-free text with spaces collapsed (``" Móvil  "`` -> ``"movil"``)."""
+    if is_blank(value):
+        return ""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.lower().split())
+
+
+def label_key(value: Any) -> str:
+    """Key to compare column labels: accents, case, spaces, underscores and punctuation ignored."""
+    return _NON_ALNUM.sub("", fold(value))
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return isinstance(value, str) and value.strip() == ""
+
+
+def clean_text(value: Any) -> str:
+    """Text as the user should see it: stripped, control characters removed, never ``nan``."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _CONTROL.sub("", str(value)).strip()
+
+
+def clean_code(value: Any) -> str:
+    """An account, custcode or id: ``32091775.0`` -> ``32091775``; leading zeros of text kept."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    text = clean_text(value)
+    match = _FLOAT_INT.match(text)
+    if match:
+        return match.group(1)
+    return text
+
+
+def clean_phone(value: Any) -> str:
+    """A Colombian contact number as 10 digits when possible.
+
+    ``3001234567.0``, ``+57 300 123 4567``, ``57300-123-4567`` -> ``3001234567``.
+    Anything that is not a recognisable number is returned cleaned but otherwise as is.
+    """
+    code = clean_code(value)
+    if not code:
+        return ""
+    digits = re.sub(r"\D", "", code)
+    if not digits:
+        return code
+    if len(digits) == 12 and digits.startswith("57"):
+        return digits[2:]
+    if len(digits) == 13 and digits.startswith("057"):
+        return digits[3:]
+    return digits
