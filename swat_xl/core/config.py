@@ -27,7 +27,7 @@ DEFAULT_EXCLUSION_VALUES: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class Settings:
     ally_name: str = "Almacontact"
-    ledger_path: str = "swat_ledger.sqlite"
+    ledger_path: str = ""
     due_hours: float = 24.0
     target: float = 0.80
     min_attempts_no_contact: int = 3  # "más de 2 intentos"
@@ -53,7 +53,7 @@ class Settings:
 # key -> (attribute, description). Order is the order of the sheet.
 _SCALARS: tuple[tuple[str, str, str], ...] = (
     ("aliado", "ally_name", "Nombre del aliado a filtrar (se toleran mayúsculas, tildes, espacios y S.A.S.)"),
-    ("registro_sqlite", "ledger_path", "Archivo del registro (SQLite), relativo a la carpeta del libro"),
+    ("registro_sqlite", "ledger_path", "Archivo del registro SQLite, relativo a la carpeta del libro (vacío = <libro>.swat.sqlite)"),
     ("horas_vencimiento", "due_hours", "Horas para cerrar la gestión desde la asignación"),
     ("meta_contacto_efectivo", "target", "Meta del indicador de contacto efectivo (0,80 = 80 %)"),
     ("intentos_no_contacto", "min_attempts_no_contact", "Intentos mínimos para tipificar NO CONTACTO"),

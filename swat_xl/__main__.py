@@ -1,0 +1,3 @@
+from swat_xl.cli import main
+
+raise SystemExit(main())

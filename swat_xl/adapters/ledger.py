@@ -1,0 +1,405 @@
+"""The durable state: an SQLite ledger beside the workbook.
+
+Every cut, record, assignment and mark lives here, so a sorted or deleted sheet loses nothing.
+One :meth:`Ledger.transaction` per operation: it commits only when the whole block succeeds.
+The schema is versioned with ``PRAGMA user_version`` and migrated forward on open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from swat_xl.core.fields import CANONICAL
+from swat_xl.core.model import MARK_FIELDS
+from swat_xl.errors import LedgerError
+
+RECORD_FIELDS: tuple[str, ...] = CANONICAL
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: cuts, records (with current assignment and marks), history and the operation log.
+    f"""
+    CREATE TABLE cuts (
+        id INTEGER PRIMARY KEY,
+        file_name TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        imported_at TEXT NOT NULL,
+        sheet TEXT,
+        header_row INTEGER,
+        rows_read INTEGER NOT NULL,
+        ally_rows INTEGER NOT NULL,
+        duplicate_rows INTEGER NOT NULL,
+        new_records INTEGER NOT NULL,
+        excluded INTEGER NOT NULL,
+        assigned INTEGER NOT NULL DEFAULT 0,
+        unassigned INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        cut_id INTEGER NOT NULL REFERENCES cuts(id),
+        {", ".join(f"{name} TEXT NOT NULL DEFAULT ''" for name in CANONICAL)},
+        segment TEXT NOT NULL DEFAULT '',
+        exclusion TEXT NOT NULL DEFAULT '',
+        extra TEXT NOT NULL DEFAULT '{{}}',
+        agent TEXT NOT NULL DEFAULT '',
+        assigned_at TEXT NOT NULL DEFAULT '',
+        due_at TEXT NOT NULL DEFAULT '',
+        {", ".join(f"{name} TEXT NOT NULL DEFAULT ''" for name in MARK_FIELDS)},
+        marked_at TEXT NOT NULL DEFAULT '',
+        closed_at TEXT NOT NULL DEFAULT '',
+        archived_at TEXT NOT NULL DEFAULT '',
+        form_exported_at TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX records_cut ON records(cut_id);
+    CREATE INDEX records_agent ON records(agent);
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        record_id INTEGER NOT NULL REFERENCES records(id),
+        agent TEXT NOT NULL,
+        assigned_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        operation_id INTEGER
+    );
+    CREATE TABLE mark_history (
+        id INTEGER PRIMARY KEY,
+        record_id INTEGER NOT NULL REFERENCES records(id),
+        field TEXT NOT NULL,
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        operation_id INTEGER
+    );
+    CREATE TABLE operations (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL DEFAULT '',
+        user TEXT NOT NULL,
+        host TEXT NOT NULL,
+        command TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        counts TEXT NOT NULL DEFAULT '{{}}'
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        operation_id INTEGER NOT NULL REFERENCES operations(id),
+        at TEXT NOT NULL,
+        level TEXT NOT NULL,
+        record_id INTEGER,
+        message TEXT NOT NULL
+    );
+    CREATE TRIGGER operations_append_only_update BEFORE UPDATE OF started_at, user, command
+        ON operations BEGIN SELECT RAISE(ABORT, 'operations are append-only'); END;
+    CREATE TRIGGER operations_append_only_delete BEFORE DELETE ON operations
+        BEGIN SELECT RAISE(ABORT, 'operations are append-only'); END;
+    CREATE TABLE agent_exports (
+        id INTEGER PRIMARY KEY,
+        token TEXT NOT NULL UNIQUE,
+        agent TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        exported_at TEXT NOT NULL,
+        record_ids TEXT NOT NULL,
+        collected_at TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE practice_log (
+        id INTEGER PRIMARY KEY,
+        held_on TEXT NOT NULL,
+        practice TEXT NOT NULL,
+        owner TEXT NOT NULL DEFAULT '',
+        minutes TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT ''
+    );
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def iso(value: dt.datetime | None) -> str:
+    return value.replace(microsecond=0).isoformat() if value else ""
+
+
+class Ledger:
+    """An open SQLite ledger. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self.db = connection
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False) -> Ledger:
+        path = Path(path)
+        if not create and not path.exists():
+            raise LedgerError(
+                "No se encontró el registro SQLite del libro; ejecute primero «swat-xl init»",
+                file=path,
+            )
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=10)
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA journal_mode = DELETE")
+            db.execute("PRAGMA synchronous = FULL")
+            ledger = cls(path, db)
+            ledger._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"El registro SQLite está dañado o no es válido: {exc}", file=path) from exc
+        return ledger
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"El registro fue creado por una versión más nueva de swat_xl (esquema {version})",
+                file=self.path,
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                self._run_script(_MIGRATIONS[number])
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _run_script(self, script: str) -> None:
+        for statement in _split_sql(script):
+            self.db.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One all-or-nothing unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``)."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- cuts and records -----------------------------------------------------------------
+    def cut_by_sha(self, sha256: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM cuts WHERE sha256 = ?", (sha256,)).fetchone()
+        return _row_dict(self.db, row, "cuts") if row else None
+
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        keys = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                row[0]
+                for row in self.db.execute(f"SELECT key FROM records WHERE key IN ({marks})", chunk)
+            )
+        return found
+
+    def add_cut(self, **values: Any) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        cursor = self.db.execute(
+            f"INSERT INTO cuts ({columns}) VALUES ({marks})", tuple(values.values())
+        )
+        return int(cursor.lastrowid or 0)
+
+    def update_cut(self, cut_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        self.db.execute(f"UPDATE cuts SET {sets} WHERE id = ?", (*values.values(), cut_id))
+
+    def add_records(self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[int]:
+        """Insert new records (columns: key, canonical fields, segment, exclusion, extras)."""
+        if frame.empty:
+            return []
+        start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
+        dates = frame["survey_date"]
+        date_text = (
+            dates.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+            if pd.api.types.is_datetime64_any_dtype(dates)
+            else dates.astype(str)
+        )
+        columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
+        text_fields = [name for name in CANONICAL if name != "survey_date"]
+        extras = (
+            [json.dumps(dict(zip(extra_columns, row, strict=True)), ensure_ascii=False)
+             for row in frame[list(extra_columns)].itertuples(index=False, name=None)]
+            if extra_columns
+            else ["{}"] * len(frame)
+        )
+        ids = list(range(start, start + len(frame)))
+        field_values = {name: frame[name].astype(str).tolist() for name in text_fields}
+        field_values["survey_date"] = date_text.tolist()
+        rows = zip(
+            ids,
+            frame["key"].tolist(),
+            [cut_id] * len(frame),
+            *(field_values[name] for name in CANONICAL),
+            frame["segment"].tolist(),
+            frame["exclusion"].tolist(),
+            extras,
+            strict=True,
+        )
+        marks = ", ".join("?" * len(columns))
+        self.db.executemany(f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})", rows)
+        return ids
+
+    def records(self, *, include_archived: bool = True, where: str = "", params: Sequence[Any] = ()) -> pd.DataFrame:
+        """All records (with cut time, assignment and marks) as a frame of strings."""
+        clauses = [] if include_archived else ["r.archived_at = ''"]
+        if where:
+            clauses.append(f"({where})")
+        sql = (
+            "SELECT r.*, c.imported_at AS cut_at FROM records r JOIN cuts c ON c.id = r.cut_id"
+            + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+            + " ORDER BY r.id"
+        )
+        frame = pd.read_sql_query(sql, self.db, params=list(params))
+        return frame
+
+    def open_work(self) -> pd.DataFrame:
+        """Assigned records without a final outcome, with their agent."""
+        return pd.read_sql_query(
+            "SELECT id AS record_id, agent, segment, account, ani, custcode FROM records "
+            "WHERE agent != '' AND outcome = '' AND exclusion = '' ORDER BY id",
+            self.db,
+        )
+
+    def set_assignments(
+        self,
+        assignment: Mapping[int, str],
+        *,
+        at: dt.datetime,
+        due_hours: float,
+        reason: str,
+        operation_id: int,
+    ) -> None:
+        when = iso(at)
+        due = iso(at + dt.timedelta(hours=due_hours))
+        rows = [(agent, when, due, int(record_id)) for record_id, agent in assignment.items()]
+        self.db.executemany(
+            "UPDATE records SET agent = ?, assigned_at = ?, due_at = ? WHERE id = ?", rows
+        )
+        self.db.executemany(
+            "INSERT INTO assignments (record_id, agent, assigned_at, reason, operation_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(int(rid), agent, when, reason, operation_id) for rid, agent in assignment.items()],
+        )
+
+    def marks(self) -> pd.DataFrame:
+        """Current marks of every record that has an agent (record_id + MARK_FIELDS)."""
+        return pd.read_sql_query(
+            f"SELECT id AS record_id, agent, {', '.join(MARK_FIELDS)}, marked_at FROM records "
+            "WHERE agent != ''",
+            self.db,
+        )
+
+    def update_marks(
+        self,
+        changes: Sequence[tuple[int, str, str, str]],
+        *,
+        source: str,
+        at: dt.datetime,
+        operation_id: int,
+    ) -> None:
+        """Apply ``(record_id, field, old, new)`` changes and record them in the history."""
+        if not changes:
+            return
+        when = iso(at)
+        for field in MARK_FIELDS:
+            rows = [(new, when, rid) for rid, name, _old, new in changes if name == field]
+            if rows:
+                self.db.executemany(
+                    f"UPDATE records SET {field} = ?, marked_at = ? WHERE id = ?", rows
+                )
+        self.db.executemany(
+            "INSERT INTO mark_history (record_id, field, old, new, source, at, operation_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(rid, name, old, new, source, when, operation_id) for rid, name, old, new in changes],
+        )
+        self.db.execute(
+            "UPDATE records SET closed_at = CASE WHEN outcome != '' AND closed_at = '' THEN marked_at "
+            "WHEN outcome = '' THEN '' ELSE closed_at END"
+        )
+
+    # -- operation log ----------------------------------------------------------------------
+    def start_operation(self, command: str, *, user: str, host: str, at: dt.datetime) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO operations (started_at, user, host, command) VALUES (?, ?, ?, ?)",
+            (iso(at), user, host, command),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_operation(
+        self, operation_id: int, *, summary: str, counts: Mapping[str, Any], at: dt.datetime
+    ) -> None:
+        self.db.execute(
+            "UPDATE operations SET finished_at = ?, summary = ?, counts = ? WHERE id = ?",
+            (iso(at), summary, json.dumps(counts, ensure_ascii=False), operation_id),
+        )
+
+    def add_event(
+        self, operation_id: int, message: str, *, level: str = "info", record_id: int | None = None,
+        at: dt.datetime,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO events (operation_id, at, level, record_id, message) VALUES (?, ?, ?, ?, ?)",
+            (operation_id, iso(at), level, record_id, message),
+        )
+
+    def operations(self, limit: int = 2000) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT * FROM operations ORDER BY id DESC LIMIT ?", self.db, params=[limit]
+        )
+
+    def events(self, limit: int = 2000) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT * FROM events ORDER BY id DESC LIMIT ?", self.db, params=[limit]
+        )
+
+    def cuts(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM cuts ORDER BY id", self.db)
+
+
+def _row_dict(db: sqlite3.Connection, row: tuple[Any, ...], table: str) -> dict[str, Any]:
+    names = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+    return dict(zip(names, row, strict=True))
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (triggers keep their inner ``;``)."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    depth = 0
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        buffer.append(line)
+        upper = stripped.upper()
+        if upper.startswith("CREATE TRIGGER"):
+            depth += 1
+        if stripped.endswith(";") and (depth == 0 or upper.endswith("END;")):
+            statements.append("\n".join(buffer))
+            buffer = []
+            depth = 0
+    if buffer:
+        statements.append("\n".join(buffer))
+    return statements

@@ -1,0 +1,445 @@
+"""The macro side of the master workbook: its VBA project, its ribbon and its xlwings.conf sheet.
+
+The master is a standalone xlwings workbook: no add-in is installed, so its own VBA
+project carries the ``xlwings`` module (``RunPython``) and the ``Dictionary`` class.
+That project is built once, at development time, from xlwings' own
+``quickstart_standalone.xlsm`` plus the modules in ``workbooks/src`` (see
+``workbooks/build_vba.py``), and shipped as ``swat_xl/resources/vbaProject.bin``
+together with the ribbon ``swat_xl/resources/customUI.xml``: users installing with
+pip have neither pyOpenVBA nor the sources.
+
+* :func:`build_vba_project` makes the project (needs pyOpenVBA, the ``build`` extra);
+* :func:`shipped_vba_project` and :func:`shipped_ribbon` read the built artifacts;
+* :func:`add_ribbon` puts a ribbon into a written ``.xlsx``/``.xlsm`` package;
+* :func:`extract_vba` and :func:`extract_ribbon` take both out of an existing
+  workbook, so a rewrite of the master carries them over;
+* :data:`XLWINGS_CONF` are the rows of the ``xlwings.conf`` sheet.
+
+Package XML is read with :mod:`defusedxml` only and edited with string operations,
+so a rewritten part keeps every byte that is not ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import io
+import os
+import posixpath
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from swat_xl.errors import WorkbookError
+
+VBA_PART = "xl/vbaProject.bin"
+CUSTOMUI_PART = "customUI/customUI.xml"
+CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
+#: Relationship from the package to the Office 2007 ribbon (``customUI/customUI.xml``).
+RIBBON_REL_TYPE = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+#: Relationship to the Office 2010 ribbon (``customUI/customUI14.xml``); when present
+#: Office ignores the 2007 one, so :func:`add_ribbon` removes it.
+RIBBON14_REL_TYPE = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+VBA_REL_TYPE = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+OFFICE_DOCUMENT_REL_TYPE = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+)
+RIBBON_REL_ID = "swatRibbon"
+
+#: Zip timestamp of every member written here (the earliest a zip can hold).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+#: xlwings' workbook whose VBA project is the starting point of ours.
+XLWINGS_TEMPLATE = "quickstart_standalone.xlsm"
+#: Modules of that template that are demo code (``Module1.SampleCall``), dropped by default.
+TEMPLATE_DEMO_MODULES: tuple[str, ...] = ("Module1",)
+
+#: Name of the sheet the xlwings VBA reads its settings from (``PROJECT_NAME & ".conf"``).
+XLWINGS_CONF_SHEET = "xlwings.conf"
+#: Rows of that sheet, from A1 down with no header and no blank row (the VBA reads
+#: ``A1:A<End(xlDown)>``; keys are compared in upper case and must be unique, values
+#: are in column B). Every key the sheet holds overrides the user's own
+#: ``%USERPROFILE%\\.xlwings\\xlwings.conf``, which is why the empty ones are listed
+#: too. Booleans must be written as booleans (or the text ``False``), never left
+#: empty: xlwings 0.37.8 assigns them to a VBA ``Boolean``.
+XLWINGS_CONF: list[tuple[str, str | bool]] = [
+    ("Interpreter_Win", r"%USERPROFILE%\swat_xl\.venv\Scripts\pythonw.exe"),
+    ("PYTHONPATH", ""),
+    ("Conda Path", ""),
+    ("Conda Env", ""),
+    ("UDF Modules", ""),
+    ("Debug UDFs", False),
+    ("Use UDF Server", False),
+    ("Show Console", False),
+    # swat_xl is installed in the venv: the workbook's folder (maybe a OneDrive URL,
+    # which xlwings cannot always map to a local path) must not go on sys.path.
+    ("ADD_WORKBOOK_TO_PYTHONPATH", False),
+]
+
+_RELATIONSHIP_RE = re.compile(
+    r"<(?:[A-Za-z_][\w.-]*:)?Relationship\b[^>]*?(?:/>|>\s*</(?:[A-Za-z_][\w.-]*:)?Relationship\s*>)",
+    re.DOTALL,
+)
+_OVERRIDE_RE = re.compile(
+    r"<(?:[A-Za-z_][\w.-]*:)?Override\b[^>]*?(?:/>|>\s*</(?:[A-Za-z_][\w.-]*:)?Override\s*>)",
+    re.DOTALL,
+)
+_DEFAULT_RE = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?Default\b[^>]*?/?>", re.DOTALL)
+_ATTRIBUTE_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CLOSING_RE = {
+    "Relationships": re.compile(r"</(?:[A-Za-z_][\w.-]*:)?Relationships\s*>\s*$"),
+    "Types": re.compile(r"</(?:[A-Za-z_][\w.-]*:)?Types\s*>\s*$"),
+}
+
+
+# ---------------------------------------------------------------------------
+# The VBA project
+# ---------------------------------------------------------------------------
+
+
+def xlwings_template() -> bytes:
+    """The bytes of xlwings' ``quickstart_standalone.xlsm`` (of the installed xlwings)."""
+    try:
+        return (importlib.resources.files("xlwings") / XLWINGS_TEMPLATE).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise ImportError(
+            f"No se encontró {XLWINGS_TEMPLATE} de xlwings: instale xlwings (pip install swat-xl)"
+        ) from exc
+
+
+def _pyopenvba() -> Any:
+    try:
+        import pyopenvba
+        import pyopenvba.cfb
+    except ImportError as exc:
+        raise ImportError(
+            "Generar el proyecto VBA requiere pyOpenVBA: pip install 'swat-xl[build]'. "
+            "Para usar el proyecto ya generado no hace falta (shipped_vba_project)."
+        ) from exc
+    return pyopenvba
+
+
+def _module_source(name: str, source: str, encoding: str) -> str:
+    """``source`` as the module stream holds it: CRLF lines, ``Attribute VB_Name`` first."""
+    text = source.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    header = f'Attribute VB_Name = "{name}"'
+    first = text.split("\n", 1)[0]
+    if not first.startswith("Attribute VB_Name"):
+        text = f"{header}\n{text}"
+    elif first.strip() != header:
+        raise ValueError(f"El módulo «{name}» declara otro nombre: {first.strip()}")
+    text = text.replace("\n", "\r\n")
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"El módulo «{name}» tiene caracteres que el proyecto VBA ({encoding}) "
+            f"no puede guardar: {text[exc.start : exc.end]!r}"
+        ) from None
+    return text
+
+
+def _tidy_template(template: bytes, pyopenvba: Any) -> bytes:
+    """The template without the empty line that ends its PROJECT stream.
+
+    pyOpenVBA appends the ``[Workspace]`` entry of an added module after that line,
+    which would leave a blank line inside the section ([MS-OVBA] 2.3.1 has none there).
+    """
+    with zipfile.ZipFile(io.BytesIO(template)) as package:
+        infos = package.infolist()
+        parts = {info.filename: package.read(info) for info in infos}
+    cfb = pyopenvba.cfb.CFB.from_bytes(parts[VBA_PART])
+    cfb.write_stream("PROJECT", cfb.get_stream("PROJECT").rstrip(b"\r\n") + b"\r\n")
+    parts[VBA_PART] = cfb.to_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for info in infos:
+            out.writestr(_zip_info(info.filename, info.compress_type), parts[info.filename])
+    return buffer.getvalue()
+
+
+def build_vba_project(
+    modules: Mapping[str, str], *, drop: Iterable[str] = TEMPLATE_DEMO_MODULES
+) -> bytes:
+    """A ``vbaProject.bin``: xlwings' standalone project with ``modules`` added or replaced.
+
+    ``modules`` maps a standard module's name to its source (a VBE ``.bas`` export or a
+    bare body; line endings are normalised to CRLF). The template's ``xlwings`` module,
+    ``Dictionary`` class, document modules and references (Office, MSForms) are kept;
+    the modules in ``drop`` that ``modules`` does not name are removed. The project is
+    saved without compiled code (``_VBA_PROJECT`` version 0xFFFF), so Excel compiles
+    it from source, and the result is byte-for-byte the same for the same inputs.
+    """
+    pyopenvba = _pyopenvba()
+    with tempfile.TemporaryDirectory(prefix="swat_vba_") as tmp:
+        source = Path(tmp, "template.xlsm")
+        built = Path(tmp, "built.xlsm")
+        source.write_bytes(_tidy_template(xlwings_template(), pyopenvba))
+        with pyopenvba.ExcelFile(source) as book:
+            project = book.vba_project()
+            encoding = pyopenvba.vba.encoding_for_codepage(project.code_page)
+            present = {m.name.casefold(): m for m in project.modules}
+            wanted = {name.casefold() for name in modules}
+            for name in drop:
+                if name.casefold() in present and name.casefold() not in wanted:
+                    project.delete_module(present[name.casefold()].name)
+            for name, text in modules.items():
+                text = _module_source(name, text, encoding)
+                module = present.get(name.casefold())
+                if module is None:
+                    project.add_module(name, text)
+                elif module.kind is pyopenvba.VBAModuleKind.standard:
+                    book.set_module(module.name, text)
+                else:
+                    raise ValueError(f"«{module.name}» no es un módulo estándar de la plantilla")
+            book.save(built)
+        with pyopenvba.ExcelFile(built) as book:
+            problems = book.validate()
+            if problems:
+                raise RuntimeError(
+                    "pyOpenVBA escribió un proyecto incoherente: " + "; ".join(problems)
+                )
+            return book.vba_project_bytes()
+
+
+def _resource(name: str) -> bytes:
+    return (importlib.resources.files("swat_xl") / "resources" / name).read_bytes()
+
+
+def shipped_vba_project() -> bytes:
+    """The VBA project shipped in the package (built from ``workbooks/src``)."""
+    return _resource("vbaProject.bin")
+
+
+def shipped_ribbon() -> bytes:
+    """The ribbon (``customUI.xml``, 2006 namespace) shipped in the package."""
+    return _resource("customUI.xml")
+
+
+# ---------------------------------------------------------------------------
+# Reading packages
+# ---------------------------------------------------------------------------
+
+
+def _open_zip(path: str | Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WorkbookError("No se pudo abrir el libro como archivo de Excel", file=path) from exc
+
+
+def _read_package(path: str | Path) -> tuple[list[zipfile.ZipInfo], dict[str, bytes]]:
+    with _open_zip(path) as package:
+        infos = package.infolist()
+        try:
+            return infos, {info.filename: package.read(info) for info in infos}
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise WorkbookError("El libro está dañado y no se pudo leer", file=path) from exc
+
+
+def read_parts(path: str | Path) -> dict[str, bytes]:
+    """Every part of a package, by zip member name, in the package's order."""
+    return _read_package(path)[1]
+
+
+def _parse(data: bytes, what: str, file: str | Path | None = None) -> Any:
+    try:
+        return SafeET.fromstring(data)
+    except (SafeET.ParseError, DefusedXmlException) as exc:
+        raise WorkbookError(f"La parte «{what}» del libro no es XML válido", file=file) from exc
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _relationships(data: bytes, what: str, file: str | Path | None = None) -> list[dict[str, str]]:
+    root = _parse(data, what, file)
+    return [dict(el.attrib) for el in root if _local(el.tag) == "Relationship"]
+
+
+def _rels_name(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{name}.rels")
+
+
+def _resolve(source_part: str, target: str) -> str:
+    """Zip member name of a relationship target (relative to ``source_part``'s folder)."""
+    if target.startswith("/"):
+        return posixpath.normpath(target).lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def _target(
+    parts: Mapping[str, bytes], source_part: str, rel_type: str, file: str | Path
+) -> str | None:
+    names = {name.casefold(): name for name in parts}
+    rels = names.get(_rels_name(source_part).casefold())
+    if rels is None:
+        return None
+    for rel in _relationships(parts[rels], rels, file):
+        if rel.get("Type") == rel_type and rel.get("TargetMode") != "External":
+            return names.get(_resolve(source_part, rel.get("Target", "")).casefold())
+    return None
+
+
+def extract_vba(path: str | Path) -> bytes | None:
+    """The workbook's ``vbaProject.bin``, or ``None`` if it has no VBA project."""
+    parts = read_parts(path)
+    main = _target(parts, "", OFFICE_DOCUMENT_REL_TYPE, path)
+    name = _target(parts, main, VBA_REL_TYPE, path) if main else None
+    if name is None and VBA_PART in parts:
+        name = VBA_PART
+    return parts[name] if name else None
+
+
+def extract_ribbon(path: str | Path) -> bytes | None:
+    """The workbook's Office 2007 ribbon (``customUI/customUI.xml``), or ``None``."""
+    parts = read_parts(path)
+    name = _target(parts, "", RIBBON_REL_TYPE, path)
+    return parts[name] if name else None
+
+
+# ---------------------------------------------------------------------------
+# Writing the ribbon
+# ---------------------------------------------------------------------------
+
+
+def _attributes(element: str) -> dict[str, str]:
+    return {m[1]: m[2] if m[2] is not None else m[3] for m in _ATTRIBUTE_RE.finditer(element)}
+
+
+def _insert_before_end(text: str, root: str, element: str, what: str) -> str:
+    closing = _CLOSING_RE[root].search(text)
+    if closing is not None:
+        return text[: closing.start()] + element + text[closing.start() :]
+    # An empty root written as <Root .../>.
+    empty = re.search(rf"<((?:[A-Za-z_][\w.-]*:)?{root})\b([^>]*?)/>\s*$", text)
+    if empty is None:
+        raise WorkbookError(f"No se pudo modificar la parte «{what}» del libro")
+    return f"{text[: empty.start()]}<{empty[1]}{empty[2]}>{element}</{empty[1]}>"
+
+
+def check_ribbon(customui_xml: bytes) -> None:
+    """Refuse what is not well-formed XML rooted at a 2006 ``customUI`` element."""
+    root = _parse(customui_xml, CUSTOMUI_PART)
+    if root.tag != f"{{{CUSTOMUI_NS}}}customUI":
+        raise ValueError(
+            f"La cinta debe ser un elemento customUI del espacio de nombres {CUSTOMUI_NS}"
+        )
+
+
+def _package_rels(data: bytes, file: str | Path) -> tuple[bytes, set[str]]:
+    """``_rels/.rels`` with ours as its only ribbon relationship, and the parts it dropped."""
+    _relationships(data, "_rels/.rels", file)  # well-formed, or WorkbookError
+    text = data.decode("utf-8")
+    dropped: set[str] = set()
+    ids: set[str] = set()
+
+    def keep(match: re.Match[str]) -> str:
+        attrs = _attributes(match[0])
+        if attrs.get("Type") in (RIBBON_REL_TYPE, RIBBON14_REL_TYPE):
+            if attrs.get("TargetMode") != "External":
+                dropped.add(_resolve("", attrs.get("Target", "")).casefold())
+            return ""
+        ids.add(attrs.get("Id", ""))
+        return match[0]
+
+    text = _RELATIONSHIP_RE.sub(keep, text)
+    rel_id, n = RIBBON_REL_ID, 1
+    while rel_id in ids:
+        n += 1
+        rel_id = f"{RIBBON_REL_ID}{n}"
+    element = f'<Relationship Id="{rel_id}" Type="{RIBBON_REL_TYPE}" Target="{CUSTOMUI_PART}"/>'
+    return _insert_before_end(text, "Relationships", element, "_rels/.rels").encode(
+        "utf-8"
+    ), dropped
+
+
+def _content_types(data: bytes, dropped: set[str], file: str | Path) -> bytes:
+    """``[Content_Types].xml`` without overrides of dropped parts, covering ``customUI.xml``."""
+    _parse(data, "[Content_Types].xml", file)
+    text = data.decode("utf-8")
+
+    def keep(match: re.Match[str]) -> str:
+        part = _attributes(match[0]).get("PartName", "").lstrip("/").casefold()
+        return "" if part in dropped else match[0]
+
+    text = _OVERRIDE_RE.sub(keep, text)
+    has_xml = any(
+        _attributes(m[0]).get("Extension", "").casefold() == "xml"
+        for m in _DEFAULT_RE.finditer(text)
+    )
+    if not has_xml:
+        element = f'<Override PartName="/{CUSTOMUI_PART}" ContentType="application/xml"/>'
+        text = _insert_before_end(text, "Types", element, "[Content_Types].xml")
+    return text.encode("utf-8")
+
+
+def _zip_info(name: str, compress_type: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+    info.compress_type = compress_type
+    # Fixed "made by" system and permissions: ZipInfo's defaults depend on the OS.
+    info.create_system = 3
+    info.external_attr = (0o40755 << 16) | 0x10 if name.endswith("/") else 0o644 << 16
+    return info
+
+
+def _write_atomic(dst: Path, data: bytes) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, dst)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise WorkbookError(
+            "No se pudo guardar el libro; si está abierto en Excel, ciérrelo y repita", file=dst
+        ) from exc
+
+
+def add_ribbon(src: str | Path, dst: str | Path, customui_xml: bytes) -> None:
+    """Write ``src`` to ``dst`` (they may be the same file) with ``customui_xml`` as its ribbon.
+
+    Any ribbon already there (2007 or 2010 part, its relationship, the ``customUI/``
+    folder and its content-type overrides) is replaced, so applying this twice gives
+    the same bytes as once. Other parts keep their bytes, order and compression;
+    every member gets the timestamp 1980-01-01 and no extra fields, so the output
+    depends on nothing but the inputs.
+    """
+    check_ribbon(customui_xml)
+    src, dst = Path(src), Path(dst)
+    infos, parts = _read_package(src)
+    if "_rels/.rels" not in parts or "[Content_Types].xml" not in parts:
+        raise WorkbookError(
+            "El archivo no es un libro de Excel (faltan partes del paquete)", file=src
+        )
+
+    rels, dropped = _package_rels(parts["_rels/.rels"], src)
+    drop = {name.casefold() for name in dropped}
+    drop |= {_rels_name(name).casefold() for name in dropped}
+    drop |= {name.casefold() for name in parts if name.casefold().startswith("customui/")}
+    content_types = _content_types(parts["[Content_Types].xml"], drop, src)
+    edited = {"_rels/.rels": rels, "[Content_Types].xml": content_types}
+
+    buffer = io.BytesIO()
+    written: set[str] = set()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for info in infos:
+            name = info.filename
+            if name.casefold() in drop or name in written:
+                continue
+            written.add(name)
+            out.writestr(_zip_info(name, info.compress_type), edited.get(name, parts[name]))
+        out.writestr(_zip_info(CUSTOMUI_PART, zipfile.ZIP_DEFLATED), customui_xml)
+    _write_atomic(dst, buffer.getvalue())

@@ -1,0 +1,179 @@
+"""``swat-xl``: the same jobs as the ribbon, headless, on files.
+
+Only translates arguments and errors: every job is a service of :mod:`swat_xl.services`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from swat_xl import __version__
+from swat_xl.errors import SwatError
+
+EXIT_UNEXPECTED = 70
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+def _master(path: str) -> Any:
+    from swat_xl.services.files import FileMaster
+
+    return FileMaster(path)
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    from swat_xl.services import init_workbook
+
+    result = init_workbook(args.workbook, roster_file=args.roster)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Libro creado: {result['workbook']} ({result['agents']} asesores).")
+        print(f"Registro: {result['ledger']}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from swat_xl.services import import_cut
+
+    result = import_cut(_master(args.workbook), args.export)
+    if args.json:
+        payload = result.as_json()
+        _print_json(payload)
+    else:
+        _print_import(result)
+    for warning in result.warnings:
+        print(f"Aviso: {warning}", file=sys.stderr)
+    return 0
+
+
+def _print_import(result: Any) -> None:
+    if result.already_imported:
+        print(f"«{result.file}» ya se había importado: no se agregó nada.")
+    print(f"Filas leídas: {result.rows_read} · del aliado: {result.ally_rows} · "
+          f"repetidas: {result.duplicate_rows} · nuevas: {result.new_records}")
+    print(f"Hogar: {result.by_segment['hogar']} · Móvil: {result.by_segment['movil']}")
+    excluded = sum(result.excluded.values())
+    print(f"No gestionables: {excluded} ({', '.join(f'{k}: {v}' for k, v in result.excluded.items())})")
+    print(f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}")
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    from swat_xl.services import set_roster
+
+    result = set_roster(_master(args.workbook), args.roster)
+    print(f"Lista de asesores cargada: {result['agents']} asesores.")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from swat_xl.services import assign_pending
+
+    result = assign_pending(_master(args.workbook))
+    if args.json:
+        _print_json(result.__dict__)
+    else:
+        print(f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}")
+    return 0
+
+
+def cmd_reassign(args: argparse.Namespace) -> int:
+    from swat_xl.services import reassign_agent
+
+    result = reassign_agent(_master(args.workbook), args.from_agent, args.to_agent)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Reasignados: {result['moved']} · Sin asignar: {result['unassigned']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from swat_xl.services.demo import run_demo
+
+    run_demo(Path(args.dir), echo=print)
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="swat-xl",
+        description="SWAT detractores: importa cortes de Power BI, reparte a los asesores y mide "
+        "el indicador de contacto efectivo desde un libro maestro de Excel.",
+    )
+    parser.add_argument("--version", action="version", version=f"swat-xl {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("init", cmd_init, "Crea un libro maestro nuevo (.xlsx o .xlsm) y su registro.")
+    p.add_argument("workbook", help="ruta del libro a crear")
+    p.add_argument("--roster", help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad")
+    p.add_argument("--json", action="store_true", help="imprime el resultado como JSON")
+
+    p = add("import", cmd_import, "Importa un corte de Power BI (xlsx o csv) al libro maestro.")
+    p.add_argument("export", help="archivo exportado de Power BI (data.xlsx)")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")
+
+    p = add("roster", cmd_roster, "Carga la lista de asesores desde un csv o xlsx.")
+    p.add_argument("roster", help="archivo con Asesor, Perfil, Activo, Capacidad")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+
+    p = add("assign", cmd_assign, "Asigna los registros «Sin asignar» con la lista de asesores actual.")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--json", action="store_true")
+
+    p = add("reassign", cmd_reassign, "Reasigna los registros abiertos de un asesor ausente.")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--from", dest="from_agent", required=True, help="asesor ausente")
+    p.add_argument("--to", dest="to_agent", help="asesor que los recibe (por defecto: se reparten)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("demo", cmd_demo, "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.")
+    p.add_argument("dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)")
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SwatError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("Operación cancelada; el libro y el registro quedaron como estaban.", file=sys.stderr)
+        return 130
+    except Exception:
+        log = Path.cwd() / "swat_xl_error.log"
+        try:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(traceback.format_exc() + "\n")
+            where = f" (detalle técnico en «{log}»)"
+        except OSError:
+            where = ""
+        print(
+            "Error inesperado de swat_xl; el libro y el registro quedaron como estaban" + where,
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""Assignment inside an operation: place every open, unplaced, manageable record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from swat_xl.core.assignment import assign
+from swat_xl.core.model import UNASSIGNED
+from swat_xl.core.roster import check_coverage
+
+if TYPE_CHECKING:
+    from swat_xl.services.session import Session
+
+
+def assign_waiting(session: Session, reason: str = "asignación") -> pd.Series:
+    """Assign manageable records that have no agent yet (new ones and earlier «Sin asignar»).
+
+    Returns the decision per record id (agent name or ``UNASSIGNED``)."""
+    ledger = session.ledger
+    waiting = pd.read_sql_query(
+        "SELECT id AS record_id, segment, account, ani, custcode FROM records "
+        "WHERE agent = '' AND exclusion = '' AND archived_at = '' AND outcome = '' ORDER BY id",
+        ledger.db,
+    )
+    if waiting.empty:
+        return pd.Series(dtype="object")
+    waiting["account"] = waiting["account"].where(waiting["account"] != "", waiting["custcode"])
+    open_work = ledger.open_work()
+    open_work["account"] = open_work["account"].where(open_work["account"] != "", open_work["custcode"])
+    for warning in check_coverage(session.agents, set(waiting["segment"].unique())):
+        session.warn(warning)
+    decision = assign(waiting, open_work, session.agents)
+    placed = {int(rid): agent for rid, agent in decision.items() if agent != UNASSIGNED}
+    ledger.set_assignments(
+        placed,
+        at=session.now,
+        due_hours=session.settings.due_hours,
+        reason=reason,
+        operation_id=session.operation_id,
+    )
+    return decision

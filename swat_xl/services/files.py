@@ -1,0 +1,56 @@
+"""The master workbook as a file, as the services see it (the CLI's workbook)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from swat_xl.adapters.xlsx_file import FileWorkbook
+from swat_xl.workbook.spec import Sheet, WorkbookSpec
+
+if TYPE_CHECKING:
+    from swat_xl.services.session import Session
+
+
+class FileMaster:
+    """Implements :class:`~swat_xl.services.session.WorkbookPort` over a file on disk."""
+
+    def __init__(self, path: str | Path, *, must_exist: bool = True) -> None:
+        self.path = Path(path).resolve() if Path(path).exists() else Path(path).absolute()
+        self.file = FileWorkbook(self.path)
+        self._names: list[str] | None = None
+        if must_exist:
+            self.file.ensure_closed()
+            self._names = self.file.sheet_names()
+
+    def sheet_names(self) -> list[str]:
+        if self._names is None:
+            self._names = self.file.sheet_names() if self.path.exists() else []
+        return self._names
+
+    def rows(self, sheet: str) -> list[list[Any]]:
+        return self.file.rows(sheet)
+
+    def header(self, sheet: str) -> list[Any]:
+        return self.file.header(sheet)
+
+    def user_sheet(self, name: str) -> Sheet:
+        return self.file.user_sheet(name)
+
+    def publish(self, spec: WorkbookSpec, session: Session) -> Callable[[], None]:
+        from swat_xl.services.xlsm import macro_parts
+
+        vba, postprocess = macro_parts(self.path, self.file if self.path.exists() else None)
+        tmp = self.file.prepare(spec, vba_project=vba, postprocess=postprocess)
+        keep = session.settings.backups_to_keep
+        when = session.now
+
+        def finish() -> None:
+            try:
+                self.file.replace_with(tmp, backups_to_keep=keep, now=when)
+            finally:
+                tmp.unlink(missing_ok=True)
+                self._names = None
+
+        return finish

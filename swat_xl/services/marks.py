@@ -1,0 +1,200 @@
+"""Marks are sacred: read every agent's marks back into the ledger before any rewrite.
+
+A sheet is an agent sheet when its first row holds ``ID`` and ``Resultado``, whatever its name
+(a user may rename, sort, filter, insert blank rows or delete rows). Rules:
+
+* a non-empty value that differs from the ledger is a change, recorded with its history;
+* an empty cell never erases a mark (the ledger keeps it, and the next render shows it again);
+* the same ID marked differently in two places is a conflict: the row with the most recent
+  attempt wins, then the sheet of the record's own agent; the conflict goes to ``Bitácora``;
+* a record missing from its agent's sheet is restored from the ledger and logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from swat_xl.core.model import MARK_FIELDS
+from swat_xl.core.text import clean_code, clean_text, is_blank, label_key
+from swat_xl.workbook import labels as L
+
+if TYPE_CHECKING:
+    from swat_xl.services.session import Session
+
+_HEADER_TO_FIELD = {label_key(header): name for name, header in L.MARK_HEADERS.items()}
+_ATTEMPTS = ("attempt1", "attempt2", "attempt3")
+_DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def is_agent_header(header: Sequence[Any]) -> bool:
+    keys = {label_key(cell) for cell in header}
+    return label_key(L.ID_HEADER) in keys and label_key(L.OUTCOME_HEADER) in keys
+
+
+@dataclass(frozen=True)
+class MarkRow:
+    record_id: int
+    values: dict[str, str]  # non-empty mark fields only
+    source: str  # sheet name or file name
+    row: int  # 1-based
+
+    @property
+    def latest_attempt(self) -> str:
+        return max((self.values.get(a, "") for a in _ATTEMPTS), default="")
+
+
+def normalise(field: str, value: Any) -> str:
+    """A cell value as the ledger stores it (ISO text for date-times)."""
+    if is_blank(value):
+        return ""
+    if field in _ATTEMPTS:
+        if isinstance(value, dt.datetime):
+            return value.replace(microsecond=0).isoformat()
+        if isinstance(value, dt.date):
+            return dt.datetime.combine(value, dt.time()).isoformat()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            base = dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))
+            return base.replace(microsecond=0).isoformat()
+        text = clean_text(value)
+        for fmt in _DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(text, fmt).isoformat()
+            except ValueError:
+                continue
+        return text
+    if field == "agent_survey":
+        return clean_code(value)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return clean_code(value)
+    return clean_text(value)
+
+
+def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], list[str]]:
+    """Mark rows of one agent-like sheet; also Spanish notes about unreadable IDs."""
+    if not rows:
+        return [], []
+    header = [label_key(cell) for cell in rows[0]]
+    try:
+        id_col = header.index(label_key(L.ID_HEADER))
+    except ValueError:
+        return [], []
+    columns = {i: _HEADER_TO_FIELD[key] for i, key in enumerate(header) if key in _HEADER_TO_FIELD}
+    out: list[MarkRow] = []
+    notes: list[str] = []
+    for number, row in enumerate(rows[1:], start=2):
+        raw = row[id_col] if id_col < len(row) else ""
+        if is_blank(raw):
+            if any(not is_blank(row[i]) for i in columns if i < len(row)):
+                notes.append(f"Hoja «{source}», fila {number}: hay marcas sin ID; no se pudieron asociar")
+            continue
+        code = clean_code(raw)
+        if not code.isdigit():
+            notes.append(f"Hoja «{source}», fila {number}: el ID «{code[:20]}» no es válido")
+            continue
+        values = {}
+        for i, field in columns.items():
+            if i < len(row):
+                text = normalise(field, row[i])
+                if text:
+                    values[field] = text
+        out.append(MarkRow(int(code), values, source, number))
+    return out, notes
+
+
+def apply_mark_rows(session: Session, mark_rows: list[MarkRow], *, source_label: str) -> dict[str, int]:
+    """Merge mark rows into the ledger. Returns counts (changed fields, conflicts, unknown)."""
+    ledger = session.ledger
+    current = ledger.marks().set_index("record_id")
+    agent_of = current["agent"].to_dict()
+    known = current[list(MARK_FIELDS)].to_dict("index")
+    by_id: dict[int, list[MarkRow]] = {}
+    unknown = 0
+    for mark in mark_rows:
+        if mark.record_id not in known:
+            unknown += 1
+            session.event(
+                f"ID {mark.record_id} ({mark.source}, fila {mark.row}) no está asignado en el "
+                "registro; sus marcas no se tomaron",
+                level="warning",
+            )
+            continue
+        by_id.setdefault(mark.record_id, []).append(mark)
+    changes: list[tuple[int, str, str, str]] = []
+    conflicts = 0
+    for record_id, candidates in by_id.items():
+        stored = known[record_id]
+        for field in MARK_FIELDS:
+            offered = [(m, m.values[field]) for m in candidates if field in m.values]
+            if not offered:
+                continue
+            distinct = {value for _, value in offered}
+            if len(distinct) > 1:
+                conflicts += 1
+                winner = _winner(offered, agent_of.get(record_id, ""))
+                places = ", ".join(f"«{m.source}» fila {m.row}" for m, _ in offered)
+                session.event(
+                    f"Conflicto en ID {record_id}, campo «{L.MARK_HEADERS[field]}»: marcado distinto "
+                    f"en {places}; se tomó el de «{winner[0].source}» (el más reciente)",
+                    level="conflict",
+                    record_id=record_id,
+                )
+                value = winner[1]
+            else:
+                value = offered[0][1]
+            if value != (stored.get(field) or ""):
+                changes.append((record_id, field, stored.get(field) or "", value))
+    ledger.update_marks(changes, source=source_label, at=session.now, operation_id=session.operation_id)
+    return {"changed": len(changes), "conflicts": conflicts, "unknown": unknown,
+            "records": len({c[0] for c in changes})}
+
+
+def _winner(offered: list[tuple[MarkRow, str]], agent: str) -> tuple[MarkRow, str]:
+    def rank(item: tuple[MarkRow, str]) -> tuple[str, int]:
+        mark, _ = item
+        return (mark.latest_attempt, 1 if mark.source == agent else 0)
+
+    return max(offered, key=rank)
+
+
+def sync_from_workbook(session: Session) -> dict[str, int]:
+    """Read the marks of every agent sheet of the workbook into the ledger."""
+    workbook = session.workbook
+    mark_rows: list[MarkRow] = []
+    seen_ids: set[int] = set()
+    agent_sheets: list[str] = []
+    for name in workbook.sheet_names():
+        if name in L.OWNED_SHEETS:
+            continue
+        header = workbook.header(name)
+        if not is_agent_header(header):
+            continue
+        agent_sheets.append(name)
+        rows, notes = read_mark_rows(workbook.rows(name), name)
+        for note in notes:
+            session.event(note, level="warning")
+        mark_rows.extend(rows)
+        seen_ids.update(m.record_id for m in rows)
+    counts = apply_mark_rows(session, mark_rows, source_label="libro")
+    if agent_sheets:
+        counts["restored"] = _log_missing(session, seen_ids)
+    return counts
+
+
+def _log_missing(session: Session, seen: set[int]) -> int:
+    """Records on the sheets last time but missing now (deleted rows): restored and logged."""
+    open_records = session.ledger.db.execute(
+        "SELECT id, agent FROM records WHERE agent != '' AND archived_at = '' AND exclusion = ''"
+    ).fetchall()
+    missing = [(rid, agent) for rid, agent in open_records if rid not in seen]
+    for rid, agent in missing[:200]:
+        session.event(
+            f"ID {rid} no estaba en la hoja de «{agent}» (fila borrada); se restauró desde el registro",
+            level="restore",
+            record_id=rid,
+        )
+    if len(missing) > 200:
+        session.event(f"… y {len(missing) - 200} registros más restaurados", level="restore")
+    return len(missing)

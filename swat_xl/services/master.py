@@ -1,0 +1,117 @@
+"""Create a master workbook, set its roster, assign and reassign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from swat_xl.adapters.tables import read_rows
+from swat_xl.core.assignment import reassign
+from swat_xl.core.config import Settings
+from swat_xl.core.model import UNASSIGNED
+from swat_xl.core.roster import parse_roster
+from swat_xl.errors import InputError, RosterError
+from swat_xl.services.assigning import assign_waiting
+from swat_xl.services.files import FileMaster
+from swat_xl.services.session import Session, WorkbookPort, ledger_path_for, run_operation
+
+
+def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) -> dict[str, object]:
+    """Create a new master workbook (and its ledger) at ``path``."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise InputError("El libro maestro debe terminar en .xlsx o .xlsm", file=path)
+    if path.exists():
+        raise InputError("El libro ya existe; no se sobrescribe (elija otro nombre)", file=path)
+    if not path.parent.exists():
+        raise InputError("La carpeta del libro no existe", file=path)
+    agents = []
+    if roster_file is not None:
+        agents = parse_roster(read_rows(roster_file), source=Path(roster_file).name)
+    settings = Settings()
+    ledger_existed = ledger_path_for(path, settings).exists()
+    workbook = FileMaster(path, must_exist=False)
+
+    def body(session: Session) -> dict[str, object]:
+        session.summary = f"libro creado con {len(agents)} asesores"
+        if ledger_existed:
+            session.summary += "; se reconstruyó desde el registro existente"
+        return {"workbook": str(path), "agents": len(agents),
+                "ledger": str(ledger_path_for(path, settings))}
+
+    return run_operation(workbook, "Crear libro", body, settings=settings, agents=agents,
+                         create_ledger=True, sync_marks=False)
+
+
+def set_roster(workbook: WorkbookPort, roster_file: str | Path) -> dict[str, int]:
+    """Replace the Asesores sheet with a roster file (csv/xlsx); open work keeps its agents."""
+    agents = parse_roster(read_rows(roster_file), source=Path(roster_file).name)
+
+    def body(session: Session) -> dict[str, int]:
+        session.summary = f"lista de asesores cargada desde «{Path(roster_file).name}» ({len(agents)})"
+        return {"agents": len(agents)}
+
+    return run_operation(workbook, "Cargar asesores", body, agents=agents)
+
+
+@dataclass
+class AssignResult:
+    assigned: int
+    unassigned: int
+    by_agent: dict[str, int]
+
+
+def assign_pending(workbook: WorkbookPort) -> AssignResult:
+    """«Asignar y repartir»: place records still «Sin asignar» with the current roster."""
+
+    def body(session: Session) -> AssignResult:
+        decision = assign_waiting(session)
+        placed = decision[decision != UNASSIGNED]
+        result = AssignResult(
+            assigned=len(placed),
+            unassigned=int((decision == UNASSIGNED).sum()),
+            by_agent={str(k): int(v) for k, v in placed.value_counts().sort_index().items()},
+        )
+        session.summary = f"{result.assigned} asignados, {result.unassigned} sin asignar"
+        session.counts = {"assigned": result.assigned, "unassigned": result.unassigned}
+        return result
+
+    return run_operation(workbook, "Asignar y repartir", body)
+
+
+def reassign_agent(workbook: WorkbookPort, from_agent: str, to_agent: str | None = None) -> dict[str, object]:
+    """Move an absent agent's open records to one agent, or balance them over the others."""
+
+    def body(session: Session) -> dict[str, object]:
+        open_work = session.ledger.open_work()
+        open_work["account"] = open_work["account"].where(open_work["account"] != "", open_work["custcode"])
+        mine = open_work[open_work["agent"] == from_agent]
+        if mine.empty:
+            raise RosterError(f"El asesor «{from_agent}» no tiene registros abiertos")
+        others = [a for a in session.agents if a.name != from_agent]
+        decision = reassign(open_work, from_agent, to_agent, session.agents)
+        moved = {int(rid): agent for rid, agent in decision.items() if agent != UNASSIGNED}
+        left = [int(rid) for rid, agent in decision.items() if agent == UNASSIGNED]
+        session.ledger.set_assignments(
+            moved, at=session.now, due_hours=session.settings.due_hours,
+            reason=f"reasignación desde {from_agent}", operation_id=session.operation_id,
+        )
+        if left:
+            session.ledger.db.executemany(
+                "UPDATE records SET agent = '' WHERE id = ?", [(rid,) for rid in left]
+            )
+        by_agent = pd.Series(moved, dtype="object").value_counts().sort_index().to_dict()
+        target = f"a «{to_agent}»" if to_agent else f"entre {len(others)} asesores"
+        session.summary = (
+            f"{len(moved)} registros de «{from_agent}» reasignados {target}"
+            + (f"; {len(left)} quedaron sin asignar" if left else "")
+        )
+        session.counts = {"moved": len(moved), "unassigned": len(left)}
+        for agent, count in by_agent.items():
+            session.event(f"{count} registros de «{from_agent}» pasaron a «{agent}»")
+        return {"moved": len(moved), "unassigned": len(left),
+                "by_agent": {str(k): int(v) for k, v in by_agent.items()}}
+
+    return run_operation(workbook, "Reasignar asesor", body)

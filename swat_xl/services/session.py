@@ -1,0 +1,225 @@
+"""The unit of work of every operation: lock, read the workbook, one ledger transaction,
+render the master to a temporary file, commit, then atomically replace the workbook.
+
+If anything fails before the commit, the ledger rolls back and the workbook is untouched.
+If the process dies between the commit and the replace, the next operation re-renders the
+workbook from the ledger, so the two always end up in agreement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from swat_xl.adapters.ledger import Ledger
+from swat_xl.core.config import Settings, settings_from_rows
+from swat_xl.core.model import Agent
+from swat_xl.core.roster import parse_roster
+from swat_xl.errors import BusyError, SwatError, WorkbookError
+from swat_xl.workbook import labels as L
+from swat_xl.workbook.layout import MasterState, build_master
+from swat_xl.workbook.spec import Sheet, WorkbookSpec
+
+T = TypeVar("T")
+DEFAULT_LOCK_TIMEOUT = 5.0
+
+
+class WorkbookPort(Protocol):
+    """What the services need from a workbook (a file on disk, or a live Excel book)."""
+
+    path: Path
+
+    def sheet_names(self) -> list[str]: ...
+    def rows(self, sheet: str) -> list[list[Any]]: ...
+    def header(self, sheet: str) -> list[Any]: ...
+    def user_sheet(self, name: str) -> Sheet: ...
+    def publish(self, spec: WorkbookSpec, session: Session) -> Callable[[], None]: ...
+
+
+def now() -> dt.datetime:
+    """Local time, or ``SWAT_NOW`` (ISO) when set — used by tests and demos for reproducibility."""
+    fixed = os.environ.get("SWAT_NOW")
+    if fixed:
+        return dt.datetime.fromisoformat(fixed)
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def whoami() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "desconocido"
+    return user, socket.gethostname()
+
+
+def ledger_path_for(workbook: Path, settings: Settings) -> Path:
+    if settings.ledger_path:
+        candidate = Path(settings.ledger_path)
+        return candidate if candidate.is_absolute() else workbook.parent / candidate
+    return workbook.with_name(workbook.stem + ".swat.sqlite")
+
+
+def lock_path_for(workbook: Path) -> Path:
+    return workbook.with_name("." + workbook.name + ".swat-lock")
+
+
+@contextmanager
+def workbook_lock(workbook: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
+    lock = FileLock(str(lock_path_for(workbook)), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BusyError(
+            "Otra operación de swat_xl está usando este libro; espere a que termine y vuelva a "
+            "intentarlo",
+            file=workbook,
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def read_settings(workbook: WorkbookPort) -> Settings:
+    if L.SHEET_CONFIG not in workbook.sheet_names():
+        raise WorkbookError(
+            f"El libro no tiene la hoja «{L.SHEET_CONFIG}»: no parece un libro maestro de swat_xl "
+            "(créelo con «swat-xl init»)",
+            file=workbook.path,
+        )
+    rows = workbook.rows(L.SHEET_CONFIG)
+    return settings_from_rows((row[0], row[1] if len(row) > 1 else "") for row in rows[1:] if row)
+
+
+def read_agents(workbook: WorkbookPort) -> list[Agent]:
+    if L.SHEET_ROSTER not in workbook.sheet_names():
+        return []
+    rows = [[c for c in row[:4]] for row in workbook.rows(L.SHEET_ROSTER)]
+    if not rows:
+        return []
+    return parse_roster(rows, source=L.SHEET_ROSTER)
+
+
+@dataclass
+class Session:
+    """One operation in progress."""
+
+    workbook: WorkbookPort
+    ledger: Ledger
+    settings: Settings
+    agents: list[Agent]
+    now: dt.datetime
+    operation_id: int
+    command: str
+    warnings: list[str] = field(default_factory=list)
+    summary: str = ""
+    counts: dict[str, Any] = field(default_factory=dict)
+    render: bool = True
+
+    def event(self, message: str, *, level: str = "info", record_id: int | None = None) -> None:
+        self.ledger.add_event(self.operation_id, message, level=level, record_id=record_id, at=self.now)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.event(message, level="warning")
+
+
+def master_state(session: Session, user_sheets: list[Sheet], xlwings_conf: Any = ()) -> MasterState:
+    ledger = session.ledger
+    return MasterState(
+        settings=session.settings,
+        agents=session.agents,
+        records=ledger.records(),
+        cuts=ledger.cuts(),
+        operations=ledger.operations(),
+        events=ledger.events(),
+        practice_log=pd.read_sql_query(
+            "SELECT held_on, practice, owner, minutes, notes FROM practice_log ORDER BY id",
+            ledger.db,
+        ),
+        now=session.now,
+        user_sheets=user_sheets,
+        xlwings_conf=xlwings_conf,
+        last_summary=f"{session.now:%d/%m/%Y %H:%M} · {session.command}: {session.summary}",
+    )
+
+
+def run_operation(
+    workbook: WorkbookPort,
+    command: str,
+    body: Callable[[Session], T],
+    *,
+    settings: Settings | None = None,
+    agents: list[Agent] | None = None,
+    create_ledger: bool = False,
+    sync_marks: bool = True,
+) -> T:
+    """Run ``body`` as one all-or-nothing operation on ``workbook``."""
+    from swat_xl.services.marks import sync_from_workbook
+    from swat_xl.services.practices import sync_practice_log
+
+    with workbook_lock(workbook.path):
+        settings = settings if settings is not None else read_settings(workbook)
+        agents = agents if agents is not None else read_agents(workbook)
+        ledger_file = ledger_path_for(workbook.path, settings)
+        ledger = Ledger.open(ledger_file, create=create_ledger)
+        try:
+            user, host = whoami()
+            when = now()
+            publish: Callable[[], None] | None = None
+            with ledger.transaction():
+                operation_id = ledger.start_operation(command, user=user, host=host, at=when)
+                session = Session(workbook, ledger, settings, agents, when, operation_id, command)
+                if sync_marks:
+                    sync_from_workbook(session)
+                    sync_practice_log(session)
+                result = body(session)
+                ledger.finish_operation(
+                    operation_id, summary=session.summary, counts=session.counts, at=when
+                )
+                if session.render:
+                    user_sheets = collect_user_sheets(workbook)
+                    spec = build_master(master_state(session, user_sheets, _xlwings_conf(workbook)))
+                    publish = workbook.publish(spec, session)
+            if publish is not None:
+                publish()
+            return result
+        except SwatError:
+            raise
+        finally:
+            ledger.close()
+
+
+def collect_user_sheets(workbook: WorkbookPort) -> list[Sheet]:
+    """Sheets the tool does not own and that are not agent sheets: carried over as they are."""
+    from swat_xl.services.marks import is_agent_header
+
+    out: list[Sheet] = []
+    for name in workbook.sheet_names():
+        if name in L.OWNED_SHEETS:
+            continue
+        if is_agent_header(workbook.header(name)):
+            continue
+        out.append(workbook.user_sheet(name))
+    return out
+
+
+def _xlwings_conf(workbook: WorkbookPort) -> list[tuple[str, Any]]:
+    if workbook.path.suffix.lower() != ".xlsm":
+        return []
+    if L.SHEET_XLWINGS in workbook.sheet_names():
+        rows = workbook.rows(L.SHEET_XLWINGS)
+        return [(str(r[0]), "" if len(r) < 2 else r[1]) for r in rows if r and str(r[0])]
+    from swat_xl.services.xlsm import default_xlwings_conf
+
+    return default_xlwings_conf()

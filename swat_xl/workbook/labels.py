@@ -1,0 +1,52 @@
+"""Spanish text of the workbook: sheet names, column headers, display values."""
+
+from __future__ import annotations
+
+SHEET_HOME = "Inicio"
+SHEET_INDICATOR = "Indicador"
+SHEET_UNASSIGNED = "Sin asignar"
+SHEET_BASE = "Base"
+SHEET_EXCLUDED = "No gestionables"
+SHEET_ROSTER = "Asesores"
+SHEET_CONFIG = "Config"
+SHEET_PRACTICES = "Prácticas"
+SHEET_LOG = "Bitácora"
+SHEET_XLWINGS = "xlwings.conf"
+
+OWNED_SHEETS: tuple[str, ...] = (
+    SHEET_HOME,
+    SHEET_INDICATOR,
+    SHEET_UNASSIGNED,
+    SHEET_BASE,
+    SHEET_EXCLUDED,
+    SHEET_ROSTER,
+    SHEET_CONFIG,
+    SHEET_PRACTICES,
+    SHEET_LOG,
+    SHEET_XLWINGS,
+)
+
+SEGMENT_LABELS = {"hogar": "Hogar", "movil": "Móvil", "": ""}
+EXCLUSION_LABELS = {
+    "cortesia": "Cortesía",
+    "pymes": "Pymes",
+    "cancelado": "Cuenta CANCELADO",
+    "cancelado_debe": "Cuenta CANCELADO DEBE",
+    "solicitud_cancelacion": "Solicitud de cancelación vigente",
+    "": "",
+}
+
+# Agent sheet: the ID column and the marking columns, by ledger field.
+ID_HEADER = "ID"
+OUTCOME_HEADER = "Resultado"
+MARK_HEADERS: dict[str, str] = {
+    "attempt1": "Intento 1",
+    "attempt2": "Intento 2",
+    "attempt3": "Intento 3",
+    "outcome": "Resultado",
+    "resolution": "Solución",
+    "order_number": "OT / LLS",
+    "agent_survey": "Encuesta asesor",
+    "second_request": "Segundo requerimiento",
+    "notes": "Observaciones",
+}

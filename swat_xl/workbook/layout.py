@@ -1,0 +1,440 @@
+"""The master workbook's sheets, built from the ledger's frames as :mod:`spec` objects.
+
+Pure: frames and settings in, a :class:`WorkbookSpec` out. The Indicador and Prácticas sheets
+live in :mod:`indicator` and :mod:`practices`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from swat_xl import __version__
+from swat_xl.core.config import Settings, settings_to_rows
+from swat_xl.core.model import OUTCOME_NO_CONTACT, OUTCOMES, RESOLUTIONS, UNASSIGNED, Agent
+from swat_xl.core.roster import roster_rows
+from swat_xl.workbook import labels as L
+from swat_xl.workbook.spec import (
+    Cell,
+    Column,
+    CondFormat,
+    Sheet,
+    Table,
+    Validation,
+    WorkbookSpec,
+    col_letter,
+)
+
+_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass
+class MasterState:
+    """Everything a master workbook shows."""
+
+    settings: Settings
+    agents: list[Agent]
+    records: pd.DataFrame  # ledger.records(): every record, archived included
+    cuts: pd.DataFrame
+    operations: pd.DataFrame
+    events: pd.DataFrame
+    practice_log: pd.DataFrame
+    now: dt.datetime
+    user_sheets: list[Sheet] = field(default_factory=list)
+    xlwings_conf: Sequence[tuple[str, Any]] = ()
+    last_summary: str = ""
+
+
+# -- agent sheets ---------------------------------------------------------------------------
+def agent_columns(settings: Settings) -> list[Column]:
+    return [
+        Column(L.ID_HEADER, 8, "int", field="id"),
+        Column("Corte", 7, "int", field="cut_id"),
+        Column("Segmento", 10, field="segment_label"),
+        Column("Cuenta", 15, field="account_or_custcode"),
+        Column("ANI", 13, field="ani"),
+        Column("Cliente", 26, field="customer_name"),
+        Column("Calificación", 8, field="score"),
+        Column("Motivo", 42, field="reason"),
+        Column("Fecha encuesta", 16, "datetime", field="survey_date"),
+        Column("Asignado", 16, "datetime", field="assigned_at"),
+        Column("Vence", 16, "datetime", field="due_at"),
+        Column(L.MARK_HEADERS["attempt1"], 16, "datetime", editable=True, field="attempt1"),
+        Column(L.MARK_HEADERS["attempt2"], 16, "datetime", editable=True, field="attempt2"),
+        Column(L.MARK_HEADERS["attempt3"], 16, "datetime", editable=True, field="attempt3"),
+        Column(L.OUTCOME_HEADER, 21, editable=True, choices=OUTCOMES, field="outcome"),
+        Column(L.MARK_HEADERS["resolution"], 28, editable=True, choices=RESOLUTIONS, field="resolution"),
+        Column(L.MARK_HEADERS["order_number"], 12, editable=True, field="order_number"),
+        Column(
+            L.MARK_HEADERS["agent_survey"],
+            10,
+            editable=True,
+            choices=settings.agent_survey_scale,
+            field="agent_survey",
+        ),
+        Column(L.MARK_HEADERS["second_request"], 26, editable=True, field="second_request"),
+        Column(L.MARK_HEADERS["notes"], 34, editable=True, field="notes"),
+    ]
+
+
+def agent_column_letter(settings: Settings, header: str) -> str:
+    for index, column in enumerate(agent_columns(settings)):
+        if column.header == header:
+            return col_letter(index)
+    raise KeyError(header)
+
+
+def sheet_names_for(agents: Iterable[str], reserved: Iterable[str] = L.OWNED_SHEETS) -> dict[str, str]:
+    """A valid, unique Excel sheet name per agent (≤ 31 chars, no ``[]:*?/\\``), in order."""
+    taken = {name.casefold() for name in reserved}
+    out: dict[str, str] = {}
+    for agent in agents:
+        base = _FORBIDDEN.sub("_", agent).strip().strip("'") or "Asesor"
+        base = base[:31]
+        name, n = base, 2
+        while name.casefold() in taken:
+            suffix = f" ({n})"
+            name = base[: 31 - len(suffix)] + suffix
+            n += 1
+        taken.add(name.casefold())
+        out[agent] = name
+    return out
+
+
+def _dates(series: pd.Series) -> list[Any]:
+    """ISO text -> datetime objects (None when blank); unparseable text stays text."""
+    parsed = pd.to_datetime(series.replace("", None), errors="coerce", format="ISO8601")
+    out: list[Any] = []
+    for raw, value in zip(series.tolist(), parsed.tolist(), strict=True):
+        if raw in ("", None):
+            out.append(None)
+        elif value is pd.NaT or value is None or pd.isna(value):
+            out.append(str(raw))
+        else:
+            out.append(value.to_pydatetime())
+    return out
+
+
+def _table_rows(frame: pd.DataFrame, columns: Sequence[Column]) -> list[list[Any]]:
+    if frame.empty:
+        return []
+    data: list[list[Any]] = []
+    for column in columns:
+        series = frame[column.field] if column.field in frame else pd.Series([""] * len(frame))
+        if column.kind == "datetime":
+            data.append(_dates(series.astype(str)))
+        elif column.kind == "int":
+            data.append([int(v) if str(v) not in ("", "nan") else None for v in series.tolist()])
+        else:
+            data.append(["" if v is None else str(v) for v in series.tolist()])
+    return [list(row) for row in zip(*data, strict=True)]
+
+
+def _with_display(records: pd.DataFrame) -> pd.DataFrame:
+    frame = records.copy()
+    frame["segment_label"] = frame["segment"].map(L.SEGMENT_LABELS).fillna(frame["segment"])
+    frame["exclusion_label"] = frame["exclusion"].map(L.EXCLUSION_LABELS).fillna(frame["exclusion"])
+    frame["account_or_custcode"] = frame["account"].where(frame["account"] != "", frame["custcode"])
+    return frame
+
+
+def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.datetime) -> Sheet:
+    columns = agent_columns(settings)
+    table = Table(columns, _table_rows(records, columns))
+    sheet = Sheet(name, tables=[table], freeze=(1, 2), role="agent", tab_color="#2E75B6")
+    sheet.protect = True
+    sheet.password = settings.sheet_password
+    last = table.last_row + table.spare_rows
+    for index, column in enumerate(columns):
+        if column.choices:
+            sheet.validations.append(
+                Validation(1, index, last, index, choices=tuple(column.choices),
+                           message=f"Elija un valor de la lista de «{column.header}».")
+            )
+    id_col = col_letter(0)
+    due = col_letter(table.column_index("Vence"))
+    outcome = col_letter(table.column_index(L.OUTCOME_HEADER))
+    first_attempt = col_letter(table.column_index(L.MARK_HEADERS["attempt1"]))
+    last_attempt = col_letter(table.column_index(L.MARK_HEADERS["attempt3"]))
+    width = len(columns) - 1
+    sheet.cond_formats.append(
+        CondFormat(
+            1, 0, last, width,
+            f'=AND(${id_col}2<>"",${outcome}2="",${due}2<>"",${due}2<NOW())',
+            "bad",
+        )
+    )
+    sheet.cond_formats.append(
+        CondFormat(
+            1, 0, last, width,
+            f'=AND(${outcome}2="{OUTCOME_NO_CONTACT}",'
+            f"COUNTA(${first_attempt}2:${last_attempt}2)<{settings.min_attempts_no_contact})",
+            "warn",
+        )
+    )
+    return sheet
+
+
+# -- plain tables ---------------------------------------------------------------------------
+def _extra_columns(records: pd.DataFrame) -> list[str]:
+    seen: dict[str, None] = {}
+    for text in records["extra"].unique():
+        for key in json.loads(text or "{}"):
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def base_sheet(records: pd.DataFrame) -> Sheet:
+    extras = _extra_columns(records) if not records.empty else []
+    columns = [
+        Column(L.ID_HEADER, 8, "int", field="id"),
+        Column("Corte", 7, "int", field="cut_id"),
+        Column("Id encuesta", 14, field="survey_id"),
+        Column("Fecha encuesta", 16, "datetime", field="survey_date"),
+        Column("Aliado", 16, field="ally"),
+        Column("Segmento", 10, field="segment_label"),
+        Column("Cuenta RR", 14, field="account"),
+        Column("Custcode", 14, field="custcode"),
+        Column("ANI", 13, field="ani"),
+        Column("Cliente", 26, field="customer_name"),
+        Column("Calificación", 8, field="score"),
+        Column("Motivo", 42, field="reason"),
+        Column("Tipo cliente", 14, field="customer_type"),
+        Column("Estado cuenta", 14, field="account_status"),
+        Column("Solicitud cancelación", 14, field="cancellation_request"),
+        Column("Ciudad", 14, field="city"),
+        Column("No gestionable", 22, field="exclusion_label"),
+        Column("Asesor", 22, field="agent"),
+        Column("Resultado (última actualización)", 22, field="outcome"),
+        *(Column(name, 14, field=f"extra:{name}") for name in extras),
+    ]
+    frame = records
+    if extras and not frame.empty:
+        parsed = [json.loads(text or "{}") for text in frame["extra"].tolist()]
+        frame = frame.copy()
+        for name in extras:
+            frame[f"extra:{name}"] = [p.get(name, "") for p in parsed]
+    table = Table(columns, _table_rows(frame, columns), spare_rows=0)
+    return Sheet(L.SHEET_BASE, tables=[table], freeze=(1, 1), tab_color="#7F7F7F")
+
+
+def excluded_sheet(records: pd.DataFrame) -> Sheet:
+    columns = [
+        Column(L.ID_HEADER, 8, "int", field="id"),
+        Column("Corte", 7, "int", field="cut_id"),
+        Column("Motivo de exclusión", 30, field="exclusion_label"),
+        Column("Segmento", 10, field="segment_label"),
+        Column("Cuenta", 15, field="account_or_custcode"),
+        Column("ANI", 13, field="ani"),
+        Column("Cliente", 26, field="customer_name"),
+        Column("Fecha encuesta", 16, "datetime", field="survey_date"),
+        Column("Exportado al formulario", 18, "datetime", field="form_exported_at"),
+    ]
+    table = Table(columns, _table_rows(records, columns), spare_rows=0)
+    return Sheet(L.SHEET_EXCLUDED, tables=[table], freeze=(1, 1), tab_color="#C00000")
+
+
+def unassigned_sheet(records: pd.DataFrame) -> Sheet:
+    columns = [
+        Column(L.ID_HEADER, 8, "int", field="id"),
+        Column("Corte", 7, "int", field="cut_id"),
+        Column("Segmento", 10, field="segment_label"),
+        Column("Cuenta", 15, field="account_or_custcode"),
+        Column("ANI", 13, field="ani"),
+        Column("Cliente", 26, field="customer_name"),
+        Column("Fecha encuesta", 16, "datetime", field="survey_date"),
+        Column("Motivo", 42, field="reason"),
+    ]
+    table = Table(columns, _table_rows(records, columns), spare_rows=0)
+    sheet = Sheet(L.SHEET_UNASSIGNED, tables=[table], freeze=(1, 1), tab_color="#FFC000")
+    sheet.cells.append(
+        Cell(0, len(columns) + 1, "Sin asesor con cupo o perfil: agregue o active asesores "
+             "en «Asesores» y vuelva a «Asignar y repartir».", "note")
+    )
+    return sheet
+
+
+def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str, str]) -> Sheet:
+    rows = roster_rows(list(agents))
+    header, data = rows[0], rows[1:]
+    open_mask = (records["agent"] != "") & (records["outcome"] == "") & (records["archived_at"] == "")
+    open_counts = records.loc[open_mask, "agent"].value_counts().to_dict() if not records.empty else {}
+    columns = [
+        Column(header[0], 26),
+        Column(header[1], 10, choices=("Hogar", "Móvil", "Ambos")),
+        Column(header[2], 8, choices=("Sí", "No")),
+        Column(header[3], 11, "int"),
+        Column("Abiertos (informativo)", 12, "int"),
+        Column("Hoja (informativo)", 26),
+    ]
+    table_rows = [
+        [*row[:3], row[3] if row[3] != "" else None, int(open_counts.get(row[0], 0)), names.get(row[0], "")]
+        for row in data
+    ]
+    table = Table(columns, table_rows, spare_rows=200)
+    sheet = Sheet(L.SHEET_ROSTER, tables=[table], freeze=(1, 1), tab_color="#548235")
+    last = table.last_row + table.spare_rows
+    sheet.validations.append(Validation(1, 1, last, 1, choices=("Hogar", "Móvil", "Ambos"),
+                                        message="Perfil: Hogar, Móvil o Ambos."))
+    sheet.validations.append(Validation(1, 2, last, 2, choices=("Sí", "No"),
+                                        message="Activo: Sí o No."))
+    sheet.cells.append(
+        Cell(0, 7, "Capacidad = máximo de registros abiertos a la vez (vacío = sin límite).", "note")
+    )
+    return sheet
+
+
+def config_sheet(settings: Settings) -> Sheet:
+    columns = [Column("Clave", 28), Column("Valor", 34), Column("Descripción", 80)]
+    rows = [[key, value, text] for key, value, text in settings_to_rows(settings)]
+    return Sheet(L.SHEET_CONFIG, tables=[Table(columns, rows, autofilter=False, spare_rows=0)],
+                 freeze=(1, 1), tab_color="#7030A0")
+
+
+def config_row_of(key: str, settings: Settings) -> int:
+    """0-based row of a key in the Config sheet."""
+    for index, (name, _value, _text) in enumerate(settings_to_rows(settings)):
+        if name == key:
+            return index + 1
+    raise KeyError(key)
+
+
+def log_sheet(operations: pd.DataFrame, events: pd.DataFrame) -> Sheet:
+    columns = [
+        Column("Fecha", 18, "datetime"),
+        Column("Operación", 10, "int"),
+        Column("Tipo", 12),
+        Column("Usuario", 16),
+        Column("Equipo", 16),
+        Column("Detalle", 100),
+    ]
+    by_op: dict[int, list[list[Any]]] = {}
+    for event in events.itertuples(index=False):
+        level = {"conflict": "Conflicto", "warning": "Aviso", "restore": "Restaurado"}.get(
+            event.level, "Detalle"
+        )
+        by_op.setdefault(int(event.operation_id), []).append(
+            [_parse_iso(event.at), int(event.operation_id), level, "", "", event.message]
+        )
+    rows: list[list[Any]] = []
+    for op in operations.itertuples(index=False):
+        text = op.command + (f": {op.summary}" if op.summary else " (sin terminar)")
+        rows.append([_parse_iso(op.started_at), int(op.id), "Operación", op.user, op.host, text])
+        rows.extend(sorted(by_op.get(int(op.id), []), key=lambda r: r[0] or dt.datetime.min))
+    table = Table(columns, rows, spare_rows=0)
+    return Sheet(L.SHEET_LOG, tables=[table], freeze=(1, 0), tab_color="#7F7F7F")
+
+
+def _parse_iso(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def home_sheet(state: MasterState, names: dict[str, str]) -> Sheet:
+    s = state.settings
+    cells = [
+        Cell(0, 0, f"SWAT Detractores — {s.ally_name}", "title"),
+        Cell(1, 0, f"Libro maestro generado por swat_xl {__version__}. "
+                   "Use la pestaña SWAT de la cinta (o el comando swat-xl).", "note"),
+        Cell(3, 0, "Contacto efectivo (en vivo)", "subtitle"),
+        Cell(3, 1, None, "big_pct", formula="=KPI_CONTACTO_EFECTIVO"),
+        Cell(4, 0, "Meta", "subtitle"),
+        Cell(4, 1, None, "pct", formula="=KPI_META"),
+        Cell(5, 0, "Pendientes / vencidos", "subtitle"),
+        Cell(5, 1, None, "int", formula="=KPI_PENDIENTES"),
+        Cell(5, 2, None, "int", formula="=KPI_VENCIDOS"),
+        Cell(7, 0, "Última operación", "subtitle"),
+        Cell(7, 1, state.last_summary or "—"),
+        Cell(9, 0, "Pasos del procedimiento", "subtitle"),
+    ]
+    steps = [
+        "1. Descargue la base de Power BI (data.xlsx) y pulse «Importar corte».",
+        "2. «Asignar y repartir» asigna por volumen y perfil (Hogar / Móvil / Ambos).",
+        "3. Cada asesor marca en su hoja: intentos, Resultado, Solución, encuesta.",
+        "4. CONTACTO EFECTIVO, NO CONTESTA (tercero o sin información), NO CONTACTO "
+        f"(sin respuesta tras {s.min_attempts_no_contact} intentos).",
+        "5. Cortesía, Pymes, CANCELADO, CANCELADO DEBE y solicitud de cancelación no se "
+        "llaman: se tipifican en el formulario (hoja «No gestionables»).",
+        f"6. La gestión vence a las {s.due_hours:g} horas de asignada. Meta: {s.target:.0%}.",
+    ]
+    cells += [Cell(10 + i, 0, text) for i, text in enumerate(steps)]
+    row = 11 + len(steps)
+    cells.append(Cell(row, 0, "Hojas de asesor", "subtitle"))
+    for i, (agent, sheet) in enumerate(names.items()):
+        cells.append(Cell(row + 1 + i, 0, sheet))
+        cells.append(Cell(row + 1 + i, 1, agent))
+    return Sheet(L.SHEET_HOME, cells=cells, widths={0: 34, 1: 60, 2: 12}, tab_color="#2E75B6")
+
+
+def xlwings_sheet(rows: Sequence[tuple[str, Any]]) -> Sheet:
+    """xlwings' settings (key in A, value in B, contiguous; booleans stay booleans)."""
+    cells = []
+    for index, (key, value) in enumerate(rows):
+        cells.append(Cell(index, 0, key, kind="text"))
+        if value not in ("", None):
+            kind = None if isinstance(value, bool) else "text"
+            cells.append(Cell(index, 1, value, kind=kind))
+    return Sheet(L.SHEET_XLWINGS, cells=cells, widths={0: 22, 1: 60}, hidden=False)
+
+
+# -- the whole master -----------------------------------------------------------------------
+def agents_with_sheets(state: MasterState) -> list[str]:
+    """Active agents (roster order), then any agent still holding records on the sheets."""
+    names = [a.name for a in state.agents if a.active]
+    live = state.records[(state.records["archived_at"] == "") & (state.records["agent"] != "")]
+    for name in live["agent"].unique():
+        if name != UNASSIGNED and name not in names:
+            names.append(name)
+    return names
+
+
+def build_master(state: MasterState) -> WorkbookSpec:
+    from swat_xl.workbook.indicator import indicator_sheet
+    from swat_xl.workbook.practices import practices_sheet
+
+    records = _with_display(state.records) if not state.records.empty else state.records
+    if records.empty:
+        records = _empty_records(state.records)
+    live = records[records["archived_at"] == ""]
+    manageable = live[live["exclusion"] == ""]
+    agent_names = agents_with_sheets(state)
+    names = sheet_names_for(agent_names, reserved=[*L.OWNED_SHEETS, *(s.name for s in state.user_sheets)])
+    agent_sheets = []
+    for agent in agent_names:
+        mine = manageable[manageable["agent"] == agent]
+        agent_sheets.append(agent_sheet(names[agent], mine, state.settings, state.now))
+    unassigned = manageable[manageable["agent"].isin(["", UNASSIGNED])]
+    excluded = live[live["exclusion"] != ""]
+
+    indicator, kpi_names = indicator_sheet(state, records, [s.name for s in agent_sheets])
+    sheets = [
+        home_sheet(state, names),
+        indicator,
+        *agent_sheets,
+        unassigned_sheet(unassigned),
+        base_sheet(live),
+        excluded_sheet(excluded),
+        roster_sheet(state.agents, records, names),
+        config_sheet(state.settings),
+        practices_sheet(state),
+        log_sheet(state.operations, state.events),
+    ]
+    if state.xlwings_conf:
+        sheets.append(xlwings_sheet(state.xlwings_conf))
+    sheets.extend(state.user_sheets)
+    return WorkbookSpec(sheets=sheets, names=kpi_names, active=L.SHEET_HOME)
+
+
+def _empty_records(template: pd.DataFrame) -> pd.DataFrame:
+    frame = template.copy()
+    for name in ("segment_label", "exclusion_label", "account_or_custcode"):
+        frame[name] = pd.Series(dtype="object")
+    return frame

@@ -1,0 +1,167 @@
+"""A description of a workbook that any adapter can draw: sheets, tables, cells, formats.
+
+The layout modules build these plain objects from ledger frames; the openpyxl/XlsxWriter file
+adapter and the xlwings live adapter draw them. No Excel library is imported here.
+
+Rows and columns are 0-based like XlsxWriter; :func:`a1` converts to Excel references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Cell kinds a column can have. ``text`` is always written as a string, never as a formula.
+KINDS = ("text", "int", "number", "datetime", "date", "pct", "formula")
+
+# Named styles every adapter understands.
+STYLES = (
+    "header",  # bold, filled, wrapped
+    "title",  # large bold
+    "subtitle",  # bold
+    "note",  # grey italic
+    "good",  # green fill
+    "bad",  # red fill
+    "warn",  # orange fill
+    "pct",  # 0.0 %
+    "big_pct",  # large 0.0 %
+    "int",
+    "number",
+    "datetime",
+    "date",
+)
+
+
+def col_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(row: int, col: int, *, absolute: bool = False) -> str:
+    dollar = "$" if absolute else ""
+    return f"{dollar}{col_letter(col)}{dollar}{row + 1}"
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: float = 14
+    kind: str = "text"
+    editable: bool = False
+    choices: tuple[str, ...] | None = None  # dropdown (list validation with an error alert)
+    field: str | None = None  # ledger / frame field this column shows
+
+
+@dataclass
+class Table:
+    """A header row plus data rows, starting at ``(first_row, first_col)``."""
+
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Any]]
+    first_row: int = 0
+    first_col: int = 0
+    autofilter: bool = True
+    # Dropdowns and the editable look extend this many rows below the data, so rows a user
+    # inserts or adds at the end still get them.
+    spare_rows: int = 500
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.rows)
+
+    def column_index(self, header: str) -> int:
+        for index, column in enumerate(self.columns):
+            if column.header == header:
+                return self.first_col + index
+        raise KeyError(header)
+
+
+@dataclass(frozen=True)
+class Cell:
+    row: int
+    col: int
+    value: Any = None
+    style: str | None = None
+    formula: str | None = None  # "=…"; value is then the cached result (may be None)
+    kind: str | None = None  # override the type guess ("text" forces a string)
+
+
+@dataclass(frozen=True)
+class Validation:
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+    choices: tuple[str, ...] | None = None
+    source: str | None = None  # a range formula such as "=$H$3:$H$11"
+    title: str = "Valor no válido"
+    message: str = "Elija un valor de la lista."
+
+
+@dataclass(frozen=True)
+class CondFormat:
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+    formula: str  # relative to the top-left cell, e.g. '=AND($A2<>"",$O2="")'
+    style: str  # "bad" | "warn" | "good"
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: str  # "='Indicador'!$C$40:$C$69"
+    color: str = "#1F77B4"
+    dash: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    categories: str
+    series: tuple[Series, ...]
+    anchor_row: int
+    anchor_col: int
+    y_percent: bool = True
+    width: int = 720
+    height: int = 320
+
+
+@dataclass
+class Sheet:
+    name: str
+    tables: list[Table] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    widths: dict[int, float] = field(default_factory=dict)
+    freeze: tuple[int, int] | None = None
+    validations: list[Validation] = field(default_factory=list)
+    cond_formats: list[CondFormat] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    protect: bool = False
+    password: str = ""
+    tab_color: str | None = None
+    hidden: bool = False
+    role: str = "owned"  # owned | agent | user (carried over from the previous workbook)
+
+
+@dataclass
+class WorkbookSpec:
+    sheets: list[Sheet]
+    names: dict[str, str] = field(default_factory=dict)  # defined name -> "=Sheet!$B$2"
+    active: str | None = None
+
+    def sheet(self, name: str) -> Sheet:
+        for sheet in self.sheets:
+            if sheet.name == name:
+                return sheet
+        raise KeyError(name)

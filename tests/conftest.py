@@ -1,0 +1,78 @@
+"""Shared fixtures: run the CLI as a real subprocess, create masters, hash files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXED_NOW = "2026-11-29T10:00:00"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, now: str | None = FIXED_NOW, timeout: int = 300) -> CliResult:
+    env = dict(os.environ)
+    if now:
+        env["SWAT_NOW"] = now
+    else:
+        env.pop("SWAT_NOW", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "swat_xl", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def roster_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "asesores.csv"
+    path.write_text(
+        "Asesor;Perfil;Activo;Capacidad\n"
+        "Ana Gómez;Hogar;Sí;\n"
+        "Bruno Díaz;Móvil;Sí;\n"
+        "Carla Ruiz;Ambos;Sí;\n"
+        "Diego Mora;Hogar;No;\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def master(tmp_path: Path, roster_csv: Path) -> Path:
+    """A fresh master workbook created through the CLI."""
+    workbook = tmp_path / "maestro.xlsx"
+    result = run_cli("init", workbook, "--roster", roster_csv)
+    assert result.code == 0, result.err
+    return workbook
+
+
+def ledger_of(workbook: Path) -> Path:
+    return workbook.with_name(workbook.stem + ".swat.sqlite")
