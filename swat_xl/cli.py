@@ -97,6 +97,58 @@ def cmd_reassign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date_arg(text: str | None) -> Any:
+    import datetime as dt
+
+    if not text:
+        return None
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    from swat_xl.errors import InputError
+
+    raise InputError(f"La fecha «{text}» no es válida; use dd/mm/aaaa")
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from swat_xl.services.archive import archive
+
+    result = archive(_master(args.workbook), _date_arg(args.before))
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Archivados: {result['archived']} gestionados, {result['archived_excluded']} no "
+              f"gestionables ya tipificados · quedan en las hojas: {result['remaining']}")
+    return 0
+
+
+def cmd_agents_export(args: argparse.Namespace) -> int:
+    from swat_xl.services.agents import export_agent_workbooks
+
+    result = export_agent_workbooks(_master(args.workbook), args.out)
+    if args.json:
+        _print_json(result)
+    else:
+        for agent, count in result["files"].items():
+            print(f"{agent}: {count} registros")
+        print(f"Libros en: {result['folder']}")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from swat_xl.services.agents import collect_agent_workbooks
+
+    result = collect_agent_workbooks(_master(args.workbook), args.folder)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
+              f"{result['records']} · conflictos: {result['conflicts']}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from swat_xl.services.demo import run_demo
 
@@ -141,6 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--from", dest="from_agent", required=True, help="asesor ausente")
     p.add_argument("--to", dest="to_agent", help="asesor que los recibe (por defecto: se reparten)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("archive", cmd_archive, "Saca de las hojas los registros cerrados (quedan en el registro).")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--before", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("agents-export", cmd_agents_export, "Escribe un libro .xlsx por asesor con sus registros abiertos.")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--out", required=True, help="carpeta de salida")
+    p.add_argument("--json", action="store_true")
+
+    p = add("collect", cmd_collect, "Recoge las marcas de los libros por asesor de una carpeta.")
+    p.add_argument("folder", help="carpeta con los libros de asesor")
+    p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true")
 
     p = add("demo", cmd_demo, "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.")

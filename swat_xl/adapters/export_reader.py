@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import io
 import itertools
+import math
 import posixpath
 import re
 import struct
@@ -125,7 +126,24 @@ def read_export(path: str | Path, aliases: AliasMap | None = None) -> ExportTabl
     Raises :class:`ExportError` (never another exception) when the file cannot be used.
     """
     path = Path(path)
-    aliases = aliases or AliasMap()
+    try:
+        return _read_export(path, aliases or AliasMap())
+    except ExportError:
+        raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except MemoryError as exc:
+        raise ExportError(
+            "El archivo es demasiado grande para leerlo con la memoria disponible.", file=path
+        ) from exc
+    except BaseException as exc:  # third-party surprises (pyo3 panics derive from BaseException)
+        raise ExportError(
+            f"No se pudo leer el archivo de exportación ({type(exc).__name__}: {exc}).",
+            file=path,
+        ) from exc
+
+
+def _read_export(path: Path, aliases: AliasMap) -> ExportTable:
     suffix = path.suffix.lower()
     size = _check_file(path)
     if suffix not in (*WORKBOOK_SUFFIXES, *TEXT_SUFFIXES, *LEGACY_SUFFIXES):
@@ -616,9 +634,10 @@ def _check_honest_members(archive: zipfile.ZipFile, raw: BinaryIO, path: Path) -
 
 # Sheet extent. calamine places a cell at its "r" reference when it has one, else after the
 # previous cell of the row (rows likewise), matching elements by local name.
-_CELL_IRREGULAR = re.compile(rb"<c(?:[>\t\r\n/]| (?!r=\"))")  # a cell without r="..." first
+# One pass finds a cell without a leading r="..." (group 1: the fast scan cannot place it) or a
+# reference in column AA or beyond or in row 1,000,000 or beyond (groups 2, 3).
+_CELL_SCAN = re.compile(rb'<c(?:([>\t\r\n/]| (?!r="))| r="([A-Za-z]{2,}|[A-Za-z](?=\d{7}))(\d+)")')
 _PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
-_CELL_FAR = re.compile(rb'<c r="([A-Za-z]{2,}|[A-Za-z](?=\d{7}))([A-Za-z]*)(\d+)"')
 _CELL_ROW = re.compile(rb'<c r="[A-Za-z]+(\d+)"')
 _TAG = re.compile(rb"<(/?)(?:[^\s<>/:]+:)?(row|c)(?=[\s/>])([^<>]*)>")
 _R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -659,10 +678,12 @@ def _scan_regular(pieces: Iterator[bytes]) -> tuple[int, int] | None:
     """
     max_row = max_col = 0
     for piece in pieces:
-        if _CELL_IRREGULAR.search(piece) or _PREFIXED_CELL.search(piece):
+        if _PREFIXED_CELL.search(piece):
             return None
-        for match in _CELL_FAR.finditer(piece):
-            max_col = max(max_col, _column_number(match.group(1) + match.group(2)))
+        for match in _CELL_SCAN.finditer(piece):
+            if match.group(1) is not None:
+                return None
+            max_col = max(max_col, _column_number(match.group(2)))
             max_row = max(max_row, int(match.group(3)))
     return max_row, max_col
 
@@ -721,13 +742,16 @@ def _check_sheet_extent(
     def pieces() -> Iterator[bytes]:
         return _split_chunks(_iter_member(raw, info, path))
 
-    extent = _scan_regular(pieces())
-    if extent is not None and extent[1] * MAX_ROWS > MAX_CELLS:
-        if extent[0] <= MAX_ROWS and extent[1] <= MAX_COLUMNS:
-            extent = (_scan_max_row(pieces()), extent[1])
-    elif extent is None:
-        extent = _scan_exact(pieces())
-    rows, cols = extent
+    far = _scan_regular(pieces())
+    if far is None:
+        rows, cols = _scan_exact(pieces())
+    else:
+        rows, cols = far  # exact when beyond a limit
+        if rows <= MAX_ROWS and cols <= MAX_COLUMNS:
+            cols = max(cols, 26)  # references before column AA were not looked at
+            if cols * MAX_ROWS <= MAX_CELLS:
+                return
+            rows = _scan_max_row(pieces())  # a wide sheet: measure its height
     if rows > MAX_ROWS:
         raise ExportError(
             f"La hoja llega hasta la fila {_thousands(rows)}; Excel admite como máximo "
@@ -892,6 +916,23 @@ def _tabulate(
     cache: dict[str, str | None] = {}
     first_row = grid.first_row
     for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 1):
+        if row:  # shortcut: a first cell that is a number, a date or plain text
+            first = row[0]
+            kind = first.__class__
+            if (
+                (kind is float and first == first)
+                or kind is dt.datetime
+                or kind is int
+                or (
+                    kind is str
+                    and first[:1].isprintable()
+                    and not first[:1].isspace()
+                    and first[:1] not in _FOOTER_INITIALS
+                )
+            ):
+                data.append(row)
+                source_rows.append(first_row + offset)
+                continue
         first = _first_filled(row)
         if first is None:
             continue
@@ -910,9 +951,10 @@ def _tabulate(
     width = max(len(header_cells), max((len(row) for row in data), default=0))
     if any(len(row) != width for row in data):
         data = [list(row) + [""] * (width - len(row)) for row in data]
-    columns: list[Sequence[Any]] = list(zip(*data, strict=True)) if data else [()] * width
+    columns = [[row[index] for row in data] for index in range(width)]
 
-    frame_data: dict[str, pd.Series] = {}
+    frame_data: dict[str, list[str]] = {}
+    dates: list[tuple[int, str, pd.Series]] = []
     columns_found: dict[str, str] = {}
     for name in CANONICAL:
         kind = FIELD_BY_NAME[name].kind
@@ -921,10 +963,11 @@ def _tabulate(
             columns_found[name] = labels[index] if index < len(labels) else name
         values = columns[index] if index is not None else ()
         if kind == "datetime":
-            frame_data[name] = _datetime_series(values, count, FIELD_BY_NAME[name].label, warnings)
+            series = _datetime_series(values, count, FIELD_BY_NAME[name].label, warnings)
+            dates.append((CANONICAL.index(name), name, series))
         else:
-            cleaned = _map_unique(values, _CLEANERS[kind]) if index is not None else [""] * count
-            frame_data[name] = pd.Series(cleaned, dtype=object)
+            cleaned = _clean_column(values, kind) if index is not None else [""] * count
+            frame_data[name] = cleaned
 
     extra_columns: list[str] = []
     used = set(CANONICAL)
@@ -933,7 +976,7 @@ def _tabulate(
             continue
         label = labels[index] if index < len(labels) else ""
         values = columns[index]
-        cleaned = _map_unique(values, _clean_text)
+        cleaned = _clean_column(values, "text")
         if not label and not any(cleaned):
             continue
         duplicate_of = aliases.field_for(label) if label else None
@@ -950,11 +993,13 @@ def _tabulate(
             unique, suffix = f"{label} ({suffix})", suffix + 1
         used.add(unique)
         extra_columns.append(unique)
-        frame_data[unique] = pd.Series(cleaned, dtype=object)
+        frame_data[unique] = cleaned
 
     if count == 0:
         warnings.append("La exportación no tiene filas de datos (solo el encabezado).")
-    frame = pd.DataFrame(frame_data)
+    frame = pd.DataFrame(frame_data, index=pd.RangeIndex(count), dtype=object)
+    for position, name, series in dates:
+        frame.insert(position, name, series)
     return ExportTable(
         path=path,
         sheet=sheet,
@@ -975,7 +1020,7 @@ def _tabulate(
 
 def _map_unique(values: Sequence[Any], clean: Callable[[Any], Any]) -> list[Any]:
     """``[clean(v) for v in values]``, calling ``clean`` once per distinct value."""
-    if any(value.__class__ is bool for value in values):
+    if bool in set(map(type, values)):  # True == 1 as dict keys: give booleans their text
         values = [_BOOL_TEXT[v] if v.__class__ is bool else v for v in values]
     table = {value: clean(value) for value in set(values)}
     return [table[value] for value in values]
@@ -991,19 +1036,36 @@ def _special_text(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, bool):
         return _BOOL_TEXT[value]
-    if isinstance(value, float) and value == value and not value.is_integer():
-        if value in (float("inf"), float("-inf")):
-            return ""
-        return format(value, ".15g")
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return format(value, ".15g")  # 0.1 + 0.2 -> "0.3", as Excel shows it
     return None
 
 
+# The cleaners below give the results of swat_xl.core.text (tests check it) with shortcuts for
+# the common cases: a plain printable string and a float holding an integer.
+
+
 def _clean_text(value: Any) -> str:
+    kind = value.__class__
+    if kind is str and value.isprintable():
+        return value.strip()
+    if kind is float:
+        if value.is_integer():
+            return str(int(value))
+        if math.isfinite(value):
+            return format(value, ".15g")
     special = _special_text(value)
     return special if special is not None else clean_text(value)
 
 
 def _clean_code(value: Any) -> str:
+    kind = value.__class__
+    if kind is float and value.is_integer():
+        return str(int(value))
+    if kind is str and value.isprintable():
+        text = value.strip()
+        if "." not in text or not text.endswith("0"):  # cannot be "123.0"
+            return text
     if isinstance(value, dt.date | dt.time | bool):
         return _clean_text(value)
     return clean_code(value)
@@ -1012,7 +1074,14 @@ def _clean_code(value: Any) -> str:
 def _clean_phone(value: Any) -> str:
     if isinstance(value, dt.date | dt.time | bool):
         return _clean_text(value)
-    return clean_phone(value)
+    code = _clean_code(value)
+    if not (code.isascii() and code.isdigit()):
+        return clean_phone(value)
+    if len(code) == 12 and code.startswith("57"):
+        return code[2:]
+    if len(code) == 13 and code.startswith("057"):
+        return code[3:]
+    return code
 
 
 _DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d+)$")
@@ -1020,7 +1089,7 @@ _DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d+)$")
 
 def _clean_number(value: Any) -> str:
     special = _special_text(value)
-    text = special if special is not None else clean_code(value)
+    text = special if special is not None else _clean_code(value)
     match = _DECIMAL_COMMA.match(text)
     if match:  # "3,0" / "8,5" from a Spanish-locale csv
         decimals = match.group(2).rstrip("0")
@@ -1034,6 +1103,45 @@ _CLEANERS: dict[str, Callable[[Any], str]] = {
     "phone": _clean_phone,
     "number": _clean_number,
 }
+_FLOAT_TEXT = re.compile(r"^-?\d+\.0+$", re.MULTILINE)
+_COMMA_TEXT = re.compile(r"^-?\d+,\d+$", re.MULTILINE)
+
+
+def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
+    """``[_CLEANERS[kind](v) for v in values]``, fast for plain strings and integral floats."""
+    clean = _CLEANERS[kind]
+    try:  # a column of printable str (every csv column): strip is all clean_text does
+        out = list(map(str.strip, values)) if all(map(str.isprintable, values)) else None
+    except TypeError:  # not all str
+        out = None
+    if out is None:
+        fallback = {"number": _clean_number, "text": _clean_text}.get(kind, _clean_code)
+        out = [
+            value.strip()
+            if value.__class__ is str and value.isprintable()
+            else str(int(value))
+            if value.__class__ is float and value.is_integer()
+            else fallback(value)
+            for value in values
+        ]
+    if kind == "text":
+        return out
+    joined = "\n".join(out)
+    if _FLOAT_TEXT.search(joined) or (kind == "number" and _COMMA_TEXT.search(joined)):
+        return _map_unique(values, clean)  # "123.0" or "8,5" text: the careful way
+    if kind != "phone":
+        return out
+    if not (joined.replace("\n", "").isdigit() and joined.isascii()):
+        return _map_unique(values, clean)
+    return [
+        code[2:]
+        if len(code) == 12 and code.startswith("57")
+        else code[3:]
+        if len(code) == 13 and code.startswith("057")
+        else code
+        for code in out
+    ]
+
 
 _TIME_PART = (
     r"(?:(?:t|\s+|\s*,\s*)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?"
@@ -1092,6 +1200,8 @@ def _datetime_series(
 ) -> pd.Series:
     if not values:
         return pd.Series([pd.NaT] * count, dtype="datetime64[us]")
+    if set(map(type, values)) == {dt.datetime} and not any(v.tzinfo for v in values):
+        return pd.Series(values, dtype="datetime64[us]")
     parsed = _map_unique(values, _to_datetime)
     failed = [v for v, p in zip(values, parsed, strict=True) if p is None and not _cell_is_blank(v)]
     if failed:

@@ -104,8 +104,18 @@ def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], l
     return out, notes
 
 
-def apply_mark_rows(session: Session, mark_rows: list[MarkRow], *, source_label: str) -> dict[str, int]:
-    """Merge mark rows into the ledger. Returns counts (changed fields, conflicts, unknown)."""
+def apply_mark_rows(
+    session: Session,
+    mark_rows: list[MarkRow],
+    *,
+    source_label: str,
+    ledger_competes: bool = False,
+) -> dict[str, int]:
+    """Merge mark rows into the ledger. Returns counts (changed fields, conflicts, unknown).
+
+    With ``ledger_competes`` (collecting agent workbooks after the master's own marks were
+    synced) the ledger's current marks are one more candidate: a different non-empty value on
+    both sides is a conflict, and the side with the most recent attempt wins."""
     ledger = session.ledger
     current = ledger.marks().set_index("record_id")
     agent_of = current["agent"].to_dict()
@@ -126,6 +136,10 @@ def apply_mark_rows(session: Session, mark_rows: list[MarkRow], *, source_label:
     conflicts = 0
     for record_id, candidates in by_id.items():
         stored = known[record_id]
+        if ledger_competes:
+            kept = {f: stored.get(f) or "" for f in MARK_FIELDS if stored.get(f)}
+            if kept:
+                candidates = [MarkRow(record_id, kept, "libro maestro", 0), *candidates]
         for field in MARK_FIELDS:
             offered = [(m, m.values[field]) for m in candidates if field in m.values]
             if not offered:
@@ -134,7 +148,9 @@ def apply_mark_rows(session: Session, mark_rows: list[MarkRow], *, source_label:
             if len(distinct) > 1:
                 conflicts += 1
                 winner = _winner(offered, agent_of.get(record_id, ""))
-                places = ", ".join(f"«{m.source}» fila {m.row}" for m, _ in offered)
+                places = ", ".join(
+                    f"«{m.source}»" + (f" fila {m.row}" if m.row else "") for m, _ in offered
+                )
                 session.event(
                     f"Conflicto en ID {record_id}, campo «{L.MARK_HEADERS[field]}»: marcado distinto "
                     f"en {places}; se tomó el de «{winner[0].source}» (el más reciente)",
@@ -152,11 +168,12 @@ def apply_mark_rows(session: Session, mark_rows: list[MarkRow], *, source_label:
 
 
 def _winner(offered: list[tuple[MarkRow, str]], agent: str) -> tuple[MarkRow, str]:
-    def rank(item: tuple[MarkRow, str]) -> tuple[str, int]:
-        mark, _ = item
-        return (mark.latest_attempt, 1 if mark.source == agent else 0)
-
-    return max(offered, key=rank)
+    """Most recent attempt first; then the agent's own sheet; then the later source."""
+    ranked = [
+        ((mark.latest_attempt, 1 if mark.source == agent else 0, index), (mark, value))
+        for index, (mark, value) in enumerate(offered)
+    ]
+    return max(ranked, key=lambda item: item[0])[1]
 
 
 def sync_from_workbook(session: Session) -> dict[str, int]:

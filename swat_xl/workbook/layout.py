@@ -136,7 +136,7 @@ def _table_rows(frame: pd.DataFrame, columns: Sequence[Column]) -> list[list[Any
     return [list(row) for row in zip(*data, strict=True)]
 
 
-def _with_display(records: pd.DataFrame) -> pd.DataFrame:
+def with_display(records: pd.DataFrame) -> pd.DataFrame:
     frame = records.copy()
     frame["segment_label"] = frame["segment"].map(L.SEGMENT_LABELS).fillna(frame["segment"])
     frame["exclusion_label"] = frame["exclusion"].map(L.EXCLUSION_LABELS).fillna(frame["exclusion"])
@@ -400,7 +400,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
     from swat_xl.workbook.indicator import indicator_sheet
     from swat_xl.workbook.practices import practices_sheet
 
-    records = _with_display(state.records) if not state.records.empty else state.records
+    records = with_display(state.records) if not state.records.empty else state.records
     if records.empty:
         records = _empty_records(state.records)
     live = records[records["archived_at"] == ""]

@@ -1,0 +1,156 @@
+"""One workbook per agent: export each agent's open rows, collect their marks back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+from swat_xl.adapters.xlsx_file import FileWorkbook
+from swat_xl.core.text import clean_text
+from swat_xl.errors import CollectError, InputError
+from swat_xl.services.marks import MarkRow, apply_mark_rows, is_agent_header, read_mark_rows
+from swat_xl.services.session import Session, WorkbookPort, run_operation
+from swat_xl.workbook.layout import agent_sheet, sheet_names_for, with_display
+from swat_xl.workbook.spec import Cell, Sheet, WorkbookSpec
+
+META_SHEET = "_swat"
+_META_KEYS = ("token", "asesor", "exportado", "libro")
+
+
+def _meta_sheet(token: str, agent: str, at: dt.datetime, master: str) -> Sheet:
+    values = (token, agent, at, master)
+    cells = []
+    for row, (key, value) in enumerate(zip(_META_KEYS, values, strict=True)):
+        cells.append(Cell(row, 0, key, kind="text"))
+        cells.append(Cell(row, 1, value, kind=None if isinstance(value, dt.datetime) else "text"))
+    return Sheet(META_SHEET, cells=cells, hidden=True)
+
+
+def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[str, object]:
+    """Write ``<out_dir>/<agent>.xlsx`` with only that agent's open rows (same dropdowns)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError("La ruta de salida no es una carpeta", file=out)
+
+    def body(session: Session) -> dict[str, object]:
+        out.mkdir(parents=True, exist_ok=True)
+        records = session.ledger.records(include_archived=False)
+        open_rows = records[(records["agent"] != "") & (records["outcome"] == "") & (records["exclusion"] == "")]
+        open_rows = with_display(open_rows) if not open_rows.empty else open_rows
+        agents = [a.name for a in session.agents if a.active]
+        agents += [a for a in open_rows["agent"].unique() if a not in agents]
+        files = sheet_names_for(agents, reserved=[META_SHEET])
+        written: dict[str, int] = {}
+        for agent in agents:
+            mine = open_rows[open_rows["agent"] == agent]
+            if mine.empty:
+                continue
+            token = uuid.uuid4().hex
+            path = out / f"{files[agent]}.xlsx"
+            spec = WorkbookSpec(
+                sheets=[
+                    agent_sheet(files[agent], mine, session.settings, session.now),
+                    _meta_sheet(token, agent, session.now, session.workbook.path.name),
+                ],
+                active=files[agent],
+            )
+            FileWorkbook(path).save(spec, backups_to_keep=0)
+            session.ledger.db.execute(
+                "INSERT INTO agent_exports (token, agent, file_name, exported_at, record_ids) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (token, agent, path.name, session.now.isoformat(),
+                 json.dumps([int(i) for i in mine["id"]])),
+            )
+            written[agent] = len(mine)
+        session.summary = f"{len(written)} libros de asesor en «{out}» ({sum(written.values())} registros)"
+        session.counts = {"files": len(written), "records": sum(written.values())}
+        session.render = True
+        return {"folder": str(out), "files": written}
+
+    return run_operation(workbook, "Libros por asesor", body)
+
+
+def _read_agent_file(path: Path, session: Session) -> tuple[str, list[MarkRow]]:
+    """Validate one agent workbook against the ledger and return its agent and mark rows."""
+    book = FileWorkbook(path)
+    try:
+        names = book.sheet_names()
+    except Exception as exc:  # the adapter raises WorkbookError; any other is a broken file
+        raise CollectError("No se pudo leer el libro del asesor", file=path) from exc
+    if META_SHEET not in names:
+        raise CollectError("No es un libro de asesor generado por swat_xl (falta la hoja de control)", file=path)
+    meta = {clean_text(r[0]): r[1] for r in book.rows(META_SHEET) if len(r) > 1}
+    token = clean_text(meta.get("token", ""))
+    row = session.ledger.db.execute(
+        "SELECT agent, exported_at, record_ids FROM agent_exports WHERE token = ?", (token,)
+    ).fetchone()
+    if row is None:
+        raise CollectError("Este libro de asesor no fue generado desde este libro maestro", file=path)
+    agent, exported_at, ids_json = row
+    newest = session.ledger.db.execute(
+        "SELECT MAX(exported_at) FROM agent_exports WHERE agent = ?", (agent,)
+    ).fetchone()[0]
+    if exported_at != newest:
+        raise CollectError(
+            f"Este libro de «{agent}» es de una entrega anterior ({exported_at[:16].replace('T', ' ')}); "
+            "recoja el libro más reciente",
+            file=path,
+        )
+    allowed = set(json.loads(ids_json))
+    current = dict(session.ledger.db.execute("SELECT id, agent FROM records WHERE agent != ''").fetchall())
+    marks: list[MarkRow] = []
+    for name in names:
+        if name == META_SHEET or not is_agent_header(book.header(name)):
+            continue
+        rows, notes = read_mark_rows(book.rows(name), f"{path.name}")
+        for note in notes:
+            session.event(note, level="warning")
+        for mark in rows:
+            if mark.record_id not in allowed:
+                raise CollectError(
+                    f"El libro contiene el ID {mark.record_id}, que no se entregó a «{agent}»",
+                    file=path, sheet=name, row=mark.row,
+                )
+            if current.get(mark.record_id) != agent:
+                session.event(
+                    f"ID {mark.record_id} ya no está asignado a «{agent}»; sus marcas se tomaron igual",
+                    level="warning", record_id=mark.record_id,
+                )
+        marks.extend(rows)
+    return agent, marks
+
+
+def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[str, object]:
+    """Read the marks of every agent workbook in ``folder`` back into the master."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("La carpeta de libros de asesor no existe", file=folder)
+    files = sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
+    if not files:
+        raise InputError("La carpeta no tiene libros de asesor (.xlsx)", file=folder)
+
+    def body(session: Session) -> dict[str, object]:
+        by_file: dict[str, int] = {}
+        all_marks: list[MarkRow] = []
+        for path in files:  # validate every file before applying anything
+            _agent, marks = _read_agent_file(path, session)
+            by_file[path.name] = len(marks)
+            all_marks.extend(marks)
+        counts = apply_mark_rows(
+            session, all_marks, source_label="libro de asesor", ledger_competes=True
+        )
+        for path in files:
+            session.ledger.db.execute(
+                "UPDATE agent_exports SET collected_at = ? WHERE file_name = ? AND collected_at = ''",
+                (session.now.isoformat(), path.name),
+            )
+        session.summary = (
+            f"{len(files)} libros recogidos: {counts['records']} registros con marcas nuevas, "
+            f"{counts['conflicts']} conflictos"
+        )
+        session.counts = {"files": len(files), **counts}
+        return {"files": by_file, **counts}
+
+    return run_operation(workbook, "Recoger gestiones", body)
