@@ -28,6 +28,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -287,27 +288,27 @@ def _read_text(
         delimiter = _sniff_delimiter(text, aliases)
     if csv.field_size_limit() < MAX_TEXT_BYTES:
         csv.field_size_limit(MAX_TEXT_BYTES)
-    rows: list[list[str]] = []
-    append = rows.append
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            if len(rows) >= MAX_ROWS:
-                raise ExportError(
-                    f"El archivo tiene más de {_thousands(MAX_ROWS)} filas, el máximo de Excel.",
-                    file=path,
-                )
-            if len(record) > MAX_COLUMNS:
-                raise ExportError(
-                    f"La fila {len(rows) + first_row} tiene {_thousands(len(record))} columnas; "
-                    f"el máximo de Excel es {_thousands(MAX_COLUMNS)}.",
-                    file=path,
-                )
-            append(record)
+        rows = list(itertools.islice(reader, MAX_ROWS + 1))
     except csv.Error as exc:
         raise ExportError(
-            f"El archivo CSV está mal formado cerca de la fila {len(rows) + first_row} ({exc}).",
+            f"El archivo CSV está mal formado cerca de la línea {reader.line_num} ({exc}).",
             file=path,
         ) from exc
+    if len(rows) > MAX_ROWS:
+        raise ExportError(
+            f"El archivo tiene más de {_thousands(MAX_ROWS)} filas, el máximo de Excel.",
+            file=path,
+        )
+    widest = max(map(len, rows), default=0)
+    if widest > MAX_COLUMNS:
+        number = next(i for i, record in enumerate(rows) if len(record) == widest) + first_row
+        raise ExportError(
+            f"La fila {number} tiene {_thousands(widest)} columnas; el máximo de Excel es "
+            f"{_thousands(MAX_COLUMNS)}.",
+            file=path,
+        )
     if not any(not _row_is_blank(row) for row in rows):
         raise ExportError("El archivo de exportación no tiene datos.", file=path)
     grid = _Grid(rows, first_row)
@@ -359,7 +360,8 @@ def _sniff_delimiter(text: str, aliases: AliasMap) -> str:
                 best, chosen = score, delimiter
         if chosen is not None:
             return chosen
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    lines = [line for line in text[:_SNIFF_CHARS].splitlines()[:HEADER_SCAN_ROWS] if line.strip()]
+    first = lines[0] if lines else ""
     return max(_DELIMITERS, key=first.count)
 
 
@@ -377,7 +379,7 @@ def _read_workbook(path: Path, aliases: AliasMap) -> tuple[str, _Grid, tuple[int
         with archive, path.open("rb") as raw:
             _check_zip_directory(archive, path)
             members = _sheet_members(archive, path)
-            _check_honest_members(archive, raw, path)
+            _check_honest_members(archive, raw, path, iter(members.values()))
             return _load_sheets(path, archive, raw, members, aliases)
     except OSError as exc:
         raise _os_error(path, exc) from exc
@@ -402,7 +404,8 @@ def _load_sheets(
         candidates = visible or metas
         if not candidates:
             raise ExportError("El libro no tiene hojas de cálculo.", file=path)
-        problem: ExportError | None = None
+        empty: ExportError | None = None  # the first problem of each kind, to report
+        headless: ExportError | None = None
         for meta in candidates:
             info = members.get(meta.name)
             if info is None:
@@ -421,18 +424,15 @@ def _load_sheets(
                     raise
                 raise _calamine_error(path, meta.name, exc) from exc
             if not rows or all(_row_is_blank(row) for row in rows):
-                problem = problem or ExportError(
-                    "La hoja no tiene datos.", file=path, sheet=meta.name
-                )
+                empty = empty or ExportError("La hoja no tiene datos.", file=path, sheet=meta.name)
                 continue
             grid = _Grid(rows, (start[0] if start else 0) + 1, start[1] if start else 0)
             header = _find_header(grid.rows, aliases)
             if header is None:
-                problem = problem or _no_header_error(path, meta.name)
+                headless = headless or _no_header_error(path, meta.name)
                 continue
             return meta.name, grid, header
-        assert problem is not None
-        raise problem
+        raise headless or empty or ExportError("El libro no tiene datos.", file=path)
     finally:
         book.close()
 
@@ -621,10 +621,13 @@ def _iter_member(raw: BinaryIO, info: zipfile.ZipInfo, path: Path) -> Iterator[b
         raise _corrupt_error(path) from exc
 
 
-def _check_honest_members(archive: zipfile.ZipFile, raw: BinaryIO, path: Path) -> None:
-    """Inflate every member (but worksheets, checked when loaded) that could exceed its size."""
+def _check_honest_members(
+    archive: zipfile.ZipFile, raw: BinaryIO, path: Path, sheets: Iterator[zipfile.ZipInfo]
+) -> None:
+    """Inflate every member (but sheets, checked when loaded) that could exceed its size."""
+    skip = {info.filename for info in sheets}
     for info in archive.infolist():
-        if info.filename.lower().startswith("xl/worksheets/"):
+        if info.filename in skip:
             continue
         if info.compress_size * _DEFLATE_MAX_RATIO <= _SMALL_MEMBER:
             continue
@@ -633,12 +636,16 @@ def _check_honest_members(archive: zipfile.ZipFile, raw: BinaryIO, path: Path) -
 
 
 # Sheet extent. calamine places a cell at its "r" reference when it has one, else after the
-# previous cell of the row (rows likewise), matching elements by local name.
+# previous cell of the row (rows likewise), matching elements by local name; only cells with a
+# value count, so self-closing <c .../> (formatted blanks) only move the cursor.
 # One pass finds a cell without a leading r="..." (group 1: the fast scan cannot place it) or a
-# reference in column AA or beyond or in row 1,000,000 or beyond (groups 2, 3).
-_CELL_SCAN = re.compile(rb'<c(?:([>\t\r\n/]| (?!r="))| r="([A-Za-z]{2,}|[A-Za-z](?=\d{7}))(\d+)")')
+# reference in column AA or beyond or in row 1,000,000 or beyond (groups 2, 3; 4 is "/" when
+# the cell is self-closing).
+_CELL_SCAN = re.compile(
+    rb'<c(?:([>\t\r\n/]| (?!r="))| r="([A-Za-z]{2,}|[A-Za-z](?=\d{7}))(\d+)"[^>]*?(/?)>)'
+)
 _PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
-_CELL_ROW = re.compile(rb'<c r="[A-Za-z]+(\d+)"')
+_CELL_ROW = re.compile(rb'<c r="[A-Za-z]+(\d+)"[^>]*(?<!/)>')
 _TAG = re.compile(rb"<(/?)(?:[^\s<>/:]+:)?(row|c)(?=[\s/>])([^<>]*)>")
 _R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF = re.compile(rb"\$?([A-Za-z]*)\$?(\d*)")
@@ -651,23 +658,36 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
+def _read_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Produce the next chunk in a worker thread (zlib releases the GIL) while this one is used."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="swat-unzip") as pool:
+        pending = pool.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = pool.submit(next, chunks, None)
+            yield chunk
+
+
 def _split_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Re-cut chunks at a '<' so no tag straddles two pieces."""
-    carry = b""
-    for chunk in chunks:
-        buffer = carry + chunk if carry else chunk
-        cut = buffer.rfind(b"<")
-        if cut <= 0:
-            if cut < 0:
-                yield buffer
-                carry = b""
-            else:
-                carry = buffer
-            continue
-        yield buffer[:cut]
-        carry = buffer[cut:]
-    if carry:
-        yield carry
+    """Re-cut chunks before their last '<' so no tag straddles two pieces."""
+    parts: list[bytes] = []
+    try:
+        for chunk in chunks:
+            cut = chunk.rfind(b"<")
+            if cut < 0:  # the pending tag or text goes on
+                parts.append(chunk)
+                continue
+            parts.append(chunk[:cut])
+            piece = b"".join(parts)
+            if piece:
+                yield piece
+            parts = [chunk[cut:]]
+        piece = b"".join(parts)
+        if piece:
+            yield piece
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # stop the read-ahead thread now when the scan ends early
 
 
 def _scan_regular(pieces: Iterator[bytes]) -> tuple[int, int] | None:
@@ -683,6 +703,8 @@ def _scan_regular(pieces: Iterator[bytes]) -> tuple[int, int] | None:
         for match in _CELL_SCAN.finditer(piece):
             if match.group(1) is not None:
                 return None
+            if match.group(4):
+                continue
             max_col = max(max_col, _column_number(match.group(2)))
             max_row = max(max_row, int(match.group(3)))
     return max_row, max_col
@@ -729,8 +751,9 @@ def _scan_exact(pieces: Iterator[bytes]) -> tuple[int, int]:
                 if parts.group(2):
                     here_row = int(parts.group(2)) - 1
             col = here_col + 1
-            max_row = max(max_row, here_row + 1, row + 1)
-            max_col = max(max_col, here_col + 1)
+            if not empty:
+                max_row = max(max_row, here_row + 1, row + 1)
+                max_col = max(max_col, here_col + 1)
     return max_row, max_col
 
 
@@ -739,19 +762,23 @@ def _check_sheet_extent(
 ) -> None:
     """Refuse a sheet whose used range is beyond Excel's limits or too big to allocate."""
 
-    def pieces() -> Iterator[bytes]:
-        return _split_chunks(_iter_member(raw, info, path))
+    def scan(measure: Callable[[Iterator[bytes]], Any]) -> Any:
+        pieces = _split_chunks(_read_ahead(_iter_member(raw, info, path)))
+        try:
+            return measure(pieces)
+        finally:
+            pieces.close()
 
-    far = _scan_regular(pieces())
+    far = scan(_scan_regular)
     if far is None:
-        rows, cols = _scan_exact(pieces())
+        rows, cols = scan(_scan_exact)
     else:
         rows, cols = far  # exact when beyond a limit
         if rows <= MAX_ROWS and cols <= MAX_COLUMNS:
             cols = max(cols, 26)  # references before column AA were not looked at
             if cols * MAX_ROWS <= MAX_CELLS:
                 return
-            rows = _scan_max_row(pieces())  # a wide sheet: measure its height
+            rows = scan(_scan_max_row)  # a wide sheet: measure its height
     if rows > MAX_ROWS:
         raise ExportError(
             f"La hoja llega hasta la fila {_thousands(rows)}; Excel admite como máximo "
@@ -819,7 +846,7 @@ def _find_header(
 
 
 def _footer_kind(cell: Any, cache: dict[str, str | None]) -> str | None:
-    """ "total", "filters", "truncated" when a row starting with this cell is a footer row."""
+    """The kind of footer row ("total", "filters", "truncated") a row starting so is, or None."""
     if cell.__class__ is not str:
         return None
     head = cell.lstrip()[:1]
@@ -925,9 +952,10 @@ def _tabulate(
                 or kind is int
                 or (
                     kind is str
-                    and first[:1].isprintable()
-                    and not first[:1].isspace()
-                    and first[:1] not in _FOOTER_INITIALS
+                    and first != ""
+                    and first[0].isprintable()
+                    and not first[0].isspace()
+                    and first[0] not in _FOOTER_INITIALS
                 )
             ):
                 data.append(row)
@@ -1105,16 +1133,21 @@ _CLEANERS: dict[str, Callable[[Any], str]] = {
 }
 _FLOAT_TEXT = re.compile(r"^-?\d+\.0+$", re.MULTILINE)
 _COMMA_TEXT = re.compile(r"^-?\d+,\d+$", re.MULTILINE)
+_NOT_DIGIT = re.compile(r"[^\d\n]")
 
 
 def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
     """``[_CLEANERS[kind](v) for v in values]``, fast for plain strings and integral floats."""
     clean = _CLEANERS[kind]
-    try:  # a column of printable str (every csv column): strip is all clean_text does
-        out = list(map(str.strip, values)) if all(map(str.isprintable, values)) else None
+    try:  # a column of printable str (most csv columns): strip is all clean_text does
+        printable: bool | None = all(map(str.isprintable, values))
     except TypeError:  # not all str
-        out = None
-    if out is None:
+        printable = None
+    if printable:
+        out = list(map(str.strip, values))
+    elif printable is False and set(map(type, values)) == {str}:
+        return _map_unique(values, clean)  # line breaks or control characters: once per value
+    else:
         fallback = {"number": _clean_number, "text": _clean_text}.get(kind, _clean_code)
         out = [
             value.strip()
@@ -1131,15 +1164,21 @@ def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
         return _map_unique(values, clean)  # "123.0" or "8,5" text: the careful way
     if kind != "phone":
         return out
-    if not (joined.replace("\n", "").isdigit() and joined.isascii()):
+    digits = _NOT_DIGIT.sub("", joined).split("\n")
+    dated = any(issubclass(k, dt.date | dt.time | bool) for k in set(map(type, values)))
+    if dated or len(digits) != len(out):  # a date, a boolean or a value with a line break
         return _map_unique(values, clean)
-    return [
-        code[2:]
-        if len(code) == 12 and code.startswith("57")
-        else code[3:]
-        if len(code) == 13 and code.startswith("057")
+    return [  # clean_phone of each code
+        ""
+        if not code
         else code
-        for code in out
+        if not number
+        else number[2:]
+        if len(number) == 12 and number.startswith("57")
+        else number[3:]
+        if len(number) == 13 and number.startswith("057")
+        else number
+        for code, number in zip(out, digits, strict=True)
     ]
 
 
@@ -1200,14 +1239,60 @@ def _datetime_series(
 ) -> pd.Series:
     if not values:
         return pd.Series([pd.NaT] * count, dtype="datetime64[us]")
-    if set(map(type, values)) == {dt.datetime} and not any(v.tzinfo for v in values):
-        return pd.Series(values, dtype="datetime64[us]")
-    parsed = _map_unique(values, _to_datetime)
-    failed = [v for v, p in zip(values, parsed, strict=True) if p is None and not _cell_is_blank(v)]
+    if set(map(type, values)) == {str}:  # csv: text dates, parsed by column
+        texts = _clean_column(values, "text")
+        series = _parse_text_dates(texts)
+        failed = [t for t, missing in zip(texts, series.isna(), strict=True) if missing and t]
+    else:  # xlsx: datetime (date at midnight) cells, "" when empty, maybe text or numbers
+        parsed = [
+            value
+            if value.__class__ is dt.datetime and value.tzinfo is None
+            else None
+            if value == ""
+            else _to_datetime(value)
+            for value in values
+        ]
+        series = pd.Series(parsed, dtype="datetime64[us]")
+        failed = [
+            _clean_text(v)
+            for v, p in zip(values, parsed, strict=True)
+            if p is None and not _cell_is_blank(v)
+        ]
     if failed:
-        sample = _clean_text(failed[0])[:40]
         warnings.append(
             f"{_thousands(len(failed))} valor(es) de «{label}» no se reconocieron como fecha "
-            f"(por ejemplo «{sample}») y quedaron vacíos; se esperaba dd/mm/aaaa hh:mm."
+            f"(por ejemplo «{failed[0][:40]}») y quedaron vacíos; se esperaba dd/mm/aaaa hh:mm."
         )
-    return pd.Series(parsed, dtype="datetime64[us]")
+    return series
+
+
+# Exact formats parsed by pandas in C before the per-value parser handles what is left.
+_DATE_FORMATS = (
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+
+
+def _parse_text_dates(texts: list[str]) -> pd.Series:
+    """Day-first text dates of a column (cleaned text, "" when empty) as ``datetime64[us]``."""
+    source = pd.Series(texts, dtype=object)
+    result = pd.Series(pd.NaT, index=source.index, dtype="datetime64[us]")
+    pending = source != ""
+    for date_format in _DATE_FORMATS:
+        if not pending.any():
+            break
+        parsed = pd.to_datetime(source[pending], format=date_format, errors="coerce")
+        done = parsed.index[parsed.notna()]
+        if len(done):
+            result[done] = parsed[done].astype("datetime64[us]")
+            pending[done] = False
+    for index in pending.index[pending]:
+        value = _parse_date_text(texts[index])
+        if value is not None:
+            result[index] = value
+    return result
