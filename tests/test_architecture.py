@@ -1,0 +1,45 @@
+"""The shape of the code: layers point inward, the public surface is deliberate."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import swat_xl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_layers_hold():
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    if not Path(exe).exists():
+        pytest.skip("import-linter is not installed")
+    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def test_public_surface():
+    assert swat_xl.__all__ == ["__version__"]
+    assert swat_xl.__version__
+
+
+def test_core_needs_no_excel_library():
+    code = (
+        "import sys, swat_xl.core.rules, swat_xl.core.assignment, swat_xl.core.roster, "
+        "swat_xl.core.kpi\n"
+        "bad = [m for m in ('openpyxl', 'xlsxwriter', 'xlwings', 'python_calamine', 'sqlite3') "
+        "if m in sys.modules]\n"
+        "print(bad)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_no_xlwings_pro():
+    for path in (ROOT / "swat_xl").rglob("*.py"):
+        assert "xlwings.pro" not in path.read_text(encoding="utf-8"), path
