@@ -283,3 +283,24 @@ def test_agent_sheet_names_follow_excel_rules(tmp_path: Path, name: str):
     for sheet in sheets:
         assert len(sheet) <= 31 and not set(sheet) & set("[]:*?/\\")
     assert len({s.casefold() for s in sheets}) == len(sheets)
+
+
+def test_new_delivery_takes_in_the_previous_one(master: Path, tmp_path: Path):
+    make_export(tmp_path / "data.xlsx", rows=200, seed=41)
+    assert run_cli("import", tmp_path / "data.xlsx", "--workbook", master).code == 0
+    out = tmp_path / "asesores"
+    assert run_cli("agents-export", "--workbook", master, "--out", out).code == 0
+    first = sorted(out.glob("*.xlsx"))[0]
+    book = openpyxl.load_workbook(first)
+    ws = [w for w in book.worksheets if w.sheet_state == "visible"][0]
+    header = [c.value for c in ws[1]]
+    record_id = ws.cell(2, 1).value
+    ws.cell(2, header.index("Resultado") + 1).value = "CONTACTO EFECTIVO"
+    book.save(first)
+    # A new delivery into the same folder first takes in the marks left there.
+    result = run_cli("agents-export", "--workbook", master, "--out", out, "--json",
+                     now="2026-11-29T14:00:00")
+    assert result.code == 0, result.err
+    assert result.json()["previous_collected"] >= 1
+    assert ledger_outcomes(master) == {record_id: "CONTACTO EFECTIVO"}
+    assert run_cli("collect", out, "--workbook", master, now="2026-11-29T15:00:00").code == 0

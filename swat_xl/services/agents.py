@@ -36,6 +36,7 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
 
     def body(session: Session) -> dict[str, object]:
         out.mkdir(parents=True, exist_ok=True)
+        taken_in = _take_in_previous_delivery(session, out)
         records = session.ledger.records(include_archived=False)
         open_rows = records[(records["agent"] != "") & (records["outcome"] == "") & (records["exclusion"] == "")]
         open_rows = with_display(open_rows) if not open_rows.empty else open_rows
@@ -65,15 +66,22 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
             )
             written[agent] = len(mine)
         session.summary = f"{len(written)} libros de asesor en «{out}» ({sum(written.values())} registros)"
-        session.counts = {"files": len(written), "records": sum(written.values())}
-        session.render = True
-        return {"folder": str(out), "files": written}
+        if taken_in:
+            session.summary += f"; antes se recogieron {taken_in} libros de la entrega anterior"
+        session.counts = {"files": len(written), "records": sum(written.values()),
+                          "previous_collected": taken_in}
+        return {"folder": str(out), "files": written, "previous_collected": taken_in}
 
     return run_operation(workbook, "Libros por asesor", body)
 
 
-def _read_agent_file(path: Path, session: Session) -> tuple[str, list[MarkRow]]:
-    """Validate one agent workbook against the ledger and return its agent and mark rows."""
+def _read_agent_file(
+    path: Path, session: Session, *, allow_earlier: bool = False
+) -> tuple[str, list[MarkRow]]:
+    """Validate one agent workbook against the ledger and return its agent and mark rows.
+
+    ``allow_earlier`` accepts a file of an earlier delivery (used when a new delivery first
+    takes in what the previous one still holds)."""
     book = FileWorkbook(path)
     try:
         names = book.sheet_names()
@@ -92,7 +100,7 @@ def _read_agent_file(path: Path, session: Session) -> tuple[str, list[MarkRow]]:
     newest = session.ledger.db.execute(
         "SELECT MAX(exported_at) FROM agent_exports WHERE agent = ?", (agent,)
     ).fetchone()[0]
-    if exported_at != newest:
+    if exported_at != newest and not allow_earlier:
         raise CollectError(
             f"Este libro de «{agent}» es de una entrega anterior ({exported_at[:16].replace('T', ' ')}); "
             "recoja el libro más reciente",
@@ -120,6 +128,31 @@ def _read_agent_file(path: Path, session: Session) -> tuple[str, list[MarkRow]]:
                 )
         marks.extend(rows)
     return agent, marks
+
+
+def _take_in_previous_delivery(session: Session, out: Path) -> int:
+    """Collect the marks of the files an earlier delivery left in ``out``, then remove them,
+    so a new delivery never strands marks nor leaves stale files behind."""
+    previous = [p for p in sorted(out.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
+    marks: list[MarkRow] = []
+    done: list[Path] = []
+    for path in previous:
+        try:
+            _agent, rows = _read_agent_file(path, session, allow_earlier=True)
+        except CollectError as error:
+            session.warn(f"Se dejó «{path.name}» en la carpeta: {error.message}")
+            continue
+        marks.extend(rows)
+        done.append(path)
+    if marks:
+        apply_mark_rows(session, marks, source_label="libro de asesor", ledger_competes=True)
+    for path in done:
+        session.ledger.db.execute(
+            "UPDATE agent_exports SET collected_at = ? WHERE file_name = ? AND collected_at = ''",
+            (session.now.isoformat(), path.name),
+        )
+        path.unlink()
+    return len(done)
 
 
 def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[str, object]:
