@@ -1,0 +1,135 @@
+"""«Actualizar indicador»: sync the marks, compute the indicator from the ledger, redraw it.
+
+The pure computation is :func:`swat_xl.core.kpi.compute_kpi`; this module supplies what the core
+must not fetch itself: the clock, the settings and the Colombian national holidays (from the
+``holidays`` package) for the legal calling hours of Ley 2300 de 2023.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from swat_xl.core.kpi import KpiReport, compute_kpi
+from swat_xl.core.text import clean_text
+from swat_xl.errors import InputError
+
+if TYPE_CHECKING:
+    from swat_xl.services.session import Session, WorkbookPort
+
+DayArg = dt.date | str | None
+
+
+@lru_cache(maxsize=32)
+def _holidays_of(years: tuple[int, ...]) -> frozenset[dt.date]:
+    import holidays
+
+    return frozenset(holidays.Colombia(years=list(years)).keys())
+
+
+def colombian_holidays(years: Iterable[int]) -> frozenset[dt.date]:
+    """National holidays of Colombia (observed dates) in ``years``."""
+    return _holidays_of(tuple(sorted(set(years))))
+
+
+def parse_day(value: DayArg, *, name: str = "fecha") -> dt.date | None:
+    """A day typed by a user: ``dd/mm/aaaa`` or ISO ``aaaa-mm-dd`` (a date passes through)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = clean_text(value)
+    if not text:
+        return None
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        raise InputError(
+            f"La {name} «{text}» no es válida; use dd/mm/aaaa (por ejemplo 01/12/2026)"
+        ) from None
+
+
+def pct_text(ratio: float) -> str:
+    """A 0-1 ratio as Spanish text: ``0.4532`` -> ``"45,3 %"``."""
+    return f"{ratio * 100:.1f}".replace(".", ",") + " %"
+
+
+def _years(records: pd.DataFrame, now: dt.datetime) -> set[int]:
+    """Years the attempts may fall in: from the first cut's year to next year."""
+    years = {now.year - 1, now.year, now.year + 1}
+    if not records.empty:
+        first = str(records["cut_at"].min())[:4]  # ISO text: the smallest is the earliest
+        if first.isdigit():
+            years.update(range(min(int(first), now.year), now.year + 1))
+    return years
+
+
+def kpi_report(
+    session: Session,
+    records: pd.DataFrame,
+    cuts: pd.DataFrame | None = None,
+    *,
+    desde: dt.date | None = None,
+    hasta: dt.date | None = None,
+) -> KpiReport:
+    """The indicator over ``records`` (the ledger's frame) as of the session's clock."""
+    return compute_kpi(
+        records,
+        session.settings,
+        session.now,
+        colombian_holidays(_years(records, session.now)),
+        desde=desde,
+        hasta=hasta,
+        cuts=cuts,
+        agents=[a.name for a in session.agents if a.active],
+    )
+
+
+def refresh_kpi(
+    workbook: WorkbookPort, desde: DayArg = None, hasta: DayArg = None
+) -> dict[str, Any]:
+    """Sync the marks into the ledger, compute the indicator (optionally over the cuts imported
+    between ``desde`` and ``hasta``, inclusive) and rewrite the ``Indicador`` sheet.
+
+    Returns the indicator as a JSON-ready dict (see :meth:`KpiReport.as_json`)."""
+    from swat_xl.services.session import run_operation
+
+    start = parse_day(desde, name="fecha «desde»")
+    end = parse_day(hasta, name="fecha «hasta»")
+    if start and end and start > end:
+        raise InputError(
+            f"La fecha «desde» ({start:%d/%m/%Y}) es posterior a «hasta» ({end:%d/%m/%Y})"
+        )
+
+    def body(session: Session) -> dict[str, Any]:
+        ledger = session.ledger
+        report = kpi_report(session, ledger.records(), ledger.cuts(), desde=start, hasta=end)
+        session.kpi_report = report
+        verdict = "cumple" if report.meets_target else "no cumple"
+        session.summary = (
+            f"indicador {pct_text(report.ratio)} ({verdict} la meta de "
+            f"{pct_text(report.target)}): {report.effective_contacts} efectivos de "
+            f"{report.total_records} registros, {report.pending} pendientes, "
+            f"{report.overdue} vencidos, {report.inconsistency_total} inconsistencias"
+        )
+        session.counts = {
+            "total_records": report.total_records,
+            "effective_contacts": report.effective_contacts,
+            "pending": report.pending,
+            "overdue": report.overdue,
+            "inconsistencies": report.inconsistency_total,
+        }
+        return report.as_json()
+
+    return run_operation(workbook, "Actualizar indicador", body)
