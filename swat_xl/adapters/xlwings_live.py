@@ -1,0 +1,670 @@
+"""The master workbook open in Excel, driven through classic (open-source) xlwings.
+
+:class:`LiveWorkbook` wraps the ``xlwings.Book`` that called a ribbon macro. It never imports
+xlwings itself (it only touches the objects it is given), so the module imports anywhere and
+the tests drive it with a fake of the few xlwings objects it uses.
+
+Reading is in bulk: one ``.value`` read of ``A1:<last used cell>`` per sheet, normalised to a
+list of lists with ``""`` for empty cells (what the file adapter returns).
+
+Drawing a :class:`~swat_xl.workbook.spec.WorkbookSpec` is in bulk too: each sheet is one 2-D
+block written with a single ``.value`` assignment (split every :data:`CHUNK_ROWS` rows for
+very large sheets), formulas included as ``"=…"`` strings. Every *text* value that Excel would
+turn into something else (a formula, a number, a date, a boolean) is written with a leading
+apostrophe, so it stays the text the export had. Formats, validations, conditional formats,
+protection, freeze panes and the chart go through Excel's object model (``.api``), each in one
+small helper.
+
+Only the sheets the spec owns (the tool's sheets and the agent sheets) are cleared and
+rewritten; sheets with ``role == "user"`` and any sheet the spec does not name are never
+touched, except the stale agent sheets the caller asks to delete. The ``xlwings.conf`` sheet
+is only added when missing: it is the file xlwings itself is running from.
+
+Windows Excel specifics handled here: conditional-format formulas are translated to the
+user's formula language (``FormulaLocal``) and entered with the range's top-left cell active
+(relative references are relative to the active cell); list validations use the user's list
+separator (``Application.International(xlListSeparator)``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swat_xl.errors import WorkbookError
+from swat_xl.workbook import labels as L
+from swat_xl.workbook.spec import Cell, Chart, CondFormat, Sheet, Table, Validation, WorkbookSpec
+
+#: Rows per ``.value`` write of a sheet block (huge COM arrays can exhaust Excel's memory).
+CHUNK_ROWS = 20_000
+_MAX_TEXT = 32767
+_MAX_ADDRESS = 240  # Range("A1,B2,…") takes at most 255 characters
+
+# Excel constants (so that nothing here needs win32com's makepy constants).
+XL_CENTER = -4108
+XL_CONTINUOUS = 1
+XL_EXPRESSION = 2
+XL_LIST_SEPARATOR = 5
+XL_VALIDATE_LIST = 3
+XL_VALID_ALERT_STOP = 1
+XL_BETWEEN = 1
+XL_SHEET_VISIBLE = -1
+XL_SHEET_HIDDEN = 0
+XL_LINE = 4
+XL_VALUE_AXIS = 2
+XL_LEGEND_BOTTOM = -4107
+XL_MARKER_NONE = -4142
+XL_MARKER_CIRCLE = 8
+MSO_LINE_DASH = 4
+PIXELS_TO_POINTS = 0.75
+
+_KIND_FORMATS = {
+    "int": "0",
+    "number": "0.0",
+    "pct": "0.0%",
+    "datetime": "dd/mm/yyyy hh:mm",
+    "date": "dd/mm/yyyy",
+}
+
+#: Named styles (spec.STYLES) as Excel object-model properties; "*Color" values are hex RGB.
+STYLE_PROPS: dict[str, dict[str, Any]] = {
+    "header": {
+        "Font.Bold": True,
+        "Interior.Color": "#1F4E78",
+        "Font.Color": "#FFFFFF",
+        "WrapText": True,
+        "VerticalAlignment": XL_CENTER,
+    },
+    "title": {"Font.Bold": True, "Font.Size": 16, "Font.Color": "#1F4E78"},
+    "subtitle": {"Font.Bold": True},
+    "note": {"Font.Italic": True, "Font.Color": "#595959"},
+    "good": {"Interior.Color": "#C6EFCE", "Font.Color": "#006100"},
+    "bad": {"Interior.Color": "#FFC7CE", "Font.Color": "#9C0006"},
+    "warn": {"Interior.Color": "#FFEB9C", "Font.Color": "#9C5700"},
+    "pct": {"NumberFormat": "0.0%"},
+    "big_pct": {"NumberFormat": "0.0%", "Font.Bold": True, "Font.Size": 18},
+    "int": {"NumberFormat": "0"},
+    "number": {"NumberFormat": "0.0"},
+    "datetime": {"NumberFormat": "dd/mm/yyyy hh:mm"},
+    "date": {"NumberFormat": "dd/mm/yyyy"},
+}
+_EDITABLE_PROPS: dict[str, Any] = {"Locked": False, "Interior.Color": "#FFF9E6"}
+
+# Text Excel would not keep as text when typed into a General cell: formulas (= + - @), a
+# leading apostrophe (eaten as the text prefix), numbers, dates, times, percentages, booleans.
+_RISKY_START = ("=", "+", "-", "@", "'")
+_LOOKS_NUMERIC = re.compile(r"[\s\d$€%.,:/()eE+\-]*\d[\s\d$€%.,:/()eE+\-]*")
+_BOOLEANS = frozenset({"TRUE", "FALSE", "VERDADERO", "FALSO"})
+
+
+def bgr(color: str) -> int:
+    """``"#RRGGBB"`` as the BGR integer Excel's ``Color`` properties take."""
+    value = color.lstrip("#")
+    red, green, blue = int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+    return red + green * 256 + blue * 65536
+
+
+def as_text(text: str) -> str:
+    """``text`` as it must be written so that Excel stores exactly ``text``."""
+    text = text[:_MAX_TEXT]
+    if not text:
+        return text
+    if (
+        text.startswith(_RISKY_START)
+        or _LOOKS_NUMERIC.fullmatch(text)
+        or text.strip().upper() in _BOOLEANS
+    ):
+        return "'" + text
+    return text
+
+
+def address(
+    first_row: int, first_col: int, last_row: int | None = None, last_col: int | None = None
+) -> str:
+    """A1 address of a 0-based cell or block (``"B2"`` or ``"B2:D9"``)."""
+    from swat_xl.workbook.spec import a1
+
+    start = a1(first_row, first_col)
+    if last_row is None or last_col is None or (last_row, last_col) == (first_row, first_col):
+        return start
+    return f"{start}:{a1(last_row, last_col)}"
+
+
+def _plain(value: Any) -> Any:
+    """A value xlwings can write: numpy scalars unwrapped, NaN as empty."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        with contextlib.suppress(TypeError, ValueError):
+            value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    return value
+
+
+def _normalise(block: Any) -> list[list[Any]]:
+    """xlwings' 2-D value as rows of Python values, ``""`` for empty cells, no empty tail."""
+    if block is None:
+        return []
+    if not isinstance(block, list):
+        block = [[block]]
+    elif block and not isinstance(block[0], list):
+        block = [block]
+    rows = [["" if cell is None else cell for cell in row] for row in block]
+    while rows and all(cell == "" for cell in rows[-1]):
+        rows.pop()
+    return rows
+
+
+@dataclass
+class _Block:
+    """The values of a sheet as one grid from ``(top, left)``; formulas as ``"=…"``."""
+
+    top: int
+    left: int
+    rows: list[list[Any]]
+
+
+@dataclass
+class Plan:
+    """What :meth:`LiveWorkbook.draw` will do, checked before the ledger commits."""
+
+    spec: WorkbookSpec
+    delete: list[str]  # stale agent sheets
+
+
+class LiveWorkbook:
+    """The master workbook open in Excel (an ``xlwings.Book``)."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self.path = Path(str(book.fullname))
+        #: Spanish notes about what could not be drawn (best-effort parts such as the chart).
+        self.problems: list[str] = []
+        self._rows: dict[str, list[list[Any]]] = {}
+
+    # -- reading ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Forget the sheets read so far: the next reads go to Excel again."""
+        self._rows.clear()
+
+    def sheet_names(self) -> list[str]:
+        return [sheet.name for sheet in self.book.sheets]
+
+    def _sheet(self, name: str) -> Any:
+        for sheet in self.book.sheets:
+            if sheet.name.casefold() == name.casefold():
+                return sheet
+        raise WorkbookError("El libro no tiene la hoja", file=self.path, sheet=name)
+
+    def rows(self, sheet: str) -> list[list[Any]]:
+        """All rows of a sheet from A1 (one bulk read, cached until the next draw)."""
+        if sheet not in self._rows:
+            ws = self._sheet(sheet)
+            last = ws.used_range.last_cell
+            try:
+                block = ws.range((1, 1), (last.row, last.column)).options(ndim=2).value
+            except Exception as exc:  # COM errors have no common base class to catch
+                raise WorkbookError(
+                    "No se pudo leer la hoja desde Excel", file=self.path, sheet=sheet
+                ) from exc
+            self._rows[sheet] = _normalise(block)
+        return self._rows[sheet]
+
+    def header(self, sheet: str) -> list[Any]:
+        if sheet in self._rows:
+            return self._rows[sheet][0] if self._rows[sheet] else []
+        ws = self._sheet(sheet)
+        last = ws.used_range.last_cell
+        rows = _normalise(ws.range((1, 1), (1, last.column)).options(ndim=2).value)
+        return rows[0] if rows else []
+
+    def user_sheet(self, name: str) -> Sheet:
+        """A sheet the tool does not own: named in the spec, never redrawn in Excel."""
+        return Sheet(name, role="user")
+
+    # -- drawing ----------------------------------------------------------------------------
+    def prepare(self, spec: WorkbookSpec, *, delete: Sequence[str] = ()) -> Plan:
+        """Check that the spec can be drawn and saved; unprotect the sheets it rewrites.
+
+        Runs before the ledger commits, so a refusal here leaves everything unchanged.
+        """
+        if _get(self.book.api, "ReadOnly", False):
+            raise WorkbookError(
+                "El libro está abierto como solo lectura; ábralo con permiso de edición (o "
+                "guárdelo con otro nombre) y repita",
+                file=self.path,
+            )
+        plan = Plan(spec, list(delete))
+        present = {name.casefold(): name for name in self.sheet_names()}
+        for sheet in spec.sheets:
+            name = present.get(sheet.name.casefold())
+            if sheet.role == "user" or name is None or _skip_existing(sheet):
+                continue
+            self._unprotect(name, sheet.password)
+        return plan
+
+    def _unprotect(self, name: str, password: str) -> None:
+        """Unprotect with the Config password (or none: the sheet may predate it)."""
+        api = self._sheet(name).api
+        if not _get(api, "ProtectContents", False):
+            return
+        for candidate in dict.fromkeys((password, "")):
+            try:
+                api.Unprotect(candidate)
+            except Exception:  # wrong password: COM error
+                continue
+            return
+        raise WorkbookError(
+            "La hoja está protegida con una contraseña distinta de «clave_proteccion» (hoja "
+            "Config); quite la protección (Revisar > Desproteger hoja) y repita",
+            file=self.path,
+            sheet=name,
+        )
+
+    def draw(self, plan: Plan) -> None:
+        """Draw the spec into the open book (after the ledger committed).
+
+        Every sheet of the spec exists before any formula or defined name is written: a
+        formula naming a missing sheet makes Excel ask for an external file.
+        """
+        spec = plan.spec
+        active = _active_name(self.book)
+        self._rows.clear()
+        for name in plan.delete:
+            found = self._find(name)
+            if found is not None:
+                found.delete()
+        previous: Any = None
+        targets: list[tuple[Any, Sheet]] = []
+        for sheet in spec.sheets:
+            existing = self._find(sheet.name)
+            if existing is None and sheet.role != "user":
+                existing = self._add(sheet.name, previous)
+            elif sheet.role == "user" or _skip_existing(sheet):
+                previous = existing if existing is not None else previous
+                continue
+            targets.append((existing, sheet))
+            previous = existing
+        for name, ref in spec.names.items():
+            self.book.names.add(name, ref)
+        separator = _list_separator(self.book.app.api)
+        for ws, sheet in targets:
+            self._draw_sheet(ws, sheet, separator)
+        for ws, sheet in targets:  # hide last: Excel needs a visible sheet to activate
+            if sheet.hidden:
+                ws.api.Visible = XL_SHEET_HIDDEN
+        target = active if active and self._find(active) is not None else spec.active
+        found = self._find(target) if target else None
+        if found is not None:
+            found.activate()
+
+    def save(self) -> None:
+        try:
+            self.book.save()
+        except Exception as exc:
+            raise WorkbookError(
+                "No se pudo guardar el libro en Excel; guárdelo con Ctrl+G y, si falla, revise "
+                "que la carpeta permita escribir",
+                file=self.path,
+            ) from exc
+
+    def _find(self, name: str) -> Any | None:
+        for sheet in self.book.sheets:
+            if sheet.name.casefold() == name.casefold():
+                return sheet
+        return None
+
+    def _add(self, name: str, after: Any | None) -> Any:
+        if after is not None:
+            return self.book.sheets.add(name, after=after)
+        first = next(iter(self.book.sheets), None)
+        return (
+            self.book.sheets.add(name, before=first)
+            if first is not None
+            else (self.book.sheets.add(name))
+        )
+
+    def _draw_sheet(self, ws: Any, sheet: Sheet, separator: str) -> None:
+        api = ws.api
+        _set(api, "AutoFilterMode", False)
+        self._delete_charts(ws)
+        ws.clear()
+        try:  # Clear takes them too on current Excel versions; be sure
+            api.Cells.FormatConditions.Delete()
+            api.Cells.Validation.Delete()
+        except Exception:
+            pass
+        api.Visible = XL_SHEET_VISIBLE
+        if sheet.tab_color:
+            api.Tab.Color = bgr(sheet.tab_color)
+        self._layout(ws, sheet)
+        if sheet.freeze or sheet.cond_formats:
+            self._activated(ws, sheet)
+        for block in _blocks(sheet):
+            ws.range((block.top + 1, block.left + 1)).value = block.rows
+        self._cell_styles(ws, sheet.cells)
+        for validation in sheet.validations:
+            add_validation(ws, validation, separator)
+        for table in sheet.tables:
+            if table.autofilter and table.columns:
+                last = max(table.last_row, table.first_row + 1)
+                right = table.first_col + len(table.columns) - 1
+                api.Range(address(table.first_row, table.first_col, last, right)).AutoFilter()
+        for chart in sheet.charts:
+            try:
+                add_chart(ws, chart)
+            except Exception:  # best effort: the data and the indicator are there anyway
+                self.problems.append(
+                    f"No se pudo dibujar el gráfico «{chart.title}» de la hoja «{sheet.name}»"
+                )
+        if sheet.protect:
+            protect(ws, sheet.password)
+
+    def _layout(self, ws: Any, sheet: Sheet) -> None:
+        """Column widths, number formats, header style and the editable (unlocked) columns."""
+        api = ws.api
+        widths: dict[int, float] = {}
+        for table in sheet.tables:
+            header = address(
+                table.first_row,
+                table.first_col,
+                table.first_row,
+                table.first_col + len(table.columns) - 1,
+            )
+            apply_props(api.Range(header), STYLE_PROPS["header"])
+            api.Rows(table.first_row + 1).RowHeight = 30
+            first, last = table.first_row + 1, table.last_row + table.spare_rows
+            if last < first:
+                continue
+            for offset, column in enumerate(table.columns):
+                col = table.first_col + offset
+                widths.setdefault(col, column.width)
+                fmt = _KIND_FORMATS.get(column.kind)
+                if fmt:
+                    api.Range(address(first, col, last, col)).NumberFormat = fmt
+            for start, end in _runs(
+                table.first_col + i for i, c in enumerate(table.columns) if c.editable
+            ):
+                apply_props(api.Range(address(first, start, last, end)), _EDITABLE_PROPS)
+        widths.update(sheet.widths)
+        for col, width in sorted(widths.items()):
+            api.Columns(col + 1).ColumnWidth = width
+
+    def _activated(self, ws: Any, sheet: Sheet) -> None:
+        """What needs the sheet active: freeze panes and conditional formats."""
+        ws.activate()
+        window = self.book.app.api.ActiveWindow
+        window.FreezePanes = False
+        window.SplitRow = 0
+        window.SplitColumn = 0
+        if sheet.freeze:
+            rows, cols = sheet.freeze
+            window.ScrollRow = 1
+            window.ScrollColumn = 1
+            window.SplitRow = rows
+            window.SplitColumn = cols
+            window.FreezePanes = True
+        scratch = ws.api.Range(address(0, _right_edge(sheet) + 2))
+        for cond in sheet.cond_formats:
+            add_cond_format(ws, cond, scratch)
+
+    def _cell_styles(self, ws: Any, cells: Iterable[Cell]) -> None:
+        by_style: dict[str, list[str]] = {}
+        for cell in cells:
+            if cell.style:
+                by_style.setdefault(cell.style, []).append(address(cell.row, cell.col))
+            elif cell.kind in _KIND_FORMATS:
+                by_style.setdefault(cell.kind, []).append(address(cell.row, cell.col))
+        for style, cells_of in by_style.items():
+            props = STYLE_PROPS.get(style)
+            if props:
+                for union in _unions(cells_of):
+                    apply_props(ws.api.Range(union), props)
+
+    def _delete_charts(self, ws: Any) -> None:
+        try:
+            charts = ws.api.ChartObjects()
+            if int(_get(charts, "Count", 0)):
+                charts.Delete()
+        except Exception:
+            self.problems.append(f"No se pudo borrar el gráfico anterior de «{ws.name}»")
+
+
+# -- object-model helpers (one COM concern each; the tests' fake records them) -----------------
+def _get(obj: Any, name: str, default: Any) -> Any:
+    try:
+        return getattr(obj, name)
+    except Exception:
+        return default
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    with contextlib.suppress(Exception):
+        setattr(obj, name, value)
+
+
+def apply_props(com_range: Any, props: dict[str, Any]) -> None:
+    """Set dotted properties (``"Font.Bold"``) on a COM range; colours from hex."""
+    for path, value in props.items():
+        target = com_range
+        *parents, last = path.split(".")
+        for part in parents:
+            target = getattr(target, part)
+        if last == "Color" and isinstance(value, str):
+            value = bgr(value)
+        setattr(target, last, value)
+
+
+def add_validation(ws: Any, validation: Validation, separator: str) -> None:
+    """A list dropdown with a stop alert (``Range.Validation.Add``)."""
+    choices = validation.choices
+    source = separator.join(choices) if choices else (validation.source or "")
+    target = ws.api.Range(
+        address(
+            validation.first_row, validation.first_col, validation.last_row, validation.last_col
+        )
+    ).Validation
+    target.Delete()
+    target.Add(
+        Type=XL_VALIDATE_LIST, AlertStyle=XL_VALID_ALERT_STOP, Operator=XL_BETWEEN, Formula1=source
+    )
+    target.IgnoreBlank = True
+    target.InCellDropdown = True
+    target.ShowError = True
+    target.ErrorTitle = validation.title[:32]
+    target.ErrorMessage = validation.message[:255]
+
+
+def add_cond_format(ws: Any, cond: CondFormat, scratch: Any) -> None:
+    """A formula conditional format; the sheet must be active.
+
+    ``FormatConditions.Add`` reads its formula in the user's formula language and relative to
+    the active cell: the formula goes through a scratch cell (``Formula`` in, ``FormulaLocal``
+    out) and the range's top-left cell is selected first.
+    """
+    local = cond.formula
+    try:
+        scratch.Formula = cond.formula
+        local = str(scratch.FormulaLocal) or cond.formula
+    finally:
+        scratch.ClearContents()
+    target = ws.api.Range(address(cond.first_row, cond.first_col, cond.last_row, cond.last_col))
+    target.Cells(1, 1).Select()
+    condition = target.FormatConditions.Add(Type=XL_EXPRESSION, Formula1=local)
+    props = STYLE_PROPS.get(cond.style, {})
+    for path in ("Interior.Color", "Font.Color"):
+        if path in props:
+            apply_props(condition, {path: props[path]})
+
+
+def protect(ws: Any, password: str) -> None:
+    """Protect the sheet; unlocked (editable) cells stay editable, sort and filter allowed."""
+    ws.api.Protect(
+        Password=password,
+        DrawingObjects=True,
+        Contents=True,
+        Scenarios=True,
+        UserInterfaceOnly=True,
+        AllowFormattingColumns=True,
+        AllowFormattingRows=True,
+        AllowInsertingRows=True,
+        AllowDeletingRows=True,
+        AllowSorting=True,
+        AllowFiltering=True,
+    )
+
+
+def add_chart(ws: Any, chart: Chart) -> None:
+    """A line chart (``ChartObjects().Add``) anchored at the spec's cell."""
+    anchor = ws.range((chart.anchor_row + 1, chart.anchor_col + 1))
+    holder = ws.api.ChartObjects().Add(
+        anchor.left, anchor.top, chart.width * PIXELS_TO_POINTS, chart.height * PIXELS_TO_POINTS
+    )
+    native = holder.Chart
+    native.ChartType = XL_LINE
+    for series in chart.series:
+        line = native.SeriesCollection().NewSeries()
+        line.Name = series.name
+        line.Values = series.values
+        line.XValues = chart.categories
+        line.MarkerStyle = XL_MARKER_NONE if series.dash else XL_MARKER_CIRCLE
+        fmt = line.Format.Line
+        fmt.ForeColor.RGB = bgr(series.color)
+        fmt.Weight = 2.25
+        if series.dash:
+            fmt.DashStyle = MSO_LINE_DASH
+    native.HasTitle = True
+    native.ChartTitle.Text = chart.title
+    native.HasLegend = True
+    native.Legend.Position = XL_LEGEND_BOTTOM
+    if chart.y_percent:
+        axis = native.Axes(XL_VALUE_AXIS)
+        axis.MinimumScale = 0
+        axis.MaximumScale = 1
+        axis.TickLabels.NumberFormat = "0%"
+
+
+def _list_separator(app_api: Any) -> str:
+    """The user's list separator (``,`` or ``;``) for literal validation lists."""
+    for get in (
+        lambda: app_api.International(XL_LIST_SEPARATOR),
+        lambda: app_api.International[XL_LIST_SEPARATOR],
+    ):
+        try:
+            value = get()
+        except Exception:
+            continue
+        if isinstance(value, str) and len(value) == 1:
+            return value
+    return ","
+
+
+# -- building the blocks ---------------------------------------------------------------------
+def _skip_existing(sheet: Sheet) -> bool:
+    """``xlwings.conf`` is only written when missing: xlwings is running from it."""
+    return sheet.name == L.SHEET_XLWINGS
+
+
+def _active_name(book: Any) -> str | None:
+    try:
+        return str(book.sheets.active.name)
+    except Exception:
+        return None
+
+
+def _right_edge(sheet: Sheet) -> int:
+    edges = [t.first_col + len(t.columns) - 1 for t in sheet.tables]
+    edges += [c.col for c in sheet.cells]
+    edges += [c.last_col for c in sheet.cond_formats]
+    return max(edges, default=0)
+
+
+def _runs(columns: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive columns as (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for col in sorted(columns):
+        if runs and runs[-1][1] == col - 1:
+            runs[-1] = (runs[-1][0], col)
+        else:
+            runs.append((col, col))
+    return runs
+
+
+def _unions(addresses: Sequence[str]) -> list[str]:
+    """``"A1,B2,…"`` union addresses, each short enough for ``Range()``."""
+    out: list[str] = []
+    current = ""
+    for item in addresses:
+        candidate = f"{current},{item}" if current else item
+        if len(candidate) > _MAX_ADDRESS and current:
+            out.append(current)
+            current = item
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+def cell_value(value: Any, *, kind: str | None = None, formula: str | None = None) -> Any:
+    """What goes into the ``.value`` block for one cell."""
+    if formula is not None:
+        return formula
+    value = _plain(value)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return as_text(value)
+    if kind == "text" and not isinstance(value, bool | dt.date | dt.datetime):
+        return as_text(str(value))
+    return value
+
+
+def _grid(sheet: Sheet) -> dict[tuple[int, int], Any]:
+    cells: dict[tuple[int, int], Any] = {}
+    for cell in sheet.cells:
+        cells[(cell.row, cell.col)] = cell_value(cell.value, kind=cell.kind, formula=cell.formula)
+    for table in sheet.tables:
+        _table_cells(table, cells)
+    return cells
+
+
+def _table_cells(table: Table, cells: dict[tuple[int, int], Any]) -> None:
+    for offset, column in enumerate(table.columns):
+        cells[(table.first_row, table.first_col + offset)] = cell_value(column.header)
+    kinds = [column.kind for column in table.columns]
+    for index, row in enumerate(table.rows):
+        r = table.first_row + 1 + index
+        for offset, value in enumerate(row):
+            if offset < len(kinds):
+                written = cell_value(value, kind=kinds[offset])
+                if written is not None:
+                    cells[(r, table.first_col + offset)] = written
+
+
+def _blocks(sheet: Sheet) -> list[_Block]:
+    """The sheet's values as rectangular blocks of at most :data:`CHUNK_ROWS` rows."""
+    cells = _grid(sheet)
+    if not cells:
+        return []
+    top = min(r for r, _ in cells)
+    bottom = max(r for r, _ in cells)
+    left = min(c for _, c in cells)
+    right = max(c for _, c in cells)
+    width = right - left + 1
+    blocks: list[_Block] = []
+    for start in range(top, bottom + 1, CHUNK_ROWS):
+        end = min(start + CHUNK_ROWS - 1, bottom)
+        rows = [[None] * width for _ in range(end - start + 1)]
+        blocks.append(_Block(start, left, rows))
+    for (r, c), value in cells.items():
+        block = blocks[(r - top) // CHUNK_ROWS]
+        block.rows[r - block.top][c - left] = value
+    return blocks

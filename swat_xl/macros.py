@@ -1,0 +1,456 @@
+"""The SWAT ribbon's entry point, called by xlwings' ``RunPython`` from the master workbook.
+
+Every button of the SWAT tab (``workbooks/src/SWAT.bas``) runs::
+
+    import swat_xl.macros as m; m.run('<action>'[, '<argument>'])
+
+with one of :data:`ACTIONS`. :func:`run` gets the calling book with ``xlwings.Book.caller()``,
+wraps it in the live workbook (:class:`~swat_xl.services.live.LiveMaster`) and calls the same
+services as the ``swat-xl`` command line. The user sees results and errors in a message box
+titled «SWAT», in Spanish, never a traceback: a :class:`~swat_xl.errors.SwatError` shows its
+message; anything else shows a generic message and its traceback (phone numbers masked) goes
+to ``swat_xl.log`` beside the workbook. Excel's status bar shows the progress; screen updating
+is off and calculation is manual while the book is rewritten, and both are restored even on
+error.
+
+«Reasignar asesor» takes the agent from the selection: the selected row of the ``Asesores``
+sheet, or the agent sheet that is active when the button is pressed.
+
+Debugging from Python on a machine with Excel (classic xlwings, no add-in needed)::
+
+    import xlwings as xw
+    import swat_xl.macros
+
+    xw.Book(r"C:\\ruta\\SWAT_Detractores.xlsm").set_mock_caller()
+    swat_xl.macros.run("actualizar_indicador")
+
+xlwings is imported only inside the functions that need Excel, so this module imports (and is
+tested) anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swat_xl import __version__
+from swat_xl.errors import InputError, SwatError, WorkbookError
+
+#: Actions the ribbon may run (``RunAction "<name>"`` in workbooks/src/SWAT.bas).
+ACTIONS: tuple[str, ...] = (
+    "importar_corte",
+    "asignar_repartir",
+    "libros_asesor",
+    "recoger_gestiones",
+    "reasignar_asesor",
+    "actualizar_indicador",
+    "exportar_formulario",
+    "archivar",
+    "ayuda",
+)
+TITLE = "SWAT"
+LOG_NAME = "swat_xl.log"
+AGENT_FOLDER = "Libros asesores"
+COPIES_FOLDER = "swat_copias"
+MAX_WARNINGS = 5
+
+_PHONE = re.compile(r"(?<!\d)(?:\+?57[\s.-]?)?\d{3}[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
+_LONG_DIGITS = re.compile(r"\d{7,}")
+_HIDDEN = "[número oculto]"
+
+
+def _caller() -> Any:
+    """The ``xlwings.Book`` that ran the macro (the seam the tests replace)."""
+    try:
+        import xlwings as xw
+    except ImportError as exc:  # pragma: no cover - xlwings is a dependency
+        raise ImportError("Las macros de swat_xl necesitan xlwings: pip install swat-xl") from exc
+    return xw.Book.caller()
+
+
+def mask_phones(text: str) -> str:
+    """``text`` with phone numbers (10 digits, with or without +57 and separators) and any
+    other run of 7 or more digits replaced."""
+    return _LONG_DIGITS.sub(_HIDDEN, _PHONE.sub(_HIDDEN, text))
+
+
+# -- Excel state ---------------------------------------------------------------------------------
+@contextmanager
+def quiet_excel(app: Any) -> Iterator[None]:
+    """Screen updating off and manual calculation while writing; the previous values after."""
+    saved: dict[str, Any] = {}
+    for name, quiet in (("screen_updating", False), ("calculation", "manual")):
+        with suppress(Exception):  # e.g. no calculation mode while Excel is in Protected View
+            saved[name] = getattr(app, name)
+            setattr(app, name, quiet)
+    try:
+        yield
+    finally:
+        for name, value in reversed(saved.items()):
+            with suppress(Exception):
+                setattr(app, name, value)
+
+
+@contextmanager
+def status_bar(app: Any) -> Iterator[Callable[[str], None]]:
+    """A ``say(text)`` that shows progress in the status bar; Excel's own bar comes back after."""
+
+    def say(text: str) -> None:
+        app.status_bar = f"SWAT: {text}"
+
+    try:
+        yield say
+    finally:
+        with suppress(Exception):
+            app.status_bar = False
+
+
+# -- the dispatcher ------------------------------------------------------------------------------
+@dataclass
+class _Context:
+    book: Any
+    say: Callable[[str], None]
+    master: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def app(self) -> Any:
+        return self.book.app
+
+    @property
+    def path(self) -> Path:
+        return Path(str(self.book.fullname))
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def live(self) -> Any:
+        if self.master is None:
+            from swat_xl.services.live import LiveMaster
+
+            if not self.path.is_absolute() or self.path.suffix.lower() not in (".xlsm", ".xlsx"):
+                raise WorkbookError(
+                    "Guarde primero el libro como .xlsm (Libro de Excel habilitado para macros) "
+                    "y vuelva a pulsar el botón"
+                )
+            self.master = LiveMaster(self.book, progress=self.say)
+        return self.master
+
+    def confirm(self, question: str) -> bool:
+        return self.app.alert(question, title=TITLE, buttons="yes_no", mode="info") == "yes"
+
+
+def run(action: str, *args: str) -> None:
+    """Run one ribbon action on the calling workbook and tell the user how it went."""
+    book = _caller()
+    app = book.app
+    with quiet_excel(app), status_bar(app) as say:
+        context = _Context(book, say)
+        text, mode = _dispatch(context, action, args)
+    if text:
+        app.alert(text, title=TITLE, mode=mode)
+
+
+def _dispatch(context: _Context, action: str, args: tuple[str, ...]) -> tuple[str, str]:
+    handler = _HANDLERS.get(action)
+    try:
+        if handler is None:
+            raise InputError(
+                f"La cinta pidió una acción desconocida («{action}»); actualice swat_xl y el libro"
+            )
+        text = handler(context, *args)
+    except SwatError as error:
+        return _with_notes(str(error), context), "critical"
+    except Exception:
+        log = _log_unexpected(context, action)
+        where = f"\n\nEl detalle técnico quedó en «{log}»." if log else ""
+        return (
+            "Ocurrió un error inesperado de swat_xl y la operación no terminó. Nada queda a "
+            "medias: el registro solo guarda operaciones completas y la próxima operación "
+            "vuelve a dibujar el libro. Si se repite, envíe el archivo de detalle a soporte."
+            + where
+        ), "critical"
+    return _with_notes(text, context), "info"
+
+
+def _with_notes(text: str, context: _Context) -> str:
+    notes = list(context.notes)
+    if context.master is not None:
+        notes += context.master.problems
+    return "\n\n".join([text, *notes]) if notes else text
+
+
+def _log_unexpected(context: _Context, action: str) -> Path | None:
+    """Append the current traceback (phones masked) to swat_xl.log; its path, or None."""
+    entry = (
+        f"--- {dt.datetime.now():%Y-%m-%d %H:%M:%S} · swat_xl {__version__} · acción «{action}»\n"
+        f"{mask_phones(traceback.format_exc())}\n"
+    )
+    try:
+        folders = [context.folder] if context.path.is_absolute() else []
+    except Exception:
+        folders = []
+    folders.append(Path(tempfile.gettempdir()))
+    for folder in folders:
+        path = folder / LOG_NAME
+        try:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(entry)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def _warnings(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    shown = [f"• {w}" for w in warnings[:MAX_WARNINGS]]
+    if len(warnings) > MAX_WARNINGS:
+        shown.append(f"• … y {len(warnings) - MAX_WARNINGS} avisos más (ver hoja «Bitácora»)")
+    return "\n\nAvisos:\n" + "\n".join(shown)
+
+
+# -- the actions ---------------------------------------------------------------------------------
+def _import_cut(context: _Context, export: str = "", *_: str) -> str:
+    from swat_xl.services.importing import import_cut
+
+    if not export.strip():
+        raise InputError("Elija el archivo del corte descargado de Power BI (data.xlsx o .csv)")
+    context.say("Leyendo el corte…")
+    result = import_cut(context.live(), export.strip(), progress=context.say)
+    lines = []
+    if result.already_imported:
+        lines.append(f"«{result.file}» ya se había importado: no se agregó nada.")
+    else:
+        lines.append(f"Corte «{result.file}» importado.")
+    excluded = sum(result.excluded.values())
+    lines += [
+        f"Filas leídas: {result.rows_read} · del aliado: {result.ally_rows} · repetidas: "
+        f"{result.duplicate_rows} · nuevas: {result.new_records}",
+        f"Hogar: {result.by_segment.get('hogar', 0)} · Móvil: {result.by_segment.get('movil', 0)}"
+        f" · No gestionables: {excluded}",
+        f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}",
+    ]
+    return "\n".join(lines) + _warnings(result.warnings)
+
+
+def _assign(context: _Context, *_: str) -> str:
+    from swat_xl.services.master import assign_pending
+
+    context.say("Asignando y repartiendo…")
+    result = assign_pending(context.live())
+    lines = [f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}"]
+    lines += [f"• {agent}: {count}" for agent, count in result.by_agent.items()]
+    return "\n".join(lines)
+
+
+def _agent_books(context: _Context, *_: str) -> str:
+    from swat_xl.services.agents import export_agent_workbooks
+
+    folder = context.folder / AGENT_FOLDER
+    context.say("Creando los libros de cada asesor…")
+    result: dict[str, Any] = export_agent_workbooks(context.live(), folder)
+    files: dict[str, int] = dict(result["files"])
+    if not files:
+        return "Ningún asesor tiene registros abiertos: no se creó ningún libro."
+    lines = [f"Se crearon {len(files)} libros de asesor en «{folder}»:"]
+    lines += [f"• {agent}: {count} registros" for agent, count in files.items()]
+    lines.append("Cuando los asesores terminen, pulse «Recoger gestiones».")
+    return "\n".join(lines)
+
+
+def _collect(context: _Context, *_: str) -> str:
+    from swat_xl.services.agents import collect_agent_workbooks
+
+    context.say("Recogiendo las gestiones de los libros de asesor…")
+    result: dict[str, Any] = collect_agent_workbooks(context.live(), context.folder / AGENT_FOLDER)
+    return (
+        f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
+        f"{result.get('records', 0)} · conflictos: {result.get('conflicts', 0)}"
+        + ("\nLos conflictos quedaron en la hoja «Bitácora»." if result.get("conflicts") else "")
+    )
+
+
+def selected_agent(context: _Context) -> str:
+    """The agent the user pointed at: the selected row of «Asesores», or the active agent sheet."""
+    from swat_xl.core.text import clean_text
+    from swat_xl.workbook import labels as L
+
+    master = context.live()
+    sheet = str(context.book.sheets.active.name)
+    roster = master.rows(L.SHEET_ROSTER) if L.SHEET_ROSTER in master.sheet_names() else []
+    how = (
+        "Para reasignar, vaya a la hoja «Asesores», haga clic en el nombre del asesor ausente y "
+        "pulse «Reasignar asesor» (o púlselo desde la hoja de ese asesor)."
+    )
+    if sheet == L.SHEET_ROSTER:
+        row = int(context.app.selection.row)
+        name = clean_text(roster[row - 1][0]) if 1 < row <= len(roster) and roster[row - 1] else ""
+        if not name:
+            raise InputError("La fila seleccionada de «Asesores» no tiene un asesor. " + how)
+        return name
+    if sheet in L.OWNED_SHEETS:
+        raise InputError(how)
+    header = [clean_text(cell) for cell in roster[0]] if roster else []
+    column = next((i for i, h in enumerate(header) if h.startswith("Hoja")), None)
+    for row_values in roster[1:]:
+        if (
+            column is not None
+            and len(row_values) > column
+            and clean_text(row_values[column]) == sheet
+            and clean_text(row_values[0])
+        ):
+            return clean_text(row_values[0])
+    from swat_xl.services.marks import is_agent_header
+
+    if is_agent_header(master.header(sheet)):
+        return sheet
+    raise InputError(how)
+
+
+def _reassign(context: _Context, *_: str) -> str:
+    from swat_xl.services.master import reassign_agent
+
+    agent = selected_agent(context)
+    question = (
+        f"¿Reasignar los registros abiertos de «{agent}»?\n\nSe reparten entre los demás asesores "
+        "activos según su perfil y capacidad. Si el asesor no debe recibir trabajo nuevo, ponga "
+        "«No» en su columna Activo de la hoja «Asesores»."
+    )
+    if not context.confirm(question):
+        return ""
+    context.say(f"Reasignando los registros de {agent}…")
+    result: dict[str, Any] = reassign_agent(context.live(), agent, None)
+    lines = [
+        f"Registros de «{agent}» reasignados: {result['moved']} · quedaron sin asignar: "
+        f"{result['unassigned']}"
+    ]
+    lines += [f"• {name}: {count}" for name, count in dict(result["by_agent"]).items()]
+    return "\n".join(lines)
+
+
+def _kpi(context: _Context, *_: str) -> str:
+    from swat_xl.services.indicator import pct_text, refresh_kpi
+
+    context.say("Actualizando el indicador…")
+    result = refresh_kpi(context.live())
+    ratio = float(result.get("effective_contact_pct", 0)) / 100
+    target = float(result.get("target_pct", 0)) / 100
+    verdict = "cumple la meta" if result.get("meets_target") else "no cumple la meta"
+    return (
+        f"Contacto efectivo: {pct_text(ratio)} (meta {pct_text(target)}): {verdict}.\n"
+        f"Registros enviados: {result.get('total_records', 0)} · efectivos: "
+        f"{result.get('effective_contacts', 0)} · pendientes: {result.get('pending', 0)} · "
+        f"vencidos: {result.get('overdue', 0)}\n"
+        f"Inconsistencias de marcación: {result.get('inconsistencies', 0)} (detalle en la hoja "
+        "«Indicador»)"
+    )
+
+
+def form_path(folder: Path, when: dt.datetime) -> Path:
+    """``Formulario_<fecha>.xlsx`` beside the workbook; never an existing file."""
+    base = f"Formulario_{when:%Y-%m-%d}"
+    candidate = folder / f"{base}.xlsx"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{base} ({n}).xlsx"
+        n += 1
+    return candidate
+
+
+def _form(context: _Context, *_: str) -> str:
+    from swat_xl.services.form import export_form
+    from swat_xl.services.session import now
+
+    master = context.live()
+    out = form_path(context.folder, now())
+    context.say("Exportando para el formulario…")
+    result = export_form(master, out)
+    if not result.get("exported"):
+        return f"No había registros nuevos por tipificar en el formulario («{Path(out).name}»)."
+    return (
+        f"Registros para el formulario GESTION DETRACTORES ONLINE: {result['exported']} "
+        f"({result.get('closed', 0)} gestionados, {result.get('excluded', 0)} no gestionables)."
+        f"\nArchivo: «{result.get('file', out)}»"
+    )
+
+
+def _archive(context: _Context, *_: str) -> str:
+    from swat_xl.services.archive import archive
+    from swat_xl.services.session import now
+
+    master = context.live()
+    question = (
+        "Nuevo periodo: se guarda una copia del libro en la carpeta «swat_copias» y los "
+        "registros cerrados salen de las hojas (quedan en el registro y siguen contando en el "
+        "indicador de su periodo). Los abiertos no se tocan.\n\n¿Continuar?"
+    )
+    if not context.confirm(question):
+        return ""
+    context.say("Guardando una copia del periodo…")
+    copy = (
+        master.path.parent
+        / COPIES_FOLDER
+        / (f"{master.path.stem}-periodo-{now():%Y%m%d-%H%M%S}{master.path.suffix}")
+    )
+    try:
+        copy.parent.mkdir(exist_ok=True)
+        context.book.api.SaveCopyAs(str(copy))
+    except Exception as exc:
+        raise WorkbookError(
+            "No se pudo guardar la copia del periodo; no se archivó nada", file=copy
+        ) from exc
+    context.say("Archivando los registros cerrados…")
+    result = archive(master)
+    return (
+        f"Archivados: {result['archived']} gestionados y {result['archived_excluded']} no "
+        f"gestionables ya tipificados · quedan en las hojas: {result['remaining']}.\n"
+        f"Copia del periodo: «{copy}»"
+    )
+
+
+def help_text() -> str:
+    return (
+        f"SWAT Detractores — swat_xl {__version__}\n\n"
+        "1. Importar corte: elija el data.xlsx descargado de Power BI (cada 2-3 horas).\n"
+        "2. Asignar y repartir: reparte los registros «Sin asignar» por perfil (Hogar / Móvil / "
+        "Ambos) y capacidad, según la hoja «Asesores».\n"
+        "3. Cada asesor marca en su hoja: intentos, Resultado, Solución, encuesta. O bien "
+        "«Libros por asesor» crea un libro por asesor en la carpeta «Libros asesores» y "
+        "«Recoger gestiones» trae sus marcas.\n"
+        "4. Reasignar asesor: haga clic en el nombre del asesor ausente (hoja «Asesores») o abra "
+        "su hoja, y pulse el botón.\n"
+        "5. Actualizar indicador: % contacto efectivo = efectivos / registros enviados × 100 "
+        "(meta ≥ 80 %). La gestión vence a las 24 horas de asignada.\n"
+        "6. Exportar para formulario: archivo con los cerrados y los no gestionables para "
+        "GESTION DETRACTORES ONLINE.\n"
+        "7. Nuevo periodo: guarda una copia y saca de las hojas los registros cerrados.\n\n"
+        "Todo queda en el registro «.swat.sqlite» junto al libro: no lo borre ni lo separe del "
+        f"libro. Los errores técnicos quedan en «{LOG_NAME}» en la misma carpeta."
+    )
+
+
+def _help(context: _Context, *_: str) -> str:
+    return help_text()
+
+
+_HANDLERS: dict[str, Callable[..., str]] = {
+    "importar_corte": _import_cut,
+    "asignar_repartir": _assign,
+    "libros_asesor": _agent_books,
+    "recoger_gestiones": _collect,
+    "reasignar_asesor": _reassign,
+    "actualizar_indicador": _kpi,
+    "exportar_formulario": _form,
+    "archivar": _archive,
+    "ayuda": _help,
+}

@@ -1,0 +1,79 @@
+"""Build the empty master workbook shipped with swat_xl (``workbooks/SWAT_Detractores.xlsm``).
+
+The build is byte-for-byte reproducible: the same sources (layout, VBA project, ribbon,
+xlwings.conf rows, swat_xl version) always give the same file. Nothing in it depends on the
+clock, the user or the machine: the workbook is drawn as of :data:`BUILD_DATE` (the date the
+SWAT procedure was approved), XlsxWriter and the ribbon post-processor write fixed zip
+timestamps, and the document properties are fixed.
+
+No ledger is created: the first operation on the built master creates it (see
+:func:`swat_xl.services.session.is_pristine`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any, cast
+
+from swat_xl.adapters.ledger import Ledger
+from swat_xl.adapters.xlsx_file import FileWorkbook
+from swat_xl.core.config import Settings
+from swat_xl.errors import InputError
+from swat_xl.services.session import Session, ledger_path_for, master_state
+from swat_xl.services.xlsm import default_xlwings_conf, macro_parts
+from swat_xl.workbook.layout import build_master
+from swat_xl.workbook.spec import WorkbookSpec
+
+#: Approval date of the SWAT detractores procedure: the "now" of the built workbook.
+BUILD_DATE = dt.datetime(2021, 12, 7)
+BUILD_USER = "swat_xl"
+DEFAULT_OUT = Path("workbooks") / "SWAT_Detractores.xlsm"
+
+
+def template_spec() -> WorkbookSpec:
+    """The empty master: default Config, no agents, no records, the xlwings.conf sheet."""
+    settings = Settings()
+    ledger = Ledger.open(Path(":memory:"), create=True)  # empty frames with the ledger's columns
+    try:
+        session = Session(
+            workbook=cast(Any, None),
+            ledger=ledger,
+            settings=settings,
+            agents=[],
+            now=BUILD_DATE,
+            operation_id=0,
+            command="Crear libro",
+        )
+        state = master_state(session, [], default_xlwings_conf())
+    finally:
+        ledger.close()
+    state = dataclasses.replace(state, last_summary="")
+    return build_master(state)
+
+
+def build_workbook(out: str | Path = DEFAULT_OUT) -> Path:
+    """Write the empty macro-enabled master to ``out`` (an ``.xlsm``); returns its path.
+
+    Refuses to overwrite a master in use (one with a ledger beside it) or one open in Excel.
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".xlsm":
+        raise InputError("El libro maestro con la cinta SWAT debe terminar en .xlsm", file=out)
+    if ledger_path_for(out, Settings()).exists():
+        raise InputError(
+            "Junto a ese libro hay un registro SQLite: es un libro en uso y no se sobrescribe "
+            "(elija otra ruta)",
+            file=out,
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    target = FileWorkbook(out)
+    target.ensure_closed()
+    vba, postprocess = macro_parts(out, None)
+    tmp = target.prepare(template_spec(), vba_project=vba, postprocess=postprocess)
+    try:
+        target.replace_with(tmp, backups_to_keep=0, now=BUILD_DATE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

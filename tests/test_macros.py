@@ -1,0 +1,450 @@
+"""The ribbon macros (swat_xl.macros) and the live adapter, against a fake of xlwings.
+
+Excel is not available here: :mod:`tests.fake_xlwings` stands in for the xlwings objects the
+macros touch. Each test starts from a real master made with the CLI, loads its values into the
+fake, replaces the single seam ``swat_xl.macros._caller`` and runs the macros, so the real
+services and the real SQLite ledger beside the workbook do the work.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import swat_xl
+from swat_xl import macros
+from swat_xl.sample import FORMULA_LIKE_REASONS, make_export
+from tests.conftest import FIXED_NOW, ledger_of, run_cli
+from tests.fake_xlwings import FakeApp, FakeBook, FakeRange
+
+ROOT = Path(__file__).resolve().parents[1]
+AGENTS = ("Ana Gómez", "Bruno Díaz", "Carla Ruiz")
+
+
+def _records(workbook: Path) -> list[tuple]:
+    with sqlite3.connect(ledger_of(workbook)) as db:
+        return db.execute("SELECT id, agent, ani, reason, outcome FROM records").fetchall()
+
+
+def _operations(workbook: Path) -> list[str]:
+    with sqlite3.connect(ledger_of(workbook)) as db:
+        return [row[0] for row in db.execute("SELECT command FROM operations ORDER BY id")]
+
+
+@pytest.fixture
+def new_master(tmp_path: Path, roster_csv: Path) -> Path:
+    """A macro-enabled master with its roster and no cut yet (made with the CLI)."""
+    path = tmp_path / "SWAT_Detractores.xlsm"
+    result = run_cli("init", path, "--roster", roster_csv)
+    assert result.code == 0, result.err
+    return path
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "descargas" / "data.xlsx"
+    path.parent.mkdir()
+    make_export(path, rows=120, seed=3)
+    return path
+
+
+@pytest.fixture
+def imported(new_master: Path, export: Path) -> Path:
+    result = run_cli("import", export, "--workbook", new_master)
+    assert result.code == 0, result.err
+    return new_master
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWAT_NOW", FIXED_NOW)
+
+
+def excel(monkeypatch: pytest.MonkeyPatch, workbook: Path) -> FakeBook:
+    """The workbook "open in Excel": a fake book with its values, set as the macros' caller."""
+    book = FakeBook.from_file(workbook)
+    monkeypatch.setattr(macros, "_caller", lambda: book)
+    return book
+
+
+def last_alert(book: FakeBook) -> dict:
+    assert book.app.alerts, "no message was shown"
+    return book.app.alerts[-1]
+
+
+def assert_excel_restored(app: FakeApp) -> None:
+    assert app.screen_updating is True
+    assert app.calculation == "automatic"
+    assert app.status_bar is False
+    assert ("screen_updating", False) in app.history
+    assert ("calculation", "manual") in app.history
+
+
+# -- the dispatcher ------------------------------------------------------------------------------
+def test_actions_are_the_ribbon_actions() -> None:
+    bas = (ROOT / "workbooks" / "src" / "SWAT.bas").read_text(encoding="utf-8")
+    assert set(re.findall(r'\bRunAction\s+"([^"]+)"', bas)) == set(macros.ACTIONS)
+    assert tuple(macros._HANDLERS) == macros.ACTIONS
+    assert len(set(macros.ACTIONS)) == 9
+
+
+def test_import_needs_no_excel() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, swat_xl.macros; assert 'xlwings' not in sys.modules"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_help_shows_the_version(monkeypatch: pytest.MonkeyPatch, new_master: Path) -> None:
+    book = excel(monkeypatch, new_master)
+    macros.run("ayuda")
+    alert = last_alert(book)
+    assert alert["title"] == "SWAT" and alert["mode"] == "info"
+    assert swat_xl.__version__ in alert["prompt"]
+    assert "Importar corte" in alert["prompt"]
+    assert book.saves == 0 and not book.writes
+    assert_excel_restored(book.app)
+
+
+def test_unknown_action_is_a_spanish_message(
+    monkeypatch: pytest.MonkeyPatch, new_master: Path
+) -> None:
+    book = excel(monkeypatch, new_master)
+    macros.run("borrar_todo")
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and "acción desconocida" in alert["prompt"]
+
+
+# -- importar_corte end to end -------------------------------------------------------------------
+def test_import_cut_from_the_ribbon(
+    monkeypatch: pytest.MonkeyPatch, new_master: Path, export: Path
+) -> None:
+    book = excel(monkeypatch, new_master)
+    user = book.sheets.add("Notas")  # a sheet of the user's: never touched
+    user.cells[(1, 1)] = "mis notas"
+    book.log.clear()
+
+    macros.run("importar_corte", str(export))
+
+    alert = last_alert(book)
+    assert alert["mode"] == "info", alert["prompt"]
+    assert "importado" in alert["prompt"] and "Traceback" not in alert["prompt"]
+    records = _records(new_master)
+    assert records, "the ledger got no records"
+    assert _operations(new_master)[-1] == "Importar corte"
+    assert book.saves == 1
+
+    # The agent sheets hold exactly the ledger's open records of each agent.
+    for agent in AGENTS:
+        assert agent in book.sheets, book.sheets.names
+        ids = sorted(int(v) for v in book.sheets[agent].column("ID"))
+        with sqlite3.connect(ledger_of(new_master)) as db:
+            expected = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM records WHERE agent = ? AND exclusion = '' AND outcome = '' "
+                    "ORDER BY id",
+                    (agent,),
+                )
+            ]
+        assert ids == expected and ids
+    # Text stays text: phone numbers are not turned into numbers.
+    anis = [v for agent in AGENTS for v in book.sheets[agent].column("ANI") if v is not None]
+    assert anis and all(isinstance(v, str) for v in anis)
+
+    # Bulk: a few .value writes per sheet, whatever the number of rows.
+    writes = book.writes_by_sheet()
+    assert writes and max(writes.values()) <= 3, writes
+    assert max(book.reads_by_sheet().values()) <= 3
+    assert "Notas" not in writes and user.cells == {(1, 1): "mis notas"}
+    assert ("clear", "Notas") not in book.log
+    # Every write happened with screen updating off and manual calculation.
+    assert {(w[4], w[5]) for w in book.writes} == {(False, "manual")}
+    assert_excel_restored(book.app)
+    statuses = book.app.statuses
+    assert statuses[-1] is False
+    assert any(isinstance(s, str) and s.startswith("SWAT: ") for s in statuses)
+    assert "SWAT: Leyendo el archivo de Power BI…" in statuses
+    assert "SWAT: Guardando el libro…" in statuses
+
+
+def test_formula_like_text_is_written_as_text(
+    monkeypatch: pytest.MonkeyPatch, new_master: Path, export: Path
+) -> None:
+    book = excel(monkeypatch, new_master)
+    macros.run("importar_corte", str(export))
+    assert last_alert(book)["mode"] == "info"
+    written = [cell for w in book.writes for row in w[3] for cell in row if isinstance(cell, str)]
+    for reason in FORMULA_LIKE_REASONS:
+        assert "'" + reason in written, reason
+        assert reason not in written
+    base = book.sheets["Base"]
+    assert set(FORMULA_LIKE_REASONS) <= set(base.column("Motivo"))
+    assert not [f for f in base.formulas.values() if "HYPERLINK" in f]
+    # Real formulas are formulas (the live indicator).
+    assert any("COUNTIF" in f for f in book.sheets["Indicador"].formulas.values())
+
+
+def test_layout_goes_through_the_object_model(
+    monkeypatch: pytest.MonkeyPatch, imported: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+    macros.run("asignar_repartir")
+    assert last_alert(book)["mode"] == "info", last_alert(book)["prompt"]
+    sheet = AGENTS[0]
+
+    # Dropdowns with the user's list separator (the fake Excel is Spanish: «;»).
+    validations = [c for c in book.calls(".Validation.Add") if c[1].startswith(sheet + "!")]
+    sources = {c[3]["Formula1"] for c in validations}
+    assert "CONTACTO EFECTIVO;NO CONTESTA;NO CONTACTO" in sources
+    assert all(c[3]["Type"] == 3 for c in validations)
+    # Conditional formats in the user's formula language, from the range's top-left cell.
+    conds = [c for c in book.calls(".FormatConditions.Add") if c[1].startswith(sheet + "!")]
+    assert conds and all(c[3]["Formula1"].startswith("=Y(") for c in conds)
+    assert all(";" in c[3]["Formula1"] and "," not in c[3]["Formula1"] for c in conds)
+    # Protection that keeps sorting and filtering, and macros allowed to write.
+    protects = [c for c in book.calls(".Protect") if c[1] == f"{sheet}.Protect"]
+    assert protects and protects[-1][3]["UserInterfaceOnly"] is True
+    assert protects[-1][3]["AllowSorting"] and protects[-1][3]["AllowFiltering"]
+    assert book.sheets[sheet].api.ProtectContents is True
+    # Number formats per column, freeze panes, the KPI names and the chart.
+    formats = {e[2] for e in book.sets(".NumberFormat") if e[1].startswith(sheet + "!")}
+    assert "dd/mm/yyyy hh:mm" in formats
+    assert book.sets("ActiveWindow.FreezePanes")
+    assert set(book.names.refers_to) >= {"KPI_CONTACTO_EFECTIVO", "KPI_META", "KPI_TOTAL"}
+    assert book.calls("Indicador.ChartObjects().Add")
+    # Editable columns unlocked, the others stay locked.
+    unlocked = [e for e in book.sets(".Locked") if e[1].startswith(sheet + "!")]
+    assert unlocked and all(e[2] is False for e in unlocked)
+    assert book.sheets.active.name == "Inicio"  # where the user was
+
+
+def test_marks_made_in_excel_reach_the_ledger(
+    monkeypatch: pytest.MonkeyPatch, imported: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+    sheet = book.sheets[AGENTS[1]]
+    header = sheet.table()[0]
+    record_id = int(sheet.cells[(2, header.index("ID") + 1)])
+    sheet.cells[(2, header.index("Resultado") + 1)] = "CONTACTO EFECTIVO"
+    sheet.cells[(2, header.index("Solución") + 1)] = "ESCALADO"
+    macros.run("actualizar_indicador")
+    alert = last_alert(book)
+    assert alert["mode"] == "info", alert["prompt"]
+    assert "Contacto efectivo:" in alert["prompt"]
+    outcome = {r[0]: r[4] for r in _records(imported)}
+    assert outcome[record_id] == "CONTACTO EFECTIVO"
+    # Redrawn from the ledger, the sheet still shows the mark (closed rows stay until archived).
+    redrawn = book.sheets[AGENTS[1]]
+    ids = [int(v) for v in redrawn.column("ID")]
+    assert redrawn.column("Resultado")[ids.index(record_id)] == "CONTACTO EFECTIVO"
+
+
+# -- every action ----------------------------------------------------------------------------
+def test_every_action_is_dispatchable(
+    monkeypatch: pytest.MonkeyPatch, new_master: Path, export: Path, tmp_path: Path
+) -> None:
+    book = excel(monkeypatch, new_master)
+    done: set[str] = set()
+
+    def run(action: str, *args: str) -> str:
+        before = len(book.app.alerts)
+        macros.run(action, *args)
+        alert = book.app.alerts[-1]
+        assert len(book.app.alerts) > before
+        assert alert["mode"] == "info", f"{action}: {alert['prompt']}"
+        assert "Traceback" not in alert["prompt"]
+        assert_excel_restored(book.app)
+        done.add(action)
+        return alert["prompt"]
+
+    run("importar_corte", str(export))
+    run("asignar_repartir")
+    text = run("libros_asesor")
+    folder = tmp_path / "Libros asesores"
+    assert str(folder) in text and sorted(p.name for p in folder.glob("*.xlsx"))
+    assert "Libros recogidos" in run("recoger_gestiones")
+
+    # Reassign the agent selected in «Asesores», after making her inactive there.
+    roster = book.sheets["Asesores"]
+    assert roster.cells[(2, 1)] == AGENTS[0]
+    roster.cells[(2, 3)] = "No"
+    book.sheets.active = roster
+    book.app.selection = FakeRange(roster, 2, 1)
+    book.app.answers = ["yes"]
+    text = run("reasignar_asesor")
+    assert f"«{AGENTS[0]}»" in text
+    assert book.app.alerts[-2]["buttons"] == "yes_no"  # asked first
+    assert AGENTS[0] not in book.sheets  # her sheet is gone: nothing open, inactive
+    assert not [r for r in _records(new_master) if r[1] == AGENTS[0] and not r[4]]
+
+    assert "Contacto efectivo" in run("actualizar_indicador")
+    text = run("exportar_formulario")
+    forms = list(tmp_path.glob("Formulario_*.xlsx"))
+    assert len(forms) == 1 and forms[0].name == "Formulario_2026-11-29.xlsx"
+    book.app.answers = ["yes"]
+    text = run("archivar")
+    assert "Archivados" in text and list((tmp_path / "swat_copias").glob("*-periodo-*.xlsm"))
+    assert swat_xl.__version__ in run("ayuda")
+    assert done == set(macros.ACTIONS)
+
+
+def test_reassign_from_the_agent_sheet_and_cancel(
+    monkeypatch: pytest.MonkeyPatch, imported: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+    before = _records(imported)
+    book.sheets.active = book.sheets[AGENTS[2]]
+    book.app.answers = ["no"]
+    macros.run("reasignar_asesor")
+    assert AGENTS[2] in book.app.alerts[-1]["prompt"] and len(book.app.alerts) == 1
+    assert _records(imported) == before and book.saves == 0
+
+    book.sheets.active = book.sheets["Inicio"]
+    macros.run("reasignar_asesor")
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and "Asesores" in alert["prompt"]
+
+
+# -- errors --------------------------------------------------------------------------------------
+def test_unexpected_error_goes_to_the_log(monkeypatch: pytest.MonkeyPatch, imported: Path) -> None:
+    book = excel(monkeypatch, imported)
+
+    def broken(workbook):
+        raise RuntimeError("falló con el cliente 3104567890 (tel. +57 310 456 7891) 123456789")
+
+    monkeypatch.setattr("swat_xl.services.master.assign_pending", broken)
+    macros.run("asignar_repartir")
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and alert["title"] == "SWAT"
+    assert "error inesperado" in alert["prompt"]
+    assert "Traceback" not in alert["prompt"] and "3104567890" not in alert["prompt"]
+    log = imported.with_name("swat_xl.log")
+    assert str(log) in alert["prompt"]
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" in text and "RuntimeError" in text and "asignar_repartir" in text
+    assert "3104567890" not in text and "310 456 7891" not in text and "123456789" not in text
+    assert "[número oculto]" in text
+    assert_excel_restored(book.app)
+
+
+def test_swat_error_shows_its_message(
+    monkeypatch: pytest.MonkeyPatch, imported: Path, tmp_path: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+    operations = _operations(imported)
+    macros.run("importar_corte", str(tmp_path / "no está.xlsx"))
+    alert = last_alert(book)
+    assert alert["mode"] == "critical"
+    assert "no está.xlsx" in alert["prompt"] and "Traceback" not in alert["prompt"]
+    assert not imported.with_name("swat_xl.log").exists()
+    assert _operations(imported) == operations and book.saves == 0
+    assert_excel_restored(book.app)
+
+
+def test_error_while_drawing_restores_excel(
+    monkeypatch: pytest.MonkeyPatch, imported: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+
+    def cannot_save(path=None):
+        raise RuntimeError("COM: el archivo está bloqueado")
+
+    monkeypatch.setattr(book, "save", cannot_save)
+    macros.run("asignar_repartir")
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and "No se pudo guardar el libro" in alert["prompt"]
+    assert_excel_restored(book.app)
+
+
+def test_refusals_before_the_commit_leave_the_ledger_alone(
+    monkeypatch: pytest.MonkeyPatch, imported: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+    operations = _operations(imported)
+    sheet = book.sheets[AGENTS[0]]
+    sheet.api._state.update(ProtectContents=True, Password="otra")
+    macros.run("asignar_repartir")
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and "contraseña" in alert["prompt"]
+    assert AGENTS[0] in alert["prompt"]
+    assert _operations(imported) == operations and not book.writes
+
+    sheet.api._state.update(ProtectContents=False)
+    book.api._state["ReadOnly"] = True
+    macros.run("asignar_repartir")
+    assert "solo lectura" in last_alert(book)["prompt"]
+    assert _operations(imported) == operations and not book.writes
+
+
+def test_unsaved_book_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    book = FakeBook("Libro1")
+    monkeypatch.setattr(macros, "_caller", lambda: book)
+    macros.run("asignar_repartir")
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and "Guarde primero" in alert["prompt"]
+
+
+# -- the shipped template --------------------------------------------------------------------
+def test_first_import_into_the_built_workbook(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, export: Path
+) -> None:
+    from swat_xl.services.build import build_workbook
+
+    path = build_workbook(tmp_path / "SWAT_Detractores.xlsm")
+    assert not ledger_of(path).exists()
+    book = excel(monkeypatch, path)
+    macros.run("importar_corte", str(export))
+    alert = last_alert(book)
+    assert alert["mode"] == "info", alert["prompt"]
+    assert "Se creó un registro nuevo" in alert["prompt"]
+    assert ledger_of(path).exists() and _records(path)
+    assert "xlwings.conf" not in book.writes_by_sheet()  # xlwings runs from it: left alone
+
+
+# -- helpers ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("ANI 3104567890 falló", "3104567890"),
+        ("tel +57 310 456 7890.", "310 456 7890"),
+        ("cuenta 48213377", "48213377"),
+        ("id=0004512345", "0004512345"),
+    ],
+)
+def test_mask_phones(text: str, hidden: str) -> None:
+    masked = macros.mask_phones(text)
+    assert hidden not in masked and "[número oculto]" in masked
+
+
+def test_mask_phones_keeps_dates_and_line_numbers() -> None:
+    text = 'File "x.py", line 123, in f\n2026-11-29 10:00:00'
+    assert macros.mask_phones(text) == text
+
+
+def test_quiet_excel_restores_after_an_error() -> None:
+    app = FakeApp()
+    app.calculation = "semiautomatic"
+    with pytest.raises(ZeroDivisionError), macros.quiet_excel(app), macros.status_bar(app) as say:
+        say("trabajando")
+        assert (app.screen_updating, app.calculation) == (False, "manual")
+        1 / 0  # noqa: B018
+    assert (app.screen_updating, app.calculation, app.status_bar) == (True, "semiautomatic", False)
+    assert "SWAT: trabajando" in app.statuses
+
+
+def test_form_path_never_overwrites(tmp_path: Path) -> None:
+    import datetime as dt
+
+    when = dt.datetime(2026, 11, 29, 10)
+    first = macros.form_path(tmp_path, when)
+    assert first.name == "Formulario_2026-11-29.xlsx"
+    first.write_bytes(b"x")
+    assert macros.form_path(tmp_path, when).name == "Formulario_2026-11-29 (2).xlsx"
