@@ -6,6 +6,7 @@ Only translates arguments and errors: every job is a service of :mod:`swat_xl.se
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import traceback
@@ -124,6 +125,20 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from swat_xl.services.purge import purge
+
+    result = purge(_master(args.workbook), args.dias)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Depuración (retención de {result['retention_days']} días): "
+              f"{result['records']} registros de {result['cuts']} cortes eliminados "
+              f"({result['open_records']} seguían abiertos) · copias de seguridad eliminadas: "
+              f"{result['backups']}")
+    return 0
+
+
 def cmd_agents_export(args: argparse.Namespace) -> int:
     from swat_xl.services.agents import export_agent_workbooks
 
@@ -149,11 +164,66 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from swat_xl.services.indicator import pct_text, refresh_kpi
+
+    result = refresh_kpi(_master(args.workbook), desde=args.desde, hasta=args.hasta)
+    if args.json:
+        _print_json(result)
+        return 0
+    verdict = "cumple la meta" if result["meets_target"] else "no cumple la meta"
+    print(f"Contacto efectivo: {pct_text(result['effective_contact_pct'] / 100)} "
+          f"(meta {pct_text(result['target_pct'] / 100)}): {verdict}.")
+    print(f"Registros enviados: {result['total_records']} · efectivos: "
+          f"{result['effective_contacts']} · pendientes: {result['pending']} · vencidos: "
+          f"{result['overdue']}")
+    print(f"Sobre gestionables ({result['manageable_records']} registros, referencia): "
+          f"{pct_text(result['effective_contact_pct_manageable'] / 100)}")
+    print(f"Inconsistencias de marcación: {result['inconsistencies']} (detalle en la hoja "
+          "«Indicador»)")
+    return 0
+
+
+def cmd_form(args: argparse.Namespace) -> int:
+    from swat_xl.services.form import export_form
+
+    result = export_form(_master(args.workbook), args.out, everything=args.todos)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Registros para el formulario: {result['exported']} ({result['closed']} "
+              f"gestionados, {result['excluded']} no gestionables) en «{result['file']}».")
+        if result["exported"] == 0:
+            print("No había registros nuevos por tipificar.")
+    return 0
+
+
+def cmd_build_workbook(args: argparse.Namespace) -> int:
+    from swat_xl.services.build import DEFAULT_OUT, build_workbook
+
+    path = build_workbook(args.out or DEFAULT_OUT)
+    print(f"Libro maestro con la cinta SWAT: {path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from swat_xl.services.demo import run_demo
 
     run_demo(Path(args.dir), echo=print)
     return 0
+
+
+def _without_gc(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """One command is one short batch over large tables: the cyclic garbage collector would
+    rescan millions of young objects over and over for next to no garbage (reference
+    counting frees the rest)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return handler(args)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -200,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--before", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)")
     p.add_argument("--json", action="store_true")
 
+    p = add("purge", cmd_purge, "Elimina del registro los registros de cortes más antiguos que "
+            "la retención, y las copias de seguridad antiguas (datos personales).")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--dias", type=int, help="días de retención (por defecto «retencion_dias» de "
+                   "la hoja Config)")
+    p.add_argument("--json", action="store_true")
+
     p = add("agents-export", cmd_agents_export, "Escribe un libro .xlsx por asesor con sus registros abiertos.")
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--out", required=True, help="carpeta de salida")
@@ -209,6 +286,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", help="carpeta con los libros de asesor")
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true")
+
+    p = add("kpi", cmd_kpi, "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
+            "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--desde", help="solo cortes importados desde esta fecha (dd/mm/aaaa)")
+    p.add_argument("--hasta", help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)")
+    p.add_argument("--json", action="store_true", help="imprime el indicador como un objeto JSON")
+
+    p = add("form", cmd_form, "Exporta a un .xlsx los registros por tipificar en el formulario "
+            "GESTION DETRACTORES ONLINE y los marca como exportados.")
+    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("--out", required=True, help="archivo .xlsx a crear (no se sobrescribe)")
+    p.add_argument("--todos", action="store_true",
+                   help="incluye también los ya exportados antes")
+    p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")
+
+    p = add("build-workbook", cmd_build_workbook, "Genera el libro maestro vacío con la cinta "
+            "SWAT y las macros (SWAT_Detractores.xlsm), idéntico byte a byte en cada ejecución.")
+    p.add_argument("--out", help="ruta del .xlsm (por defecto workbooks/SWAT_Detractores.xlsm)")
 
     p = add("demo", cmd_demo, "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.")
     p.add_argument("dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)")
@@ -220,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        return int(_without_gc(args.handler, args))
     except SwatError as error:
         print(f"Error: {error}", file=sys.stderr)
         return error.exit_code

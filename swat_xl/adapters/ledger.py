@@ -118,6 +118,22 @@ _MIGRATIONS: tuple[str, ...] = (
         notes TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 2: fingerprints of the workbook the last operation read and wrote (see workbook_state);
+    # a finished operation and the events of the log can no longer change.
+    """
+    CREATE TABLE workbook_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seen TEXT NOT NULL DEFAULT '',
+        written TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TRIGGER operations_finished_are_final BEFORE UPDATE ON operations
+        WHEN OLD.finished_at != '' BEGIN SELECT RAISE(ABORT, 'operations are append-only'); END;
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -337,6 +353,20 @@ class Ledger:
         self.db.execute(
             "UPDATE records SET closed_at = CASE WHEN outcome != '' AND closed_at = '' THEN marked_at "
             "WHEN outcome = '' THEN '' ELSE closed_at END"
+        )
+
+    # -- the workbook beside the ledger ------------------------------------------------------
+    def workbook_state(self) -> set[str]:
+        """SHA-256 of the workbook the last operation read (its marks are in the ledger) and of
+        the one it wrote (rendered from the ledger). A workbook on disk that is one of them holds
+        no mark the ledger lacks: reading its marks again would add nothing."""
+        row = self.db.execute("SELECT seen, written FROM workbook_state WHERE id = 1").fetchone()
+        return {digest for digest in row or () if digest}
+
+    def set_workbook_state(self, *, seen: str | None, written: str | None, at: dt.datetime) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO workbook_state (id, seen, written, at) VALUES (1, ?, ?, ?)",
+            (seen or "", written or "", iso(at)),
         )
 
     # -- operation log ----------------------------------------------------------------------

@@ -8,10 +8,13 @@ replaces it. Text is always written as text (never as a formula, number or link)
 from __future__ import annotations
 
 import datetime as dt
+import glob
+import hashlib
 import heapq
 import io
 import os
 import shutil
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -21,10 +24,14 @@ from typing import Any
 import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
 
+from swat_xl.adapters import xlsx_rows
 from swat_xl.errors import WorkbookError, WorkbookOpenError
 from swat_xl.workbook.spec import Cell, Chart, Sheet, Table, WorkbookSpec
 
 _MAX_TEXT = 32767
+TMP_PREFIX = ".swat-tmp-"  # every temporary file beside the workbook starts with this
+_PROCESS_START = time.time()
+STREAM_TABLES = True  # False: every cell through XlsxWriter (tests compare both ways)
 BACKUP_DIR = "swat_copias"
 
 _STYLE_PROPS: dict[str, dict[str, Any]] = {
@@ -52,6 +59,7 @@ class FileWorkbook:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._book: CalamineWorkbook | None = None
+        self._sheets: dict[str, Any] = {}  # parsed once: header() and rows() share it
 
     # -- checks -------------------------------------------------------------------------------
     @property
@@ -87,19 +95,36 @@ class FileWorkbook:
     def sheet_names(self) -> list[str]:
         return list(self._open().sheet_names)
 
+    def _sheet(self, name: str) -> Any:
+        if name not in self._sheets:
+            self._sheets[name] = self._open().get_sheet_by_name(name)
+        return self._sheets[name]
+
     def rows(self, sheet: str) -> list[list[Any]]:
         """All rows of a sheet as Python values ("" for empty cells)."""
         try:
-            return self._open().get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            return self._sheet(sheet).to_python(skip_empty_area=False)
         except (CalamineError, ValueError, KeyError) as exc:
             raise WorkbookError(f"No se pudo leer la hoja ({exc})", file=self.path, sheet=sheet) from exc
 
     def header(self, sheet: str) -> list[Any]:
         try:
-            data = self._open().get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=1)
+            data = self._sheet(sheet).to_python(skip_empty_area=False, nrows=1)
         except (CalamineError, ValueError, KeyError):
             return []
         return data[0] if data else []
+
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the file as it is on disk now (None when there is no file)."""
+        try:
+            with self.path.open("rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise WorkbookError(
+                f"No se pudo leer el libro maestro ({exc.strerror or exc})", file=self.path
+            ) from exc
 
     def user_sheet(self, name: str) -> Sheet:
         """A sheet the tool does not own, as cells (values and formulas) to carry over."""
@@ -127,6 +152,7 @@ class FileWorkbook:
             book.close()
 
     def close(self) -> None:
+        self._sheets.clear()
         if self._book is not None:
             try:
                 self._book.close()
@@ -155,7 +181,8 @@ class FileWorkbook:
         folder = self.path.parent
         if not folder.exists():
             raise WorkbookError("La carpeta del libro no existe", file=self.path)
-        tmp = folder / f".swat-tmp-{uuid.uuid4().hex}{self.path.suffix}"
+        self.remove_stale_temporaries()
+        tmp = folder / f"{TMP_PREFIX}{self.path.stem}.{uuid.uuid4().hex}{self.path.suffix}"
         try:
             render(spec, tmp, vba_project=vba_project)
             if postprocess is not None:
@@ -170,6 +197,24 @@ class FileWorkbook:
             tmp.unlink(missing_ok=True)
             raise
         return tmp
+
+    def remove_stale_temporaries(self, older_than: float | None = None) -> list[Path]:
+        """Delete what an interrupted rewrite of this workbook left beside it.
+
+        Only this workbook's temporaries (``.swat-tmp-<name>.*``) older than ``older_than``
+        (default: the start of this process) are removed: callers hold the workbook's lock, so
+        no other operation is writing them. Returns the removed paths."""
+        limit = _PROCESS_START if older_than is None else older_than
+        removed = []
+        pattern = glob.escape(f"{TMP_PREFIX}{self.path.stem}.") + "*"
+        for path in self.path.parent.glob(pattern):
+            try:
+                if path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed.append(path)
+            except OSError:  # gone meanwhile, or not ours to delete: harmless
+                continue
+        return removed
 
     def replace_with(self, tmp: Path, *, backups_to_keep: int = 10, now: dt.datetime | None = None) -> Path | None:
         """Keep a timestamped backup of the current workbook, then atomically move ``tmp`` in."""
@@ -266,17 +311,34 @@ def render(spec: WorkbookSpec, target: Path, *, vba_project: bytes | None = None
         "strings_to_numbers": False,
         "default_date_format": "dd/mm/yyyy hh:mm",
         "remove_timezone": True,
-        "tmpdir": str(target.parent),
     }
-    book = xlsxwriter.Workbook(str(target), options)
+    # XlsxWriter writes everything but the tables' data rows into ``base``; the rows are then
+    # streamed into a copy of it (see xlsx_rows). Both files start with ``.swat-tmp-`` when
+    # ``target`` does, so an interrupted run leaves nothing the next one does not clean.
+    base = target.with_name(target.name + ".xw")
+    try:
+        _render(spec, target, base, options, vba_project)
+    finally:
+        base.unlink(missing_ok=True)
+
+
+def _render(
+    spec: WorkbookSpec,
+    target: Path,
+    base: Path,
+    options: dict[str, Any],
+    vba_project: bytes | None,
+) -> None:
+    book = xlsxwriter.Workbook(str(base), options)
     book.set_properties({"title": "SWAT Detractores", "author": "swat_xl",
                          "created": dt.datetime(2021, 12, 7)})
     book.set_calc_mode("auto")
     if vba_project is not None:
         book.add_vba_project(io.BytesIO(vba_project), is_stream=True)
     formats = _Formats(book)
+    blocks: list[xlsx_rows.Block] = []
     for sheet in spec.sheets:
-        _draw_sheet(book, formats, sheet)
+        blocks.extend(_draw_sheet(book, formats, sheet))
     for name, ref in spec.names.items():
         book.define_name(name, ref)
     if spec.active:
@@ -288,11 +350,44 @@ def render(spec: WorkbookSpec, target: Path, *, vba_project: bytes | None = None
         book.close()
     except Exception as exc:  # XlsxWriter raises its own exception types
         raise WorkbookError(f"No se pudo escribir el libro ({exc})", file=target) from exc
+    if blocks:
+        xlsx_rows.splice(base, target, blocks)
+    else:
+        os.replace(base, target)
 
 
-def _events(sheet: Sheet, formats: _Formats) -> Iterator[tuple[int, int, int, Any, Any, str | None, str | None]]:
-    """Cell writes of a sheet in row order: (row, order, col, value, format, kind, formula)."""
-    streams = [_table_events(table, formats) for table in sheet.tables]
+def _streamed_tables(sheet: Sheet, formats: _Formats) -> list[xlsx_rows.Block]:
+    """Tables whose data rows can be streamed: plain values, rows no other write touches."""
+    if not STREAM_TABLES:
+        return []
+    taken: list[tuple[int, int, int]] = [(c.row, c.row, -1) for c in sheet.cells]
+    for index, table in enumerate(sheet.tables):
+        taken.append((table.first_row, table.first_row, -1))
+        taken.append((table.first_row + 1, table.last_row, index))
+    blocks = []
+    for index, table in enumerate(sheet.tables):
+        first, last = table.first_row + 1, table.last_row
+        if any(lo <= last and first <= hi and owner != index for lo, hi, owner in taken):
+            continue
+        cell_formats = [formats.get(None, c.kind, c.editable) for c in table.columns]
+        columns = xlsx_rows.streamable(table, cell_formats)
+        if columns is not None:
+            # Registers each format in the workbook's styles as writing a cell with it would.
+            styles = [None if f is None else int(f._get_xf_index()) for f in cell_formats]
+            text = [c.kind == "text" for c in table.columns]
+            blocks.append(xlsx_rows.Block(-1, table, columns, styles, text))
+    return blocks
+
+
+def _events(
+    sheet: Sheet, formats: _Formats, streamed: set[int] = frozenset()  # type: ignore[assignment]
+) -> Iterator[tuple[int, int, int, Any, Any, str | None, str | None]]:
+    """Cell writes of a sheet in row order: (row, order, col, value, format, kind, formula).
+
+    Tables whose ``id`` is in ``streamed`` contribute their header only."""
+    streams = [
+        _table_events(table, formats, rows=id(table) not in streamed) for table in sheet.tables
+    ]
     streams.append(
         iter(sorted(
             ((c.row, 1, c.col, c.value, formats.get(c.style, c.kind), c.kind, c.formula)
@@ -303,10 +398,14 @@ def _events(sheet: Sheet, formats: _Formats) -> Iterator[tuple[int, int, int, An
     return heapq.merge(*streams, key=lambda e: (e[0], e[1]))
 
 
-def _table_events(table: Table, formats: _Formats) -> Iterator[tuple[int, int, int, Any, Any, str | None, str | None]]:
+def _table_events(
+    table: Table, formats: _Formats, rows: bool = True
+) -> Iterator[tuple[int, int, int, Any, Any, str | None, str | None]]:
     header = formats.get("header")
     for offset, column in enumerate(table.columns):
         yield (table.first_row, 0, table.first_col + offset, column.header, header, "text", None)
+    if not rows:
+        return
     cell_formats = [formats.get(None, c.kind, c.editable) for c in table.columns]
     kinds = [c.kind for c in table.columns]
     for index, row in enumerate(table.rows):
@@ -335,8 +434,12 @@ def _write(ws: Any, r: int, c: int, value: Any, fmt: Any, kind: str | None, form
         ws.write_string(r, c, str(value)[:_MAX_TEXT], fmt)
 
 
-def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> None:
+def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> list[xlsx_rows.Block]:
+    """Draw a sheet; returns the tables whose data rows are left to :mod:`xlsx_rows`."""
     ws = book.add_worksheet(sheet.name)
+    blocks = _streamed_tables(sheet, formats)
+    for block in blocks:
+        block.sheet_index = len(book.worksheets()) - 1
     if sheet.tab_color:
         ws.set_tab_color(sheet.tab_color)
     for table in sheet.tables:
@@ -357,7 +460,7 @@ def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> N
                 pass  # the column format set above already covers every row
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
-    for event in _events(sheet, formats):
+    for event in _events(sheet, formats, {id(block.table) for block in blocks}):
         r, _order, c, value, fmt, kind, formula = event
         _write(ws, r, c, value, fmt, kind, formula)
     for v in sheet.validations:
@@ -384,6 +487,7 @@ def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> N
         })
     if sheet.hidden:
         ws.hide()
+    return blocks
 
 
 def _draw_chart(book: xlsxwriter.Workbook, ws: Any, chart: Chart) -> None:

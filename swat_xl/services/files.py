@@ -24,6 +24,15 @@ class FileMaster:
             self.file.ensure_closed()
             self._names = self.file.sheet_names()
 
+    def refresh(self) -> None:
+        """Forget what was read: the file may have been replaced while waiting for the lock."""
+        self.file.close()
+        self._names = None
+
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the workbook file (None when it does not exist yet)."""
+        return self.file.fingerprint()
+
     def sheet_names(self) -> list[str]:
         if self._names is None:
             self._names = self.file.sheet_names() if self.path.exists() else []
@@ -43,6 +52,7 @@ class FileMaster:
 
         vba, postprocess = macro_parts(self.path, self.file if self.path.exists() else None)
         tmp = self.file.prepare(spec, vba_project=vba, postprocess=postprocess)
+        session.written_fingerprint = FileWorkbook(tmp).fingerprint()
         keep = session.settings.backups_to_keep
         when = session.now
 

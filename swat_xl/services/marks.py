@@ -84,23 +84,34 @@ def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], l
     columns = {i: _HEADER_TO_FIELD[key] for i, key in enumerate(header) if key in _HEADER_TO_FIELD}
     out: list[MarkRow] = []
     notes: list[str] = []
+    mark_columns = list(columns.items())
     for number, row in enumerate(rows[1:], start=2):
-        raw = row[id_col] if id_col < len(row) else ""
-        if is_blank(raw):
-            if any(not is_blank(row[i]) for i in columns if i < len(row)):
-                notes.append(f"Hoja «{source}», fila {number}: hay marcas sin ID; no se pudieron asociar")
-            continue
-        code = clean_code(raw)
-        if not code.isdigit():
-            notes.append(f"Hoja «{source}», fila {number}: el ID «{code[:20]}» no es válido")
-            continue
+        width = len(row)
+        raw = row[id_col] if id_col < width else ""
+        if raw.__class__ is float and raw.is_integer() and raw > 0:  # how Excel stores an ID
+            record_id = int(raw)
+        else:
+            if is_blank(raw):
+                if any(not is_blank(row[i]) for i in columns if i < width):
+                    notes.append(
+                        f"Hoja «{source}», fila {number}: hay marcas sin ID; no se pudieron asociar"
+                    )
+                continue
+            code = clean_code(raw)
+            if not code.isdigit():
+                notes.append(f"Hoja «{source}», fila {number}: el ID «{code[:20]}» no es válido")
+                continue
+            record_id = int(code)
         values = {}
-        for i, field in columns.items():
-            if i < len(row):
-                text = normalise(field, row[i])
+        for i, field in mark_columns:
+            if i < width:
+                cell = row[i]
+                if cell.__class__ is str and not cell:  # most cells: nothing marked yet
+                    continue
+                text = normalise(field, cell)
                 if text:
                     values[field] = text
-        out.append(MarkRow(int(code), values, source, number))
+        out.append(MarkRow(record_id, values, source, number))
     return out, notes
 
 
@@ -117,13 +128,15 @@ def apply_mark_rows(
     synced) the ledger's current marks are one more candidate: a different non-empty value on
     both sides is a conflict, and the side with the most recent attempt wins."""
     ledger = session.ledger
-    current = ledger.marks().set_index("record_id")
-    agent_of = current["agent"].to_dict()
-    known = current[list(MARK_FIELDS)].to_dict("index")
+    current = ledger.marks()
+    ids = current["record_id"].tolist()
+    agent_of = dict(zip(ids, current["agent"].tolist(), strict=True))
+    position = {record_id: index for index, record_id in enumerate(ids)}
+    stored_columns = [current[name].tolist() for name in MARK_FIELDS]
     by_id: dict[int, list[MarkRow]] = {}
     unknown = 0
     for mark in mark_rows:
-        if mark.record_id not in known:
+        if mark.record_id not in position:
             unknown += 1
             session.event(
                 f"ID {mark.record_id} ({mark.source}, fila {mark.row}) no está asignado en el "
@@ -135,7 +148,10 @@ def apply_mark_rows(
     changes: list[tuple[int, str, str, str]] = []
     conflicts = 0
     for record_id, candidates in by_id.items():
-        stored = known[record_id]
+        if not ledger_competes and not any(m.values for m in candidates):
+            continue  # a row with nothing marked changes nothing
+        at = position[record_id]
+        stored = {name: column[at] for name, column in zip(MARK_FIELDS, stored_columns, strict=True)}
         if ledger_competes:
             kept = {f: stored.get(f) or "" for f in MARK_FIELDS if stored.get(f)}
             if kept:

@@ -3,7 +3,10 @@ render the master to a temporary file, commit, then atomically replace the workb
 
 If anything fails before the commit, the ledger rolls back and the workbook is untouched.
 If the process dies between the commit and the replace, the next operation re-renders the
-workbook from the ledger, so the two always end up in agreement.
+workbook from the ledger, so the two always end up in agreement. The ledger remembers the
+fingerprints of the workbook the last operation read and wrote: marks are read again only from
+a workbook someone has changed since (so a stale workbook never reverts the ledger, and an
+unchanged one costs no re-reading).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from filelock import FileLock, Timeout
 
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.core.config import Settings, settings_from_rows
+from swat_xl.core.kpi import KpiReport
 from swat_xl.core.model import Agent
 from swat_xl.core.roster import parse_roster
+from swat_xl.core.text import is_blank
 from swat_xl.errors import BusyError, SwatError, WorkbookError
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.layout import MasterState, build_master
@@ -90,6 +95,26 @@ def workbook_lock(workbook: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iter
         lock.release()
 
 
+def lock_timeout(settings: Settings | None) -> float:
+    """Seconds to wait for another operation: ``SWAT_LOCK_TIMEOUT`` (tests), else the Config
+    value ``espera_bloqueo_segundos``."""
+    override = os.environ.get("SWAT_LOCK_TIMEOUT", "").strip()
+    if override:
+        try:
+            return max(0.0, float(override))
+        except ValueError:
+            pass
+    return settings.lock_timeout_s if settings is not None else DEFAULT_LOCK_TIMEOUT
+
+
+def _settings_before_lock(workbook: WorkbookPort) -> Settings | None:
+    """The Config sheet as it is now, only to know how long to wait for the lock."""
+    try:
+        return read_settings(workbook)
+    except SwatError:  # reported properly once the lock is held
+        return None
+
+
 def read_settings(workbook: WorkbookPort) -> Settings:
     if L.SHEET_CONFIG not in workbook.sheet_names():
         raise WorkbookError(
@@ -125,6 +150,8 @@ class Session:
     summary: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
     render: bool = True
+    kpi_report: KpiReport | None = None  # set by «Actualizar indicador» (may cover a date range)
+    written_fingerprint: str | None = None  # SHA-256 of the workbook publish() will install
 
     def event(self, message: str, *, level: str = "info", record_id: int | None = None) -> None:
         self.ledger.add_event(self.operation_id, message, level=level, record_id=record_id, at=self.now)
@@ -135,12 +162,20 @@ class Session:
 
 
 def master_state(session: Session, user_sheets: list[Sheet], xlwings_conf: Any = ()) -> MasterState:
+    from swat_xl.services.indicator import kpi_report
+
     ledger = session.ledger
+    records = ledger.records()
+    cuts = ledger.cuts()
+    # Every operation leaves an up-to-date Indicador (detail and chart), not only «kpi».
+    report = session.kpi_report
+    if report is None:
+        report = kpi_report(session, records, cuts)
     return MasterState(
         settings=session.settings,
         agents=session.agents,
-        records=ledger.records(),
-        cuts=ledger.cuts(),
+        records=records,
+        cuts=cuts,
         operations=ledger.operations(),
         events=ledger.events(),
         practice_log=pd.read_sql_query(
@@ -151,6 +186,7 @@ def master_state(session: Session, user_sheets: list[Sheet], xlwings_conf: Any =
         user_sheets=user_sheets,
         xlwings_conf=xlwings_conf,
         last_summary=f"{session.now:%d/%m/%Y %H:%M} · {session.command}: {session.summary}",
+        kpi=report,
     )
 
 
@@ -168,11 +204,18 @@ def run_operation(
     from swat_xl.services.marks import sync_from_workbook
     from swat_xl.services.practices import sync_practice_log
 
-    with workbook_lock(workbook.path):
+    wait = lock_timeout(settings if settings is not None else _settings_before_lock(workbook))
+    with workbook_lock(workbook.path, wait):
+        refresh = getattr(workbook, "refresh", None)
+        if refresh is not None:  # what was read before the lock may have been replaced since
+            refresh()
         settings = settings if settings is not None else read_settings(workbook)
         agents = agents if agents is not None else read_agents(workbook)
         ledger_file = ledger_path_for(workbook.path, settings)
-        ledger = Ledger.open(ledger_file, create=create_ledger)
+        # The shipped template has no ledger beside it: its first operation creates one.
+        fresh = not create_ledger and not ledger_file.exists() and is_pristine(workbook)
+        ledger = Ledger.open(ledger_file, create=create_ledger or fresh)
+        committed = False
         try:
             user, host = whoami()
             when = now()
@@ -180,7 +223,14 @@ def run_operation(
             with ledger.transaction():
                 operation_id = ledger.start_operation(command, user=user, host=host, at=when)
                 session = Session(workbook, ledger, settings, agents, when, operation_id, command)
-                if sync_marks:
+                if fresh:
+                    session.warn(
+                        f"Se creó un registro nuevo («{ledger_file.name}») junto al libro: es la "
+                        "primera operación de este libro maestro. Consérvelo siempre junto al libro"
+                    )
+                fingerprint = getattr(workbook, "fingerprint", None)
+                seen = fingerprint() if fingerprint is not None else None
+                if sync_marks and (seen is None or seen not in ledger.workbook_state()):
                     sync_from_workbook(session)
                     sync_practice_log(session)
                 result = body(session)
@@ -191,6 +241,8 @@ def run_operation(
                     user_sheets = collect_user_sheets(workbook)
                     spec = build_master(master_state(session, user_sheets, _xlwings_conf(workbook)))
                     publish = workbook.publish(spec, session)
+                ledger.set_workbook_state(seen=seen, written=session.written_fingerprint, at=when)
+            committed = True
             if publish is not None:
                 publish()
             return result
@@ -198,6 +250,25 @@ def run_operation(
             raise
         finally:
             ledger.close()
+            if fresh and not committed:
+                ledger_file.unlink(missing_ok=True)
+
+
+def is_pristine(workbook: WorkbookPort) -> bool:
+    """A master no operation has touched yet (the built template): ``Base`` and ``Bitácora``
+    have no data rows and there is no agent sheet."""
+    from swat_xl.services.marks import is_agent_header
+
+    names = workbook.sheet_names()
+    if L.SHEET_BASE not in names:
+        return False
+    for sheet in (L.SHEET_LOG, L.SHEET_BASE):  # the log first: any used master has lines there
+        rows = workbook.rows(sheet) if sheet in names else []
+        if any(not is_blank(cell) for row in rows[1:] for cell in row):
+            return False
+    return not any(
+        is_agent_header(workbook.header(name)) for name in names if name not in L.OWNED_SHEETS
+    )
 
 
 def collect_user_sheets(workbook: WorkbookPort) -> list[Sheet]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from swat_xl import __version__
 from swat_xl.core.config import Settings, settings_to_rows
+from swat_xl.core.kpi import KpiReport
 from swat_xl.core.model import OUTCOME_NO_CONTACT, OUTCOMES, RESOLUTIONS, UNASSIGNED, Agent
 from swat_xl.core.roster import roster_rows
 from swat_xl.workbook import labels as L
@@ -49,6 +50,7 @@ class MasterState:
     user_sheets: list[Sheet] = field(default_factory=list)
     xlwings_conf: Sequence[tuple[str, Any]] = ()
     last_summary: str = ""
+    kpi: KpiReport | None = None  # the Indicador's refreshed detail (None: live block only)
 
 
 # -- agent sheets ---------------------------------------------------------------------------
@@ -107,33 +109,50 @@ def sheet_names_for(agents: Iterable[str], reserved: Iterable[str] = L.OWNED_SHE
     return out
 
 
-def _dates(series: pd.Series) -> list[Any]:
-    """ISO text -> datetime objects (None when blank); unparseable text stays text."""
-    parsed = pd.to_datetime(series.replace("", None), errors="coerce", format="ISO8601")
-    out: list[Any] = []
-    for raw, value in zip(series.tolist(), parsed.tolist(), strict=True):
-        if raw in ("", None):
-            out.append(None)
-        elif value is pd.NaT or value is None or pd.isna(value):
-            out.append(str(raw))
-        else:
-            out.append(value.to_pydatetime())
-    return out
+def _dates(values: Sequence[Any]) -> list[Any]:
+    """ISO text -> datetime objects (None when blank); unparseable text stays text.
+
+    Each distinct text is parsed once: a cut shares its assignment and due times, and
+    surveys share minutes."""
+    parsed: dict[Any, Any] = {}
+    for raw in dict.fromkeys(values):
+        if raw is None or raw == "":
+            parsed[raw] = None
+            continue
+        text = str(raw)
+        try:
+            parsed[raw] = dt.datetime.fromisoformat(text)
+        except ValueError:
+            parsed[raw] = text
+    return [parsed[value] for value in values]
 
 
-def _table_rows(frame: pd.DataFrame, columns: Sequence[Column]) -> list[list[Any]]:
+def _ints(values: list[Any]) -> list[Any]:
+    if set(map(type, values)) <= {int}:
+        return values
+    return [int(v) if str(v) not in ("", "nan", "None") else None for v in values]
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    if set(map(type, values)) <= {str}:
+        return values
+    return ["" if v is None else str(v) for v in values]
+
+
+def _table_rows(frame: pd.DataFrame, columns: Sequence[Column]) -> list[tuple[Any, ...]]:
     if frame.empty:
         return []
     data: list[list[Any]] = []
+    blank = [""] * len(frame)
     for column in columns:
-        series = frame[column.field] if column.field in frame else pd.Series([""] * len(frame))
+        values = frame[column.field].tolist() if column.field in frame else blank
         if column.kind == "datetime":
-            data.append(_dates(series.astype(str)))
+            data.append(_dates(values))
         elif column.kind == "int":
-            data.append([int(v) if str(v) not in ("", "nan") else None for v in series.tolist()])
+            data.append(_ints(values))
         else:
-            data.append(["" if v is None else str(v) for v in series.tolist()])
-    return [list(row) for row in zip(*data, strict=True)]
+            data.append(_texts(values))
+    return list(zip(*data, strict=True))
 
 
 def with_display(records: pd.DataFrame) -> pd.DataFrame:
@@ -182,16 +201,20 @@ def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.da
 
 
 # -- plain tables ---------------------------------------------------------------------------
-def _extra_columns(records: pd.DataFrame) -> list[str]:
-    seen: dict[str, None] = {}
-    for text in records["extra"].unique():
-        for key in json.loads(text or "{}"):
-            seen.setdefault(key, None)
-    return list(seen)
+def _extra_values(records: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """The extra columns' names (first seen first) and each record's extras (parsed once)."""
+    cache: dict[str, dict[str, Any]] = {}
+    parsed = []
+    for text in records["extra"].tolist():
+        value = cache.get(text)
+        if value is None:
+            value = cache[text] = json.loads(text or "{}")
+        parsed.append(value)
+    return list(dict.fromkeys(key for value in cache.values() for key in value)), parsed
 
 
 def base_sheet(records: pd.DataFrame) -> Sheet:
-    extras = _extra_columns(records) if not records.empty else []
+    extras, parsed = _extra_values(records) if not records.empty else ([], [])
     columns = [
         Column(L.ID_HEADER, 8, "int", field="id"),
         Column("Corte", 7, "int", field="cut_id"),
@@ -216,7 +239,6 @@ def base_sheet(records: pd.DataFrame) -> Sheet:
     ]
     frame = records
     if extras and not frame.empty:
-        parsed = [json.loads(text or "{}") for text in frame["extra"].tolist()]
         frame = frame.copy()
         for name in extras:
             frame[f"extra:{name}"] = [p.get(name, "") for p in parsed]
@@ -408,8 +430,9 @@ def build_master(state: MasterState) -> WorkbookSpec:
     agent_names = agents_with_sheets(state)
     names = sheet_names_for(agent_names, reserved=[*L.OWNED_SHEETS, *(s.name for s in state.user_sheets)])
     agent_sheets = []
+    by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
     for agent in agent_names:
-        mine = manageable[manageable["agent"] == agent]
+        mine = by_agent.get(agent, manageable.iloc[0:0])
         agent_sheets.append(agent_sheet(names[agent], mine, state.settings, state.now))
     unassigned = manageable[manageable["agent"].isin(["", UNASSIGNED])]
     excluded = live[live["exclusion"] != ""]

@@ -1,0 +1,422 @@
+"""Benchmarks of swat_xl at Power BI's export limit, as whole processes.
+
+Generates Power BI-like exports (``swat_xl.sample.make_export``, 17 columns of realistic text)
+and a 25-agent roster, then times, each several times (median, peak memory of the process):
+
+* ``swat-xl init`` of a master, ``swat-xl import`` of a cut into the fresh master, a second cut
+  into the same master, and ``swat-xl kpi`` on it;
+* the script an analyst would write (``analyst.py``: pandas + openpyxl, one sheet per agent);
+* in-process: the assignment of a whole cut (``swat_xl.core.assignment.assign``) and the
+  indicator over 30 days of 5,000 records (``swat_xl.core.kpi.compute_kpi``), plus ``swat-xl kpi``
+  on that 30-day master.
+
+Prints a Markdown table (and writes it with ``--results``). Only the standard library and the
+project's own dependencies are used::
+
+    python benchmarks/run.py --sizes 5000,50000 --runs 3 --out /tmp/swat-bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ANALYST = Path(__file__).resolve().parent / "analyst.py"
+NOW = dt.datetime(2026, 11, 29, 10, 0)
+AGENTS = 25
+
+
+@dataclass
+class Timing:
+    """Runs of one command: wall seconds and peak resident memory (MiB) of each."""
+
+    label: str
+    walls: list[float] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls) if self.walls else float("nan")
+
+    @property
+    def peak(self) -> float:
+        return max(self.peaks) if self.peaks else float("nan")
+
+
+def _env(now: dt.datetime = NOW) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SWAT_NOW"] = now.isoformat()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def run_process(args: list[str | Path], *, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run a command to its end; its wall seconds and peak RSS in MiB (its own, from wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(a) for a in args], env=env or _env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    peak = float("nan")
+    if hasattr(os, "wait4"):
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    else:  # pragma: no cover - Windows: no per-process rusage in the standard library
+        proc.wait()
+        wall = time.perf_counter() - start
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"failed ({proc.returncode}): {' '.join(map(str, args))}\n{err.decode(errors='replace')}"
+        )
+    return wall, peak
+
+
+def swat(*args: str | Path) -> list[str | Path]:
+    return [sys.executable, "-m", "swat_xl", *args]
+
+
+def timed(label: str, runs: int, prepare: Any, command: Any) -> Timing:
+    """``prepare()`` (untimed) then ``command(prepared)`` (timed), ``runs`` times."""
+    timing = Timing(label)
+    for _ in range(runs):
+        prepared = prepare()
+        wall, peak = run_process(command(prepared))
+        timing.walls.append(wall)
+        timing.peaks.append(peak)
+    return timing
+
+
+def fresh_copy(template: Path, scratch: Path) -> Path:
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    shutil.copytree(template, scratch)
+    return scratch / "maestro.xlsx"
+
+
+# -- inputs -----------------------------------------------------------------------------------
+def make_inputs(out: Path, size: int) -> tuple[Path, Path]:
+    from swat_xl.sample import make_export
+
+    first = out / f"corte-{size}-1.xlsx"
+    second = out / f"corte-{size}-2.xlsx"
+    if not (first.exists() and second.exists()):
+        truth = make_export(first, rows=size, seed=11)
+        make_export(second, rows=size, seed=12, previous=[truth], repeat_from_previous=size // 10)
+    return first, second
+
+
+def make_roster_file(out: Path) -> Path:
+    from swat_xl.sample import make_roster
+
+    roster = out / "asesores.csv"
+    if not roster.exists():
+        make_roster(roster, agents=AGENTS, seed=3)
+    return roster
+
+
+# -- scenarios --------------------------------------------------------------------------------
+def bench_size(out: Path, size: int, runs: int, roster: Path, analyst: bool) -> dict[str, Timing]:
+    first, second = make_inputs(out, size)
+    work = out / f"trabajo-{size}"
+    work.mkdir(exist_ok=True)
+    results: dict[str, Timing] = {}
+
+    def empty_dir() -> Path:
+        target = work / "init"
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir()
+        return target / "maestro.xlsx"
+
+    results["init"] = timed("init", runs, empty_dir, lambda wb: swat("init", wb, "--roster", roster))
+    fresh = work / "fresco"
+    if not fresh.exists():
+        fresh.mkdir()
+        run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
+    results["import1"] = timed(
+        "import1", runs, lambda: fresh_copy(fresh, work / "run"),
+        lambda wb: swat("import", first, "--workbook", wb),
+    )
+    after_first = work / "tras-corte-1"
+    if not after_first.exists():
+        shutil.copytree(fresh, after_first)
+        run_process(swat("import", first, "--workbook", after_first / "maestro.xlsx"))
+    results["import2"] = timed(
+        "import2", runs, lambda: fresh_copy(after_first, work / "run"),
+        lambda wb: swat("import", second, "--workbook", wb),
+    )
+    after_second = work / "tras-corte-2"
+    if not after_second.exists():
+        shutil.copytree(after_first, after_second)
+        run_process(swat("import", second, "--workbook", after_second / "maestro.xlsx"))
+    if has_command("kpi"):
+        results["kpi"] = timed(
+            "kpi", runs, lambda: fresh_copy(after_second, work / "run"),
+            lambda wb: swat("kpi", "--workbook", wb),
+        )
+    if analyst:
+        target = work / "reparto.xlsx"
+        results["analyst"] = timed(
+            "analyst", runs, lambda: target.unlink(missing_ok=True),
+            lambda _: [sys.executable, ANALYST, first, roster, target],
+        )
+    shutil.rmtree(work / "run", ignore_errors=True)
+    return results
+
+
+def has_command(name: str) -> bool:
+    probe = subprocess.run(swat(name, "--help"), env=_env(), capture_output=True)
+    return probe.returncode == 0
+
+
+def inner_assign(size: int, runs: int) -> dict[str, Any]:
+    """In-process: assign ``size`` new records to 25 agents (no open work)."""
+    import random
+
+    import pandas as pd
+
+    from swat_xl.core.assignment import assign
+    from swat_xl.core.model import Agent, Profile
+
+    rng = random.Random(5)
+    profiles = [Profile.HOGAR, Profile.MOVIL, Profile.AMBOS]
+    agents = [Agent(f"Asesor {i:02d}", profiles[i % 3]) for i in range(AGENTS)]
+    new = pd.DataFrame(
+        {
+            "record_id": range(1, size + 1),
+            "segment": [rng.choice(["hogar", "movil"]) for _ in range(size)],
+            "account": [str(rng.randrange(10**7, 10**7 + size)) for _ in range(size)],
+            "ani": [f"3{rng.randrange(10**9):09d}" for _ in range(size)],
+        }
+    )
+    open_work = pd.DataFrame({"record_id": [], "agent": [], "segment": [], "account": [], "ani": []})
+    walls = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        assign(new, open_work, agents)
+        walls.append(time.perf_counter() - start)
+    return {"records": size, "wall": statistics.median(walls)}
+
+
+def inner_kpi(workbook: str, runs: int) -> dict[str, Any]:
+    """In-process: the indicator over every record of a master's ledger."""
+    from swat_xl.adapters.ledger import Ledger
+    from swat_xl.core.config import Settings
+    from swat_xl.core.kpi import compute_kpi
+    from swat_xl.services.indicator import colombian_holidays
+
+    ledger = Ledger.open(Path(workbook).with_name("maestro.swat.sqlite"))
+    walls = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        records = ledger.records()
+        compute_kpi(records, Settings(), NOW, colombian_holidays({NOW.year - 1, NOW.year}),
+                    cuts=ledger.cuts())
+        walls.append(time.perf_counter() - start)
+    return {"records": len(records), "wall": statistics.median(walls)}
+
+
+def build_month(out: Path, roster: Path, days: int, per_day: int) -> Path:
+    """A master after ``days`` daily cuts of about ``per_day`` records, marked as agents do
+    (90 % closed within the day) and archived after 5 days, as the procedure asks."""
+    import random
+
+    from swat_xl.sample import make_export
+
+    folder = out / f"mes-{days}x{per_day}"
+    workbook = folder / "maestro.xlsx"
+    if workbook.exists():
+        return workbook
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    start = NOW - dt.timedelta(days=days)
+    run_process(swat("init", workbook, "--roster", roster), env=_env(start))
+    rng = random.Random(9)
+    rows = int(per_day / 0.57)  # share of an export that becomes new records of the ally
+    for day in range(days):
+        cut_at = start + dt.timedelta(days=day, hours=8)
+        export = folder / "corte.xlsx"
+        make_export(export, rows=rows, seed=100 + day, start=cut_at)
+        run_process(swat("import", export, "--workbook", workbook), env=_env(cut_at))
+        with sqlite3.connect(workbook.with_name("maestro.swat.sqlite")) as db:
+            ids = [r[0] for r in db.execute(
+                "SELECT id FROM records WHERE cut_id = (SELECT MAX(id) FROM cuts) "
+                "AND agent NOT IN ('', 'Sin asignar')")]
+            marks = []
+            for rid in ids:
+                if rng.random() < 0.9:
+                    first = cut_at + dt.timedelta(minutes=rng.randint(20, 600))
+                    outcome = rng.choice(["CONTACTO EFECTIVO"] * 8 + ["NO CONTESTA", "NO CONTACTO"])
+                    when = first.isoformat()
+                    marks.append((when, outcome,
+                                  "ESCALADO" if outcome == "CONTACTO EFECTIVO" else "",
+                                  str(rng.randint(1, 5)), when, when, rid))
+            db.executemany(
+                "UPDATE records SET attempt1 = ?, outcome = ?, resolution = ?, agent_survey = ?, "
+                "marked_at = ?, closed_at = ? WHERE id = ?", marks)
+            db.execute(
+                "UPDATE records SET archived_at = ? WHERE archived_at = '' AND outcome != '' "
+                "AND cut_id <= (SELECT MAX(id) FROM cuts) - 5", (cut_at.isoformat(),))
+    (folder / "corte.xlsx").unlink(missing_ok=True)
+    return workbook
+
+
+# -- report -----------------------------------------------------------------------------------
+def versions() -> dict[str, str]:
+    out = {"Python": platform.python_version()}
+    for name in ("pandas", "XlsxWriter", "python-calamine", "openpyxl"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "—"
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU ({cpu}){memory}"
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def _s(value: float) -> str:
+    return "—" if value != value else f"{value:.2f} s".replace(".", ",")
+
+
+def _mb(value: float) -> str:
+    return "—" if value != value else f"{value:,.0f} MiB".replace(",", ".")
+
+
+def report(
+    sizes: dict[int, dict[str, Timing]], extras: dict[str, Any], runs: int
+) -> str:
+    lines = [
+        "## Rendimiento",
+        "",
+        f"Máquina: {machine()}. "
+        + ", ".join(f"{k} {v}" for k, v in versions().items())
+        + f". Procesos completos (arranque de Python incluido), mediana de {runs} ejecuciones; "
+        "memoria: pico de RSS del proceso.",
+        "",
+        "| filas del corte | init | import (libro nuevo) | 2.º corte (mismo libro) | kpi "
+        "| analista (pandas + openpyxl) | analista / import | memoria máx. |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, res in sizes.items():
+        get = res.get
+        ratio = "—"
+        if get("analyst") and get("import1"):
+            ratio = f"{res['analyst'].wall / res['import1'].wall:.1f}×".replace(".", ",")
+        peak = max((t.peak for k, t in res.items() if k != "analyst"), default=float("nan"))
+        lines.append(
+            f"| {_n(size)} | {_s(res['init'].wall)} | {_s(res['import1'].wall)} "
+            f"| {_s(res['import2'].wall)} | {_s(get('kpi').wall) if get('kpi') else '—'} "
+            f"| {_s(get('analyst').wall) if get('analyst') else '—'} | {ratio} | {_mb(peak)} |"
+        )
+    lines.append("")
+    if "assign" in extras:
+        a = extras["assign"]
+        lines.append(f"- Asignación sola (en proceso, `assign`): {_n(a['records'])} registros a "
+                     f"{AGENTS} asesores en {_s(a['wall'])}.")
+    if "kpi_inner" in extras:
+        k = extras["kpi_inner"]
+        lines.append(
+            f"- Indicador de {extras['kpi_days']} días × {_n(extras['kpi_per_day'])} registros "
+            f"(en proceso: lectura del registro y `compute_kpi` sobre {_n(k['records'])} "
+            f"registros): {_s(k['wall'])}. `swat-xl kpi` completo sobre ese libro (toma las "
+            f"marcas, calcula y reescribe el libro): {_s(extras['kpi_month'].wall)}, "
+            f"{_mb(extras['kpi_month'].peak)}."
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="5000,50000,150000", help="filas de cada corte")
+    parser.add_argument("--runs", type=int, default=3, help="ejecuciones por medida")
+    parser.add_argument("--out", help="carpeta de trabajo (se conservan los archivos)")
+    parser.add_argument("--results", help="escribe la tabla Markdown en este archivo")
+    parser.add_argument("--no-analyst", action="store_true", help="omite el script del analista")
+    parser.add_argument("--kpi-days", type=int, default=30)
+    parser.add_argument("--kpi-per-day", type=int, default=5000)
+    parser.add_argument("--assign-size", type=int, default=150_000)
+    parser.add_argument("--inner", nargs=2, metavar=("WHAT", "ARG"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.inner:  # a measurement done inside a fresh process
+        what, arg = args.inner
+        result = inner_assign(int(arg), args.runs) if what == "assign" else inner_kpi(arg, args.runs)
+        print(json.dumps(result))
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="swat-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    roster = make_roster_file(out)
+    sizes = {}
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+        print(f"… {size} filas", file=sys.stderr)
+        sizes[size] = bench_size(out, size, args.runs, roster, not args.no_analyst)
+    extras: dict[str, Any] = {}
+    if args.assign_size:
+        print("… asignación", file=sys.stderr)
+        extras["assign"] = _inner("assign", str(args.assign_size), args.runs)
+    if args.kpi_days and has_command("kpi"):
+        print(f"… indicador de {args.kpi_days} días", file=sys.stderr)
+        month = build_month(out, roster, args.kpi_days, args.kpi_per_day)
+        extras.update(kpi_days=args.kpi_days, kpi_per_day=args.kpi_per_day)
+        extras["kpi_inner"] = _inner("kpi", str(month), args.runs)
+        extras["kpi_month"] = timed(
+            "kpi", args.runs, lambda: fresh_copy(month.parent, out / "mes-run"),
+            lambda wb: swat("kpi", "--workbook", wb),
+        )
+    table = report(sizes, extras, args.runs)
+    print(table)
+    if args.results:
+        Path(args.results).write_text(table, encoding="utf-8")
+    print(f"Archivos en {out}", file=sys.stderr)
+    return 0
+
+
+def _inner(what: str, arg: str, runs: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--runs", str(runs), "--inner", what, arg],
+        env=_env(), capture_output=True, text=True, check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,356 @@
+"""Table data rows written as sheet XML and spliced into the package XlsxWriter wrote.
+
+A private helper of :mod:`swat_xl.adapters.xlsx_file`. XlsxWriter spends several microseconds
+on each cell, and a master holding 150 000 records has millions of them. So the data rows of a
+:class:`~swat_xl.workbook.spec.Table` are left out of XlsxWriter: XlsxWriter writes everything
+else (headers, formats, column widths, validations, conditional formats, names, charts, VBA,
+protection), then the package is copied once while the rows are streamed into their sheet
+parts as the very XML XlsxWriter writes in constant-memory mode (inline strings with the same
+escapes, numbers as ``%.16G``, dates as serial numbers with the column's style).
+
+A table is streamed only when every value is one XlsxWriter's own path would write plainly
+(text, numbers, booleans, dates with a date style); anything else stays with XlsxWriter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import queue
+import re
+import threading
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain, zip_longest
+from pathlib import Path
+from typing import Any
+
+from swat_xl.workbook.spec import Table, col_letter
+
+MAX_TEXT = 32767  # Excel's limit for the text of one cell
+CHUNK_ROWS = 2000  # rows turned into XML at a time
+BIG_PART_LEVEL = 1  # deflate level for the streamed parts (speed over a few % of size)
+
+_EPOCH = dt.datetime(1899, 12, 31)  # XlsxWriter's epoch (1900 date system)
+_FIRST_SAFE = dt.datetime(1900, 3, 1)  # before it Excel's 1900 leap-year bug shifts serials
+_ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_ROW_TAG = re.compile(r'<row r="(\d+)"')
+_DIMENSION = re.compile(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_SEPARATOR = "\ue000"  # private use: no escape below changes it
+
+
+@dataclass
+class Block:
+    """The data rows of one table, to be streamed into one sheet part."""
+
+    sheet_index: int  # 0-based position among the worksheets
+    table: Table
+    columns: list[tuple[Any, ...]]  # the table's data, column by column
+    styles: list[int | None]  # XlsxWriter's xf index of each column's format (None: none)
+    text_columns: list[bool]  # numbers are written as text in these columns
+
+    @property
+    def part(self) -> str:
+        return f"xl/worksheets/sheet{self.sheet_index + 1}.xml"
+
+    @property
+    def first_number(self) -> int:
+        """1-based row number of the first data row."""
+        return self.table.first_row + 2
+
+    @property
+    def last_number(self) -> int:
+        return self.table.first_row + 1 + len(self.table.rows)
+
+
+def streamable(table: Table, formats: Sequence[Any]) -> list[tuple[Any, ...]] | None:
+    """The table's data as columns when every value can be written here exactly as XlsxWriter
+    would write it; None otherwise."""
+    width = len(table.columns)
+    if not table.rows or width == 0 or max(map(len, table.rows)) > width:
+        return None
+    columns = list(zip_longest(*table.rows))
+    columns += [(None,) * len(table.rows)] * (width - len(columns))
+    return columns if all(_plain_column(table, formats, i, v) for i, v in enumerate(columns)) else None
+
+
+def _plain_column(table: Table, formats: Sequence[Any], index: int, values: Sequence[Any]) -> bool:
+    kinds = set(map(type, values))
+    dated = kinds - _PLAIN
+    if dated - {dt.datetime, dt.date}:
+        return False
+    if dated:
+        if formats[index] is None:  # XlsxWriter would add its default date style
+            return False
+        try:
+            for kind, first in ((dt.datetime, _FIRST_SAFE), (dt.date, _FIRST_SAFE.date())):
+                if kind in dated and min([v for v in values if v.__class__ is kind]) < first:
+                    return False
+        except TypeError:  # time zones: XlsxWriter's own path drops them
+            return False
+    if float in kinds and table.columns[index].kind != "text":
+        # XlsxWriter refuses NaN and infinities: let it say so
+        return all(map(math.isfinite, [v for v in values if v.__class__ is float]))
+    return True
+
+
+def _text(value: str) -> str:
+    """The XML of an inline string cell after ``<c r="A1" s="n"``."""
+    if len(value) > MAX_TEXT:
+        value = value[:MAX_TEXT]
+        while len(value.encode("utf-16-le")) > 2 * MAX_TEXT:  # astral characters count twice
+            value = value[:-1]
+    if not value.isprintable() or "_x" in value:
+        value = _ESCAPED_ESCAPE.sub(r"_x005F\1", value)
+        value = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", value)
+        value = value.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f' t="inlineStr"><is><t{space}>{value}</t></is></c>'
+
+
+def _serial(value: dt.datetime | dt.date) -> float:
+    """Excel serial of a date-time after 1900-03-01, computed as XlsxWriter computes it."""
+    if value.__class__ is dt.date:
+        value = dt.datetime(value.year, value.month, value.day)
+    elif value.tzinfo is not None:  # the workbook is written with remove_timezone
+        value = value.replace(tzinfo=None)
+    delta = value - _EPOCH
+    excel = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
+    return excel + 1
+
+
+def _tail(value: Any, style: str, text_column: bool) -> str:
+    """A cell's XML after ``<c r="A1"``, for a non-blank value (``_write``'s rules)."""
+    kind = value.__class__
+    if kind is str:
+        return style + _text(value)
+    if kind is bool:
+        return f'{style} t="b"><v>{int(value)}</v></c>'
+    if kind is dt.datetime or kind is dt.date:
+        return f"{style}><v>{_serial(value):.16G}</v></c>"
+    if text_column:
+        return style + _text(str(value))
+    return f"{style}><v>{value:.16G}</v></c>"
+
+
+def _column_cells(
+    values: Sequence[Any], numbers: Sequence[str], letter: str, style: str, text_column: bool,
+    cache: dict[Any, str],
+) -> list[str]:
+    """The cells of one column of a chunk of rows ("" for a blank cell)."""
+    head = '<c r="' + letter
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds <= {str}:
+        texts = [v or "" for v in values] if None in values else values
+        tail = f'"{style} t="inlineStr"><is><t>'
+        if _plain_texts(texts):  # the usual case: no escape, no preserved space
+            return [f"{head}{n}{tail}{v}</t></is></c>" if v else "" for n, v in zip(numbers, texts)]
+        escaped = _escape_column(texts)
+        if escaped is None:
+            return [head + n + '"' + style + _text(v) if v else "" for n, v in zip(numbers, texts)]
+        texts, preserve = escaped
+        kept = f'"{style} t="inlineStr"><is><t xml:space="preserve">'
+        return [
+            f"{head}{n}{kept if p else tail}{v}</t></is></c>" if v else ""
+            for n, v, p in zip(numbers, texts, preserve)
+        ]
+    if kinds == {int} and not text_column and max(map(abs, filter(None, values)), default=0) < 1e16:
+        tail = f'"{style}><v>'
+        return [f"{head}{n}{tail}{v}</v></c>" if v is not None else "" for n, v in zip(numbers, values)]
+    if kinds == {dt.datetime}:
+        for value in set(values):
+            if value is not None and value not in cache:
+                cache[value] = f"{_serial(value):.16G}"
+        tail = f'"{style}><v>'
+        return [
+            f"{head}{n}{tail}{cache[v]}</v></c>" if v is not None else ""
+            for n, v in zip(numbers, values)
+        ]
+    out: list[str] = []
+    append = out.append
+    for number, value in zip(numbers, values, strict=True):
+        if value is None or value == "":
+            append("")
+        else:
+            append(head + number + '"' + _tail(value, style, text_column))
+    return out
+
+
+def _escape_column(texts: Sequence[str]) -> tuple[list[str], Sequence[bool]] | None:
+    """:func:`_text`'s escapes applied to a whole column at once (on the texts joined by a
+    separator no escape touches); None when a text is too long or holds the separator."""
+    joined = _SEPARATOR.join(texts)
+    if max(map(len, texts), default=0) > MAX_TEXT or joined.count(_SEPARATOR) != len(texts) - 1:
+        return None
+    if "_x" in joined:
+        joined = _ESCAPED_ESCAPE.sub(r"_x005F\1", joined)
+    if _CONTROL.search(joined):
+        joined = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", joined)
+    if "\ufffe" in joined or "\uffff" in joined:
+        joined = joined.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    escaped = joined.split(_SEPARATOR)
+    preserve = [t[:1].isspace() or t[-1:].isspace() for t in escaped]
+    if "&" in joined or "<" in joined or ">" in joined:
+        joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        escaped = joined.split(_SEPARATOR)
+    return escaped, preserve
+
+
+def _plain_texts(texts: Sequence[str]) -> bool:
+    """True when no text needs an XML escape, a ``_xHHHH_`` escape, truncation or
+    ``xml:space="preserve"`` (checked on the whole column at C speed)."""
+    joined = "\x00".join(texts)
+    return (
+        joined.replace("\x00", "").isprintable()
+        and max(map(len, texts), default=0) <= MAX_TEXT
+        and not any(mark in joined for mark in ("&", "<", ">", "_x", " \x00", "\x00 "))
+        and joined[:1] != " "
+        and joined[-1:] != " "
+    )
+
+
+def rows_xml(block: Block) -> Iterator[bytes]:
+    """The ``<row>`` elements of a block, a chunk of rows at a time."""
+    table = block.table
+    letters = [col_letter(table.first_col + i) for i in range(len(table.columns))]
+    styles = [f' s="{xf}"' if xf is not None else "" for xf in block.styles]
+    caches: list[dict[Any, str]] = [{} for _ in letters]  # date-time -> serial text
+    first = block.first_number
+    for start in range(0, len(table.rows), CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, len(table.rows))
+        numbers = [str(number) for number in range(first + start, first + stop)]
+        cells = [
+            _column_cells(
+                values[start:stop], numbers, letters[i], styles[i], block.text_columns[i], caches[i]
+            )
+            for i, values in enumerate(block.columns)
+        ]
+        opens = [f'<row r="{n}">' for n in numbers]
+        closes = ["</row>"] * len(numbers)
+        yield "".join(chain.from_iterable(zip(opens, *cells, closes))).encode("utf-8")
+
+
+def splice(source: Path, target: Path, blocks: Sequence[Block]) -> None:
+    """Copy the package ``source`` to ``target`` with each block's rows in its sheet part."""
+    by_part: dict[str, list[Block]] = {}
+    for block in sorted(blocks, key=lambda b: (b.sheet_index, b.table.first_row)):
+        by_part.setdefault(block.part, []).append(block)
+    with zipfile.ZipFile(source) as package, zipfile.ZipFile(target, "w") as out:
+        for info in package.infolist():
+            data = package.read(info)
+            clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            clone.compress_type = info.compress_type
+            clone.external_attr = info.external_attr
+            clone.create_system = info.create_system
+            here = by_part.pop(info.filename, None)
+            if not here:
+                out.writestr(clone, data)
+                continue
+            _set_level(clone, BIG_PART_LEVEL)
+            cells = sum(len(b.table.rows) * len(b.table.columns) for b in here)
+            with out.open(clone, "w", force_zip64=cells > 4_000_000) as stream:
+                for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here)):
+                    stream.write(piece)
+    if by_part:  # pragma: no cover - XlsxWriter names its parts sheet1.xml, sheet2.xml, ...
+        raise RuntimeError(f"sheet parts not found: {sorted(by_part)}")
+
+
+def _ahead(pieces: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """``pieces``, produced by a helper thread while the caller deflates the previous ones
+    (zlib releases the GIL: the XML of the next rows is built during the compression)."""
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for piece in pieces:
+                while not stop.is_set():
+                    try:
+                        box.put(piece, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # handed to the caller, raised there
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="swat-xlsx-rows", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a helper waiting to hand over its last item
+            try:
+                box.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+def _set_level(info: zipfile.ZipInfo, level: int) -> None:
+    if hasattr(info, "compress_level"):  # Python 3.13+
+        info.compress_level = level
+    else:
+        info._compresslevel = level  # read by ZipFile.open(..., "w") in 3.11 and 3.12
+
+
+def _sheet_pieces(xml: str, blocks: list[Block]) -> Iterator[bytes]:
+    """The sheet part with a corrected dimension and each block at its place, as bytes."""
+    xml = _widen_dimension(xml, blocks)
+    if "<sheetData/>" in xml:
+        xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
+    rows = [(int(m.group(1)), m.start()) for m in _ROW_TAG.finditer(xml)]
+    end = xml.index("</sheetData>")
+    position = 0
+    for block in blocks:
+        cut = next((start for number, start in rows if number > block.last_number), end)
+        if any(block.first_number <= number <= block.last_number for number, _ in rows):
+            raise RuntimeError("a streamed table overlaps cells XlsxWriter wrote")
+        if cut < position:
+            raise RuntimeError("streamed tables out of order")
+        yield xml[position:cut].encode("utf-8")
+        yield from rows_xml(block)
+        position = cut
+    yield xml[position:].encode("utf-8")
+
+
+def _widen_dimension(xml: str, blocks: list[Block]) -> str:
+    match = _DIMENSION.search(xml)
+    if match is None:
+        return xml
+    first_col, first_row = _col_number(match.group(1)), int(match.group(2))
+    last_col = _col_number(match.group(3) or match.group(1))
+    last_row = int(match.group(4) or match.group(2))
+    for block in blocks:
+        table = block.table
+        first_row = min(first_row, block.first_number)
+        last_row = max(last_row, block.last_number)
+        first_col = min(first_col, table.first_col + 1)
+        last_col = max(last_col, table.first_col + len(table.columns))
+    start = f"{col_letter(first_col - 1)}{first_row}"
+    end = f"{col_letter(last_col - 1)}{last_row}"
+    ref = start if start == end else f"{start}:{end}"
+    return xml[: match.start()] + f'<dimension ref="{ref}"/>' + xml[match.end() :]
+
+
+def _col_number(letters: str) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + ord(char) - 64
+    return number
