@@ -51,6 +51,7 @@ __all__ = [
     "header_columns",
     "make_export",
     "make_roster",
+    "simulate_agent_day",
 ]
 
 DEFAULT_START = dt.datetime(2026, 11, 29, 8, 0)
@@ -1107,3 +1108,48 @@ def make_roster(
                     [*(agent[h] for h in header[:3]), "" if capacity is None else capacity]
                 )
     return roster
+
+
+def simulate_agent_day(
+    folder: str | Path, *, seed: int = 1, now: dt.datetime = DEFAULT_START, share: float = 0.85
+) -> int:
+    """Mark the agent workbooks in ``folder`` the way agents would during a shift (demo only).
+
+    Most records get an outcome (mostly effective contacts, each with its attempts at legal
+    hours), a few stay open. Returns how many rows were marked."""
+    import openpyxl
+
+    rng = random.Random(seed)
+    marked = 0
+    for path in sorted(Path(folder).glob("*.xlsx")):
+        book = openpyxl.load_workbook(path)
+        for ws in book.worksheets:
+            if ws.sheet_state != "visible":
+                continue
+            header = [c.value for c in ws[1]]
+            if "ID" not in header or "Resultado" not in header:
+                continue
+            col = {name: header.index(name) + 1 for name in header if name}
+            for row in range(2, ws.max_row + 1):
+                if ws.cell(row, col["ID"]).value is None or rng.random() > share:
+                    continue
+                first = now + dt.timedelta(minutes=rng.randrange(30, 300))
+                roll = rng.random()
+                if roll < 0.82:
+                    outcome, attempts = "CONTACTO EFECTIVO", 1
+                elif roll < 0.92:
+                    outcome, attempts = "NO CONTESTA", 1
+                else:
+                    outcome, attempts = "NO CONTACTO", 3
+                for n in range(attempts):
+                    ws.cell(row, col[f"Intento {n + 1}"]).value = first + dt.timedelta(minutes=40 * n)
+                ws.cell(row, col["Resultado"]).value = outcome
+                if outcome == "CONTACTO EFECTIVO":
+                    ws.cell(row, col["Solución"]).value = rng.choice(
+                        ("SOLUCIONADO PRIMER CONTACTO", "SOLUCIONADO PRIMER CONTACTO", "ESCALADO",
+                         "VISITA TÉCNICA")
+                    )
+                    ws.cell(row, col["Encuesta asesor"]).value = str(rng.choice((4, 5, 5, 3)))
+                marked += 1
+        book.save(path)
+    return marked

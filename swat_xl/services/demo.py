@@ -6,13 +6,25 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from swat_xl.sample import make_export, make_roster
+from swat_xl.sample import make_export, simulate_agent_day
+from swat_xl.services.agents import collect_agent_workbooks, export_agent_workbooks
+from swat_xl.services.form import export_form
+from swat_xl.services.indicator import pct_text, refresh_kpi
 from swat_xl.services.files import FileMaster
 from swat_xl.services.importing import import_cut
 from swat_xl.services.master import init_workbook
 from swat_xl.services.session import ledger_path_for
 
 DEMO_WORKBOOK = "SWAT_Detractores_demo.xlsx"
+DEMO_ROSTER = (
+    "Asesor;Perfil;Activo;Capacidad\n"
+    "Martha Pérez;Hogar;Sí;80\n"
+    "Camilo Castaño;Hogar;Sí;80\n"
+    "Fernanda Valencia;Móvil;Sí;80\n"
+    "Sebastián Rodríguez;Móvil;Sí;60\n"
+    "Natalia Díaz;Ambos;Sí;\n"
+    "Marcela Pérez;Ambos;No;40\n"
+)
 
 
 def _fresh(folder: Path) -> None:
@@ -26,6 +38,7 @@ def _fresh(folder: Path) -> None:
         folder / "data.xlsx",
         folder / "data (1).xlsx",
         folder / "asesores.csv",
+        folder / "formulario.xlsx",
     ):
         path.unlink(missing_ok=True)
     shutil.rmtree(folder / "swat_copias", ignore_errors=True)
@@ -36,7 +49,7 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     _fresh(folder)
     roster = folder / "asesores.csv"
-    make_roster(roster, agents=6, seed=7)
+    roster.write_text(DEMO_ROSTER, encoding="utf-8-sig")
     first = make_export(folder / "data.xlsx", rows=400, seed=11)
     second_path = folder / "data (1).xlsx"
     make_export(second_path, rows=300, seed=12, previous=[first], repeat_from_previous=40)
@@ -55,6 +68,23 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
             f"{sum(result.excluded.values())} no gestionables, {result.assigned} asignadas, "
             f"{result.unassigned} sin asignar."
         )
+    agents_folder = folder / "libros_asesores"
+    delivery = export_agent_workbooks(FileMaster(workbook_path), agents_folder)
+    echo(f"Libros por asesor: {len(delivery['files'])} en «{agents_folder}».")
+    marked = simulate_agent_day(agents_folder, seed=5)
+    collected = collect_agent_workbooks(FileMaster(workbook_path), agents_folder)
+    echo(f"Los asesores marcaron {marked} registros; se recogieron {collected['records']}.")
+    kpi = refresh_kpi(FileMaster(workbook_path))
+    verdict = "cumple" if kpi["meets_target"] else "no cumple"
+    echo(
+        f"Indicador: contacto efectivo {pct_text(kpi['effective_contact_pct'] / 100)} "
+        f"({kpi['effective_contacts']} de {kpi['total_records']} registros enviados), "
+        f"{verdict} la meta de {pct_text(kpi['target_pct'] / 100)}; pendientes {kpi['pending']}."
+    )
+    form = export_form(FileMaster(workbook_path), folder / "formulario.xlsx")
+    echo(f"Para el formulario GESTION DETRACTORES ONLINE: {form['exported']} filas "
+         f"({form['closed']} gestionadas, {form['excluded']} no gestionables) en "
+         f"«{folder / 'formulario.xlsx'}».")
     echo("Abra el libro en Excel: cada asesor tiene su hoja con listas desplegables; "
-         "«No gestionables» tiene lo que se tipifica en el formulario.")
-    return {"workbook": str(workbook_path), "imports": [r.as_json() for r in results]}
+         "«Indicador» tiene el detalle y la gráfica.")
+    return {"workbook": str(workbook_path), "imports": [r.as_json() for r in results], "kpi": kpi}
