@@ -60,11 +60,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _print_import(result: Any) -> None:
     if result.already_imported:
         print(f"«{result.file}» ya se había importado: no se agregó nada.")
-    print(f"Filas leídas: {result.rows_read} · del aliado: {result.ally_rows} · "
-          f"repetidas: {result.duplicate_rows} · nuevas: {result.new_records}")
+    print(
+        f"Filas leídas: {result.rows_read} · del aliado: {result.ally_rows} · "
+        f"repetidas: {result.duplicate_rows} · nuevas: {result.new_records}"
+    )
     print(f"Hogar: {result.by_segment['hogar']} · Móvil: {result.by_segment['movil']}")
     excluded = sum(result.excluded.values())
-    print(f"No gestionables: {excluded} ({', '.join(f'{k}: {v}' for k, v in result.excluded.items())})")
+    detail = ", ".join(f"{k}: {v}" for k, v in result.excluded.items())
+    print(f"No gestionables: {excluded} ({detail})")
     print(f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}")
 
 
@@ -120,8 +123,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"Archivados: {result['archived']} gestionados, {result['archived_excluded']} no "
-              f"gestionables ya tipificados · quedan en las hojas: {result['remaining']}")
+        print(
+            f"Archivados: {result['archived']} gestionados, {result['archived_excluded']} no "
+            f"gestionables ya tipificados · quedan en las hojas: {result['remaining']}"
+        )
     return 0
 
 
@@ -132,10 +137,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"Depuración (retención de {result['retention_days']} días): "
-              f"{result['records']} registros de {result['cuts']} cortes eliminados "
-              f"({result['open_records']} seguían abiertos) · copias de seguridad eliminadas: "
-              f"{result['backups']}")
+        print(
+            f"Depuración (retención de {result['retention_days']} días): "
+            f"{result['records']} registros de {result['cuts']} cortes eliminados "
+            f"({result['open_records']} seguían abiertos) · copias de seguridad eliminadas: "
+            f"{result['backups']}"
+        )
     return 0
 
 
@@ -159,8 +166,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
-              f"{result['records']} · conflictos: {result['conflicts']}")
+        print(
+            f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
+            f"{result['records']} · conflictos: {result['conflicts']}"
+        )
     return 0
 
 
@@ -172,15 +181,23 @@ def cmd_kpi(args: argparse.Namespace) -> int:
         _print_json(result)
         return 0
     verdict = "cumple la meta" if result["meets_target"] else "no cumple la meta"
-    print(f"Contacto efectivo: {pct_text(result['effective_contact_pct'] / 100)} "
-          f"(meta {pct_text(result['target_pct'] / 100)}): {verdict}.")
-    print(f"Registros enviados: {result['total_records']} · efectivos: "
-          f"{result['effective_contacts']} · pendientes: {result['pending']} · vencidos: "
-          f"{result['overdue']}")
-    print(f"Sobre gestionables ({result['manageable_records']} registros, referencia): "
-          f"{pct_text(result['effective_contact_pct_manageable'] / 100)}")
-    print(f"Inconsistencias de marcación: {result['inconsistencies']} (detalle en la hoja "
-          "«Indicador»)")
+    print(
+        f"Contacto efectivo: {pct_text(result['effective_contact_pct'] / 100)} "
+        f"(meta {pct_text(result['target_pct'] / 100)}): {verdict}."
+    )
+    print(
+        f"Registros enviados: {result['total_records']} · efectivos: "
+        f"{result['effective_contacts']} · pendientes: {result['pending']} · vencidos: "
+        f"{result['overdue']}"
+    )
+    print(
+        f"Sobre gestionables ({result['manageable_records']} registros, referencia): "
+        f"{pct_text(result['effective_contact_pct_manageable'] / 100)}"
+    )
+    print(
+        f"Inconsistencias de marcación: {result['inconsistencies']} (detalle en la hoja "
+        "«Indicador»)"
+    )
     return 0
 
 
@@ -191,8 +208,10 @@ def cmd_form(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"Registros para el formulario: {result['exported']} ({result['closed']} "
-              f"gestionados, {result['excluded']} no gestionables) en «{result['file']}».")
+        print(
+            f"Registros para el formulario: {result['exported']} ({result['closed']} "
+            f"gestionados, {result['excluded']} no gestionables) en «{result['file']}»."
+        )
         if result["exported"] == 0:
             print("No había registros nuevos por tipificar.")
     return 0
@@ -236,14 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"swat-xl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
 
-    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p
 
     p = add("init", cmd_init, "Crea un libro maestro nuevo (.xlsx o .xlsm) y su registro.")
     p.add_argument("workbook", help="ruta del libro a crear")
-    p.add_argument("--roster", help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad")
+    p.add_argument(
+        "--roster", help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad"
+    )
     p.add_argument("--json", action="store_true", help="imprime el resultado como JSON")
 
     p = add("import", cmd_import, "Importa un corte de Power BI (xlsx o csv) al libro maestro.")
@@ -255,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roster", help="archivo con Asesor, Perfil, Activo, Capacidad")
     p.add_argument("--workbook", required=True, help="libro maestro")
 
-    p = add("assign", cmd_assign, "Asigna los registros «Sin asignar» con la lista de asesores actual.")
+    p = add(
+        "assign", cmd_assign, "Asigna los registros «Sin asignar» con la lista de asesores actual."
+    )
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true")
 
@@ -265,19 +290,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_agent", help="asesor que los recibe (por defecto: se reparten)")
     p.add_argument("--json", action="store_true")
 
-    p = add("archive", cmd_archive, "Saca de las hojas los registros cerrados (quedan en el registro).")
+    p = add(
+        "archive", cmd_archive, "Saca de las hojas los registros cerrados (quedan en el registro)."
+    )
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--before", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)")
     p.add_argument("--json", action="store_true")
 
-    p = add("purge", cmd_purge, "Elimina del registro los registros de cortes más antiguos que "
-            "la retención, y las copias de seguridad antiguas (datos personales).")
+    p = add(
+        "purge",
+        cmd_purge,
+        "Elimina del registro los registros de cortes más antiguos que "
+        "la retención, y las copias de seguridad antiguas (datos personales).",
+    )
     p.add_argument("--workbook", required=True, help="libro maestro")
-    p.add_argument("--dias", type=int, help="días de retención (por defecto «retencion_dias» de "
-                   "la hoja Config)")
+    p.add_argument(
+        "--dias",
+        type=int,
+        help="días de retención (por defecto «retencion_dias» de la hoja Config)",
+    )
     p.add_argument("--json", action="store_true")
 
-    p = add("agents-export", cmd_agents_export, "Escribe un libro .xlsx por asesor con sus registros abiertos.")
+    p = add(
+        "agents-export",
+        cmd_agents_export,
+        "Escribe un libro .xlsx por asesor con sus registros abiertos.",
+    )
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--out", required=True, help="carpeta de salida")
     p.add_argument("--json", action="store_true")
@@ -287,27 +325,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true")
 
-    p = add("kpi", cmd_kpi, "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
-            "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.")
+    p = add(
+        "kpi",
+        cmd_kpi,
+        "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
+        "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.",
+    )
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--desde", help="solo cortes importados desde esta fecha (dd/mm/aaaa)")
     p.add_argument("--hasta", help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)")
     p.add_argument("--json", action="store_true", help="imprime el indicador como un objeto JSON")
 
-    p = add("form", cmd_form, "Exporta a un .xlsx los registros por tipificar en el formulario "
-            "GESTION DETRACTORES ONLINE y los marca como exportados.")
+    p = add(
+        "form",
+        cmd_form,
+        "Exporta a un .xlsx los registros por tipificar en el formulario "
+        "GESTION DETRACTORES ONLINE y los marca como exportados.",
+    )
     p.add_argument("--workbook", required=True, help="libro maestro")
     p.add_argument("--out", required=True, help="archivo .xlsx a crear (no se sobrescribe)")
-    p.add_argument("--todos", action="store_true",
-                   help="incluye también los ya exportados antes")
+    p.add_argument("--todos", action="store_true", help="incluye también los ya exportados antes")
     p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")
 
-    p = add("build-workbook", cmd_build_workbook, "Genera el libro maestro vacío con la cinta "
-            "SWAT y las macros (SWAT_Detractores.xlsm), idéntico byte a byte en cada ejecución.")
+    p = add(
+        "build-workbook",
+        cmd_build_workbook,
+        "Genera el libro maestro vacío con la cinta "
+        "SWAT y las macros (SWAT_Detractores.xlsm), idéntico byte a byte en cada ejecución.",
+    )
     p.add_argument("--out", help="ruta del .xlsm (por defecto workbooks/SWAT_Detractores.xlsm)")
 
-    p = add("demo", cmd_demo, "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.")
-    p.add_argument("dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)")
+    p = add(
+        "demo", cmd_demo, "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta."
+    )
+    p.add_argument(
+        "dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)"
+    )
 
     return parser
 

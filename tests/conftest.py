@@ -25,7 +25,9 @@ class CliResult:
         return json.loads(self.out)
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None, now: str | None = FIXED_NOW, timeout: int = 300) -> CliResult:
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, now: str | None = FIXED_NOW, timeout: int = 300
+) -> CliResult:
     env = dict(os.environ)
     if now:
         env["SWAT_NOW"] = now

@@ -86,15 +86,28 @@ def test_master_sheets_show_records_exclusions_and_log(master: Path, tmp_path: P
     truth = make_export(export, rows=300, seed=9)
     assert run_cli("import", export, "--workbook", master).code == 0
     book = openpyxl.load_workbook(master)
-    for name in ("Inicio", "Config", "Asesores", "Base", "No gestionables", "Bitácora", "Indicador"):
+    for name in (
+        "Inicio",
+        "Config",
+        "Asesores",
+        "Base",
+        "No gestionables",
+        "Bitácora",
+        "Indicador",
+    ):
         assert name in book.sheetnames
     base = list(book["Base"].iter_rows(values_only=True))
     assert len(base) - 1 == truth.new_records
     excluded = list(book["No gestionables"].iter_rows(values_only=True))
     assert len(excluded) - 1 == sum(truth.excluded.values())
     reasons = {row[2] for row in excluded[1:]}
-    assert {"Cortesía", "Pymes", "Cuenta CANCELADO", "Cuenta CANCELADO DEBE",
-            "Solicitud de cancelación vigente"} <= reasons
+    assert {
+        "Cortesía",
+        "Pymes",
+        "Cuenta CANCELADO",
+        "Cuenta CANCELADO DEBE",
+        "Solicitud de cancelación vigente",
+    } <= reasons
     log = [row for row in book["Bitácora"].iter_rows(values_only=True)][1:]
     operations = [row for row in log if row[2] == "Operación"]
     assert len(operations) == 2  # init + import
@@ -109,8 +122,11 @@ def test_formula_looking_text_is_stored_as_text(master: Path, tmp_path: Path):
     ws = book["Base"]
     header = [c.value for c in ws[1]]
     col = header.index("Motivo") + 1
-    risky = [ws.cell(r, col) for r in range(2, ws.max_row + 1)
-             if str(ws.cell(r, col).value or "")[:1] in "=+-@"]
+    risky = [
+        ws.cell(r, col)
+        for r in range(2, ws.max_row + 1)
+        if str(ws.cell(r, col).value or "")[:1] in "=+-@"
+    ]
     assert risky, "the generator must produce formula-looking reasons"
     assert all(cell.data_type == "s" for cell in risky)
     assert any(str(cell.value).startswith("=HYPERLINK") for cell in risky)
@@ -152,7 +168,9 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     no_header.write_text("a;b;c\n1;2;3\n", encoding="utf-8")
     files["no_header"] = no_header
     missing = tmp_path / "sin_aliado.csv"
-    missing.write_text("ID_ENCUESTA;SEGMENTO;CUENTA;ANI\n1;HOGAR;123;3001234567\n", encoding="utf-8")
+    missing.write_text(
+        "ID_ENCUESTA;SEGMENTO;CUENTA;ANI\n1;HOGAR;123;3001234567\n", encoding="utf-8"
+    )
     files["missing_ally"] = missing
     return files
 

@@ -11,8 +11,17 @@ import pytest
 from swat_xl.sample import make_export
 from tests.conftest import ledger_of, run_cli
 
-MARK_COLUMNS = ("Intento 1", "Intento 2", "Intento 3", "Resultado", "Solución", "OT / LLS",
-                "Encuesta asesor", "Segundo requerimiento", "Observaciones")
+MARK_COLUMNS = (
+    "Intento 1",
+    "Intento 2",
+    "Intento 3",
+    "Resultado",
+    "Solución",
+    "OT / LLS",
+    "Encuesta asesor",
+    "Segundo requerimiento",
+    "Observaciones",
+)
 
 
 def agent_sheets(book: openpyxl.Workbook) -> list:
@@ -52,8 +61,9 @@ def marks_in_workbook(path: Path) -> dict[int, dict[str, object]]:
     return found
 
 
-def mark_like_a_user(path: Path, *, per_sheet: int = 4, sort: bool = True,
-                     blank_rows: bool = True) -> dict[int, str]:
+def mark_like_a_user(
+    path: Path, *, per_sheet: int = 4, sort: bool = True, blank_rows: bool = True
+) -> dict[int, str]:
     """Mark some rows, then sort each agent sheet by Cliente and insert blank rows."""
     book = openpyxl.load_workbook(path)
     marked: dict[int, str] = {}
@@ -87,8 +97,9 @@ def ledger_outcomes(workbook: Path) -> dict[int, str]:
 
 def test_marks_survive_sorting_blank_rows_and_a_second_cut(master: Path, tmp_path: Path):
     first = make_export(tmp_path / "data.xlsx", rows=300, seed=31)
-    make_export(tmp_path / "data (1).xlsx", rows=300, seed=32, previous=[first],
-                repeat_from_previous=25)
+    make_export(
+        tmp_path / "data (1).xlsx", rows=300, seed=32, previous=[first], repeat_from_previous=25
+    )
     assert run_cli("import", tmp_path / "data.xlsx", "--workbook", master).code == 0
     marked = mark_like_a_user(master)
     assert marked
@@ -127,7 +138,7 @@ def test_conflicting_marks_are_logged_and_most_recent_wins(master: Path, tmp_pat
     assert run_cli("import", tmp_path / "data.xlsx", "--workbook", master).code == 0
     book = openpyxl.load_workbook(master)
     first, second = agent_sheets(book)[:2]
-    header, rows = sheet_rows(first)
+    header, _rows = sheet_rows(first)
     col = {h: header.index(h) + 1 for h in header if h}
     record_id = first.cell(2, col["ID"]).value
     import datetime as dt
@@ -153,8 +164,20 @@ def test_agent_sheet_layout_and_dropdowns(master: Path, tmp_path: Path):
     book = openpyxl.load_workbook(master)
     ws = agent_sheets(book)[0]
     header = [c.value for c in ws[1]]
-    for required in ("ID", "Corte", "Segmento", "Cuenta", "ANI", "Cliente", "Calificación",
-                     "Motivo", "Fecha encuesta", "Asignado", "Vence", *MARK_COLUMNS):
+    for required in (
+        "ID",
+        "Corte",
+        "Segmento",
+        "Cuenta",
+        "ANI",
+        "Cliente",
+        "Calificación",
+        "Motivo",
+        "Fecha encuesta",
+        "Asignado",
+        "Vence",
+        *MARK_COLUMNS,
+    ):
         assert required in header
     assert ws.freeze_panes is not None and ws.auto_filter.ref
     assert ws.protection.sheet
@@ -168,6 +191,7 @@ def test_agent_sheet_layout_and_dropdowns(master: Path, tmp_path: Path):
     # marking columns unlocked (column format: Excel applies it to every empty cell too),
     # data columns locked
     row = 2
+
     def column_locked(index: int) -> bool:
         for dim in ws.column_dimensions.values():
             if dim.min and dim.max and dim.min <= index <= dim.max:
@@ -200,7 +224,7 @@ def test_agents_export_and_collect(master: Path, tmp_path: Path):
     marked = {}
     for path in files:
         book = openpyxl.load_workbook(path)
-        ws = [w for w in book.worksheets if w.sheet_state == "visible"][0]
+        ws = next(w for w in book.worksheets if w.sheet_state == "visible")
         header = [c.value for c in ws[1]]
         ids = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
         assert len({owner[i] for i in ids}) == 1, "an agent file holds another agent's rows"
@@ -210,7 +234,9 @@ def test_agents_export_and_collect(master: Path, tmp_path: Path):
     result = run_cli("collect", out, "--workbook", master, "--json")
     assert result.code == 0, result.err
     assert ledger_outcomes(master) == marked
-    assert {k: v["Resultado"] for k, v in marks_in_workbook(master).items() if v["Resultado"]} == marked
+    assert {
+        k: v["Resultado"] for k, v in marks_in_workbook(master).items() if v["Resultado"]
+    } == marked
 
 
 def test_collect_refuses_a_stale_or_foreign_file(master: Path, tmp_path: Path):
@@ -219,16 +245,18 @@ def test_collect_refuses_a_stale_or_foreign_file(master: Path, tmp_path: Path):
     old = tmp_path / "old"
     assert run_cli("agents-export", "--workbook", master, "--out", old).code == 0
     new = tmp_path / "new"
-    assert run_cli("agents-export", "--workbook", master, "--out", new,
-                   now="2026-11-30T08:00:00").code == 0
+    assert (
+        run_cli("agents-export", "--workbook", master, "--out", new, now="2026-11-30T08:00:00").code
+        == 0
+    )
     result = run_cli("collect", old, "--workbook", master, now="2026-11-30T09:00:00")
     assert result.code != 0 and "entrega anterior" in result.err
     # Another agent's rows pasted into a file
     files = sorted(new.glob("*.xlsx"))
     a = openpyxl.load_workbook(files[0])
     b = openpyxl.load_workbook(files[1])
-    wa = [w for w in a.worksheets if w.sheet_state == "visible"][0]
-    wb_ = [w for w in b.worksheets if w.sheet_state == "visible"][0]
+    wa = next(w for w in a.worksheets if w.sheet_state == "visible")
+    wb_ = next(w for w in b.worksheets if w.sheet_state == "visible")
     wa.cell(wa.max_row + 1, 1).value = wb_.cell(2, 1).value
     a.save(files[0])
     with sqlite3.connect(ledger_of(master)) as db:
@@ -273,8 +301,9 @@ def test_archive_takes_closed_records_off_the_sheets(master: Path, tmp_path: Pat
 @pytest.mark.parametrize("name", ["Ana/Gómez: [turno]*?", "X" * 40])
 def test_agent_sheet_names_follow_excel_rules(tmp_path: Path, name: str):
     roster = tmp_path / "r.csv"
-    roster.write_text(f"Asesor;Perfil;Activo;Capacidad\n{name};Ambos;Sí;\nInicio;Ambos;Sí;\n",
-                      encoding="utf-8")
+    roster.write_text(
+        f"Asesor;Perfil;Activo;Capacidad\n{name};Ambos;Sí;\nInicio;Ambos;Sí;\n", encoding="utf-8"
+    )
     workbook = tmp_path / "m.xlsx"
     assert run_cli("init", workbook, "--roster", roster).code == 0
     make_export(tmp_path / "data.xlsx", rows=100, seed=40)
@@ -292,14 +321,15 @@ def test_new_delivery_takes_in_the_previous_one(master: Path, tmp_path: Path):
     assert run_cli("agents-export", "--workbook", master, "--out", out).code == 0
     first = sorted(out.glob("*.xlsx"))[0]
     book = openpyxl.load_workbook(first)
-    ws = [w for w in book.worksheets if w.sheet_state == "visible"][0]
+    ws = next(w for w in book.worksheets if w.sheet_state == "visible")
     header = [c.value for c in ws[1]]
     record_id = ws.cell(2, 1).value
     ws.cell(2, header.index("Resultado") + 1).value = "CONTACTO EFECTIVO"
     book.save(first)
     # A new delivery into the same folder first takes in the marks left there.
-    result = run_cli("agents-export", "--workbook", master, "--out", out, "--json",
-                     now="2026-11-29T14:00:00")
+    result = run_cli(
+        "agents-export", "--workbook", master, "--out", out, "--json", now="2026-11-29T14:00:00"
+    )
     assert result.code == 0, result.err
     assert result.json()["previous_collected"] >= 1
     assert ledger_outcomes(master) == {record_id: "CONTACTO EFECTIVO"}

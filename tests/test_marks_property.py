@@ -78,14 +78,23 @@ def test_no_mark_is_ever_lost(tmp_path_factory, monkeypatch, steps):
     monkeypatch.setenv("SWAT_NOW", "2026-11-29T10:00:00")
     folder = tmp_path_factory.mktemp("prop")
     roster = folder / "r.csv"
-    roster.write_text("Asesor;Perfil;Activo;Capacidad\nAna;Hogar;Sí;\nBeto;Móvil;Sí;\n"
-                      "Caro;Ambos;Sí;\n", encoding="utf-8")
+    roster.write_text(
+        "Asesor;Perfil;Activo;Capacidad\nAna;Hogar;Sí;\nBeto;Móvil;Sí;\nCaro;Ambos;Sí;\n",
+        encoding="utf-8",
+    )
     master = folder / "m.xlsx"
     init_workbook(master, roster_file=roster)
     cuts = []
     for seed in range(4):
-        cuts.append(make_export(folder / f"c{seed}.csv", rows=40, seed=100 + seed,
-                                previous=cuts[-1:], repeat_from_previous=3 if cuts else 0))
+        cuts.append(
+            make_export(
+                folder / f"c{seed}.csv",
+                rows=40,
+                seed=100 + seed,
+                previous=cuts[-1:],
+                repeat_from_previous=3 if cuts else 0,
+            )
+        )
     import_cut(FileMaster(master), folder / "c0.csv")
     expected: dict[int, str] = {}
     for n, (action, arg) in enumerate(steps):
@@ -106,8 +115,12 @@ def test_no_mark_is_ever_lost(tmp_path_factory, monkeypatch, steps):
     assign_pending(FileMaster(master))  # a final operation re-renders everything
     with sqlite3.connect(master.with_name("m.swat.sqlite")) as db:
         stored = dict(db.execute("SELECT id, outcome FROM records WHERE outcome != ''"))
-        open_ids = {i for (i,) in db.execute(
-            "SELECT id FROM records WHERE agent != '' AND archived_at = '' AND exclusion = ''")}
+        open_ids = {
+            i
+            for (i,) in db.execute(
+                "SELECT id FROM records WHERE agent != '' AND archived_at = '' AND exclusion = ''"
+            )
+        }
     assert stored == expected
     seen: list[int] = []
     book = openpyxl.load_workbook(master)

@@ -18,8 +18,16 @@ VALUES = Settings().exclusion_values
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(32091775.0, "32091775"), ("32091775.0", "32091775"), ("000123", "000123"),
-     (12, "12"), ("  ABC-1 ", "ABC-1"), (None, ""), (float("nan"), ""), ("1.23456789", "1.23456789")],
+    [
+        (32091775.0, "32091775"),
+        ("32091775.0", "32091775"),
+        ("000123", "000123"),
+        (12, "12"),
+        ("  ABC-1 ", "ABC-1"),
+        (None, ""),
+        (float("nan"), ""),
+        ("1.23456789", "1.23456789"),
+    ],
 )
 def test_clean_code(raw, expected):
     assert clean_code(raw) == expected
@@ -27,9 +35,14 @@ def test_clean_code(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(3001234567.0, "3001234567"), ("+57 300 123 4567", "3001234567"),
-     ("573001234567", "3001234567"), ("300-123-4567", "3001234567"), ("6012345678", "6012345678"),
-     ("", "")],
+    [
+        (3001234567.0, "3001234567"),
+        ("+57 300 123 4567", "3001234567"),
+        ("573001234567", "3001234567"),
+        ("300-123-4567", "3001234567"),
+        ("6012345678", "6012345678"),
+        ("", ""),
+    ],
 )
 def test_clean_phone(raw, expected):
     assert clean_phone(raw) == expected
@@ -42,8 +55,14 @@ def test_fold_and_label_key():
 
 @pytest.mark.parametrize(
     "label",
-    ["ALMACONTACT", "Almacontact S.A.S.", "ALMA CONTACT", "almacontact", "Almacontact SAS",
-     "ALMACONTAC"],
+    [
+        "ALMACONTACT",
+        "Almacontact S.A.S.",
+        "ALMA CONTACT",
+        "almacontact",
+        "Almacontact SAS",
+        "ALMACONTAC",
+    ],
 )
 def test_ally_matches_spellings(label):
     assert ally_matches(label, "Almacontact")
@@ -61,11 +80,20 @@ def test_ally_name_is_configurable():
 
 @pytest.mark.parametrize(
     ("text", "account", "custcode", "expected"),
-    [("HOGAR", "1", "", "hogar"), ("Hogar", "", "", "hogar"), ("FIJO", "", "", "hogar"),
-     ("MOVIL", "", "", "movil"), ("Móvil", "", "", "movil"), ("MÓVIL", "", "", "movil"),
-     ("POSTPAGO", "", "", "movil"), ("PREPAGO", "", "", "movil"),
-     ("", "12345", "", "hogar"), ("", "", "1.2345", "movil"), ("", "1.23456", "", "movil"),
-     ("", "", "", "")],
+    [
+        ("HOGAR", "1", "", "hogar"),
+        ("Hogar", "", "", "hogar"),
+        ("FIJO", "", "", "hogar"),
+        ("MOVIL", "", "", "movil"),
+        ("Móvil", "", "", "movil"),
+        ("MÓVIL", "", "", "movil"),
+        ("POSTPAGO", "", "", "movil"),
+        ("PREPAGO", "", "", "movil"),
+        ("", "12345", "", "hogar"),
+        ("", "", "1.2345", "movil"),
+        ("", "1.23456", "", "movil"),
+        ("", "", "", ""),
+    ],
 )
 def test_segment(text, account, custcode, expected):
     assert segment_of(text, account, custcode) == expected
@@ -73,24 +101,26 @@ def test_segment(text, account, custcode, expected):
 
 @pytest.mark.parametrize(
     ("customer_type", "status", "cancel_request", "segment", "expected"),
-    [("CORTESIA", "ACTIVO", "NO", "HOGAR", "cortesia"),
-     ("Cortesía", "", "", "", "cortesia"),
-     ("PYMES", "ACTIVO", "", "", "pymes"),
-     ("", "", "", "PYMES", "pymes"),
-     ("MASIVO", "CANCELADO", "", "", "cancelado"),
-     ("MASIVO", "cancelado", "", "", "cancelado"),
-     ("MASIVO", "CANCELADO DEBE", "", "", "cancelado_debe"),
-     ("MASIVO", "ACTIVO", "SI", "", "solicitud_cancelacion"),
-     ("MASIVO", "ACTIVO", "Sí", "", "solicitud_cancelacion"),
-     ("MASIVO", "ACTIVO", "S", "", "solicitud_cancelacion"),
-     ("MASIVO", "ACTIVO", "x", "", "solicitud_cancelacion"),
-     ("MASIVO", "ACTIVO", "15/11/2026", "", "solicitud_cancelacion"),
-     ("MASIVO", "ACTIVO", "NO", "", ""),
-     ("MASIVO", "ACTIVO", "", "", ""),
-     # first match wins, in the procedure's order
-     ("CORTESIA", "CANCELADO", "SI", "", "cortesia"),
-     ("PYMES", "CANCELADO DEBE", "SI", "", "pymes"),
-     ("MASIVO", "CANCELADO", "SI", "", "cancelado")],
+    [
+        ("CORTESIA", "ACTIVO", "NO", "HOGAR", "cortesia"),
+        ("Cortesía", "", "", "", "cortesia"),
+        ("PYMES", "ACTIVO", "", "", "pymes"),
+        ("", "", "", "PYMES", "pymes"),
+        ("MASIVO", "CANCELADO", "", "", "cancelado"),
+        ("MASIVO", "cancelado", "", "", "cancelado"),
+        ("MASIVO", "CANCELADO DEBE", "", "", "cancelado_debe"),
+        ("MASIVO", "ACTIVO", "SI", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "Sí", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "S", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "x", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "15/11/2026", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "NO", "", ""),
+        ("MASIVO", "ACTIVO", "", "", ""),
+        # first match wins, in the procedure's order
+        ("CORTESIA", "CANCELADO", "SI", "", "cortesia"),
+        ("PYMES", "CANCELADO DEBE", "SI", "", "pymes"),
+        ("MASIVO", "CANCELADO", "SI", "", "cancelado"),
+    ],
 )
 def test_exclusions(customer_type, status, cancel_request, segment, expected):
     assert exclusion_of(customer_type, status, cancel_request, segment, VALUES) == expected
@@ -111,17 +141,53 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 def test_prepare_cut_keys_and_in_file_duplicates():
     when = dt.datetime(2026, 11, 28, 10, 5)
-    frame = _frame([
-        {"ally": "ALMACONTACT", "survey_id": "1", "segment_text": "HOGAR", "account": "9", "ani": "3001"},
-        {"ally": "KONECTA", "survey_id": "2", "segment_text": "HOGAR", "account": "9", "ani": "3001"},
-        {"ally": "Almacontact S.A.S.", "survey_id": "1", "segment_text": "HOGAR", "account": "9", "ani": "3001"},
-        {"ally": "ALMA CONTACT", "survey_date": when, "segment_text": "MOVIL", "custcode": "1.5", "ani": "3002"},
-        {"ally": "ALMA CONTACT", "survey_date": when, "segment_text": "MOVIL", "custcode": "1.5", "ani": "3002"},
-    ])
+    frame = _frame(
+        [
+            {
+                "ally": "ALMACONTACT",
+                "survey_id": "1",
+                "segment_text": "HOGAR",
+                "account": "9",
+                "ani": "3001",
+            },
+            {
+                "ally": "KONECTA",
+                "survey_id": "2",
+                "segment_text": "HOGAR",
+                "account": "9",
+                "ani": "3001",
+            },
+            {
+                "ally": "Almacontact S.A.S.",
+                "survey_id": "1",
+                "segment_text": "HOGAR",
+                "account": "9",
+                "ani": "3001",
+            },
+            {
+                "ally": "ALMA CONTACT",
+                "survey_date": when,
+                "segment_text": "MOVIL",
+                "custcode": "1.5",
+                "ani": "3002",
+            },
+            {
+                "ally": "ALMA CONTACT",
+                "survey_date": when,
+                "segment_text": "MOVIL",
+                "custcode": "1.5",
+                "ani": "3002",
+            },
+        ]
+    )
     cut = prepare_cut(frame, Settings())
     assert len(cut) == 4
-    assert cut["key"].tolist() == ["E:1", "E:1", "K:movil|1.5|3002|2026-11-28T10:05",
-                                   "K:movil|1.5|3002|2026-11-28T10:05"]
+    assert cut["key"].tolist() == [
+        "E:1",
+        "E:1",
+        "K:movil|1.5|3002|2026-11-28T10:05",
+        "K:movil|1.5|3002|2026-11-28T10:05",
+    ]
     assert cut["dup_in_file"].tolist() == [False, True, False, True]
     assert cut["segment"].tolist() == ["hogar", "hogar", "movil", "movil"]
 
@@ -140,13 +206,24 @@ def test_settings_round_trip_and_errors():
 
 def test_alias_map_is_blind_to_case_accents_spaces_underscores():
     aliases = AliasMap()
-    for label, field in [("id_encuesta", "survey_id"), ("FECHA ENCUESTA", "survey_date"),
-                         ("socio", "ally"), ("Unidad_de_Negocio", "segment_text"),
-                         ("Línea de Negocio", "segment_text"), ("cuenta rr", "account"),
-                         ("Cust_Code", "custcode"), ("TELÉFONO", "ani"), ("celular", "ani"),
-                         ("Número Contacto", "ani"), ("nps", "score"), ("VERBATIM", "reason"),
-                         ("tipo_cliente", "customer_type"), ("estado cuenta", "account_status"),
-                         ("Solicitud Cancelación", "cancellation_request"), ("CIUDAD", "city")]:
+    for label, field in [
+        ("id_encuesta", "survey_id"),
+        ("FECHA ENCUESTA", "survey_date"),
+        ("socio", "ally"),
+        ("Unidad_de_Negocio", "segment_text"),
+        ("Línea de Negocio", "segment_text"),
+        ("cuenta rr", "account"),
+        ("Cust_Code", "custcode"),
+        ("TELÉFONO", "ani"),
+        ("celular", "ani"),
+        ("Número Contacto", "ani"),
+        ("nps", "score"),
+        ("VERBATIM", "reason"),
+        ("tipo_cliente", "customer_type"),
+        ("estado cuenta", "account_status"),
+        ("Solicitud Cancelación", "cancellation_request"),
+        ("CIUDAD", "city"),
+    ]:
         assert aliases.field_for(label) == field, label
     custom = AliasMap({"account": ("Contrato",)})
     assert custom.field_for("CONTRATO") == "account"

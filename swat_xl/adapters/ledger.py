@@ -166,7 +166,9 @@ class Ledger:
             ledger = cls(path, db)
             ledger._migrate()
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"El registro SQLite está dañado o no es válido: {exc}", file=path) from exc
+            raise LedgerError(
+                f"El registro SQLite está dañado o no es válido: {exc}", file=path
+            ) from exc
         return ledger
 
     def close(self) -> None:
@@ -241,7 +243,9 @@ class Ledger:
         sets = ", ".join(f"{name} = ?" for name in values)
         self.db.execute(f"UPDATE cuts SET {sets} WHERE id = ?", (*values.values(), cut_id))
 
-    def add_records(self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[int]:
+    def add_records(
+        self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]
+    ) -> list[int]:
         """Insert new records (columns: key, canonical fields, segment, exclusion, extras)."""
         if frame.empty:
             return []
@@ -255,8 +259,10 @@ class Ledger:
         columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
         text_fields = [name for name in CANONICAL if name != "survey_date"]
         extras = (
-            [json.dumps(dict(zip(extra_columns, row, strict=True)), ensure_ascii=False)
-             for row in frame[list(extra_columns)].itertuples(index=False, name=None)]
+            [
+                json.dumps(dict(zip(extra_columns, row, strict=True)), ensure_ascii=False)
+                for row in frame[list(extra_columns)].itertuples(index=False, name=None)
+            ]
             if extra_columns
             else ["{}"] * len(frame)
         )
@@ -277,7 +283,9 @@ class Ledger:
         self.db.executemany(f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})", rows)
         return ids
 
-    def records(self, *, include_archived: bool = True, where: str = "", params: Sequence[Any] = ()) -> pd.DataFrame:
+    def records(
+        self, *, include_archived: bool = True, where: str = "", params: Sequence[Any] = ()
+    ) -> pd.DataFrame:
         """All records (with cut time, assignment and marks) as a frame of strings."""
         clauses = [] if include_archived else ["r.archived_at = ''"]
         if where:
@@ -351,7 +359,8 @@ class Ledger:
             [(rid, name, old, new, source, when, operation_id) for rid, name, old, new in changes],
         )
         self.db.execute(
-            "UPDATE records SET closed_at = CASE WHEN outcome != '' AND closed_at = '' THEN marked_at "
+            "UPDATE records SET closed_at = CASE "
+            "WHEN outcome != '' AND closed_at = '' THEN marked_at "
             "WHEN outcome = '' THEN '' ELSE closed_at END"
         )
 
@@ -386,11 +395,17 @@ class Ledger:
         )
 
     def add_event(
-        self, operation_id: int, message: str, *, level: str = "info", record_id: int | None = None,
+        self,
+        operation_id: int,
+        message: str,
+        *,
+        level: str = "info",
+        record_id: int | None = None,
         at: dt.datetime,
     ) -> None:
         self.db.execute(
-            "INSERT INTO events (operation_id, at, level, record_id, message) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO events (operation_id, at, level, record_id, message) "
+            "VALUES (?, ?, ?, ?, ?)",
             (operation_id, iso(at), level, record_id, message),
         )
 

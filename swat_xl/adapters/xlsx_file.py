@@ -7,6 +7,7 @@ replaces it. Text is always written as text (never as a formula, number or link)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import hashlib
@@ -35,8 +36,14 @@ STREAM_TABLES = True  # False: every cell through XlsxWriter (tests compare both
 BACKUP_DIR = "swat_copias"
 
 _STYLE_PROPS: dict[str, dict[str, Any]] = {
-    "header": {"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "text_wrap": True,
-               "valign": "vcenter", "border": 1},
+    "header": {
+        "bold": True,
+        "bg_color": "#1F4E78",
+        "font_color": "#FFFFFF",
+        "text_wrap": True,
+        "valign": "vcenter",
+        "border": 1,
+    },
     "title": {"bold": True, "font_size": 16, "font_color": "#1F4E78"},
     "subtitle": {"bold": True},
     "note": {"italic": True, "font_color": "#595959"},
@@ -50,7 +57,13 @@ _STYLE_PROPS: dict[str, dict[str, Any]] = {
     "datetime": {"num_format": "dd/mm/yyyy hh:mm"},
     "date": {"num_format": "dd/mm/yyyy"},
 }
-_KIND_STYLE = {"datetime": "datetime", "date": "date", "pct": "pct", "int": "int", "number": "number"}
+_KIND_STYLE = {
+    "datetime": "datetime",
+    "date": "date",
+    "pct": "pct",
+    "int": "int",
+    "number": "number",
+}
 
 
 class FileWorkbook:
@@ -105,7 +118,9 @@ class FileWorkbook:
         try:
             return self._sheet(sheet).to_python(skip_empty_area=False)
         except (CalamineError, ValueError, KeyError) as exc:
-            raise WorkbookError(f"No se pudo leer la hoja ({exc})", file=self.path, sheet=sheet) from exc
+            raise WorkbookError(
+                f"No se pudo leer la hoja ({exc})", file=self.path, sheet=sheet
+            ) from exc
 
     def header(self, sheet: str) -> list[Any]:
         try:
@@ -133,7 +148,9 @@ class FileWorkbook:
         try:
             book = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
         except Exception as exc:  # openpyxl raises many types on broken files
-            raise WorkbookError(f"No se pudo leer la hoja «{name}» ({exc})", file=self.path) from exc
+            raise WorkbookError(
+                f"No se pudo leer la hoja «{name}» ({exc})", file=self.path
+            ) from exc
         try:
             ws = book[name]
             cells: list[Cell] = []
@@ -146,7 +163,9 @@ class FileWorkbook:
                     if isinstance(value, str) and value.startswith("=") and cell.data_type == "f":
                         cells.append(Cell(r, c, None, formula=value))
                     else:
-                        cells.append(Cell(r, c, value, kind="text" if isinstance(value, str) else None))
+                        cells.append(
+                            Cell(r, c, value, kind="text" if isinstance(value, str) else None)
+                        )
             return Sheet(name, cells=cells, role="user")
         finally:
             book.close()
@@ -154,10 +173,8 @@ class FileWorkbook:
     def close(self) -> None:
         self._sheets.clear()
         if self._book is not None:
-            try:
+            with contextlib.suppress(Exception):  # calamine's close is best effort
                 self._book.close()
-            except Exception:  # pragma: no cover - calamine close is best effort
-                pass
             self._book = None
 
     def part(self, name: str) -> bytes | None:
@@ -216,7 +233,9 @@ class FileWorkbook:
                 continue
         return removed
 
-    def replace_with(self, tmp: Path, *, backups_to_keep: int = 10, now: dt.datetime | None = None) -> Path | None:
+    def replace_with(
+        self, tmp: Path, *, backups_to_keep: int = 10, now: dt.datetime | None = None
+    ) -> Path | None:
         """Keep a timestamped backup of the current workbook, then atomically move ``tmp`` in."""
         self.close()
         try:
@@ -226,8 +245,8 @@ class FileWorkbook:
             return backup
         except OSError as exc:
             raise WorkbookError(
-                f"No se pudo reemplazar el libro ({exc.strerror or exc}); la versión nueva quedó en "
-                f"«{tmp.name}»",
+                f"No se pudo reemplazar el libro ({exc.strerror or exc}); "
+                f"la versión nueva quedó en «{tmp.name}»",
                 file=self.path,
             ) from exc
 
@@ -330,8 +349,9 @@ def _render(
     vba_project: bytes | None,
 ) -> None:
     book = xlsxwriter.Workbook(str(base), options)
-    book.set_properties({"title": "SWAT Detractores", "author": "swat_xl",
-                         "created": dt.datetime(2021, 12, 7)})
+    book.set_properties(
+        {"title": "SWAT Detractores", "author": "swat_xl", "created": dt.datetime(2021, 12, 7)}
+    )
     book.set_calc_mode("auto")
     if vba_project is not None:
         book.add_vba_project(io.BytesIO(vba_project), is_stream=True)
@@ -342,10 +362,9 @@ def _render(
     for name, ref in spec.names.items():
         book.define_name(name, ref)
     if spec.active:
-        try:
-            book.get_worksheet_by_name(spec.active).activate()
-        except AttributeError:
-            pass
+        active = book.get_worksheet_by_name(spec.active)
+        if active is not None:
+            active.activate()
     try:
         book.close()
     except Exception as exc:  # XlsxWriter raises its own exception types
@@ -380,7 +399,9 @@ def _streamed_tables(sheet: Sheet, formats: _Formats) -> list[xlsx_rows.Block]:
 
 
 def _events(
-    sheet: Sheet, formats: _Formats, streamed: set[int] = frozenset()  # type: ignore[assignment]
+    sheet: Sheet,
+    formats: _Formats,
+    streamed: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> Iterator[tuple[int, int, int, Any, Any, str | None, str | None]]:
     """Cell writes of a sheet in row order: (row, order, col, value, format, kind, formula).
 
@@ -389,11 +410,15 @@ def _events(
         _table_events(table, formats, rows=id(table) not in streamed) for table in sheet.tables
     ]
     streams.append(
-        iter(sorted(
-            ((c.row, 1, c.col, c.value, formats.get(c.style, c.kind), c.kind, c.formula)
-             for c in sheet.cells),
-            key=lambda e: (e[0], e[2]),
-        ))
+        iter(
+            sorted(
+                (
+                    (c.row, 1, c.col, c.value, formats.get(c.style, c.kind), c.kind, c.formula)
+                    for c in sheet.cells
+                ),
+                key=lambda e: (e[0], e[2]),
+            )
+        )
     )
     return heapq.merge(*streams, key=lambda e: (e[0], e[1]))
 
@@ -416,7 +441,9 @@ def _table_events(
             yield (r, 0, table.first_col + offset, value, cell_formats[offset], kinds[offset], None)
 
 
-def _write(ws: Any, r: int, c: int, value: Any, fmt: Any, kind: str | None, formula: str | None) -> None:
+def _write(
+    ws: Any, r: int, c: int, value: Any, fmt: Any, kind: str | None, formula: str | None
+) -> None:
     if formula is not None:
         ws.write_formula(r, c, formula, fmt, value if value is not None else 0)
         return
@@ -434,7 +461,9 @@ def _write(ws: Any, r: int, c: int, value: Any, fmt: Any, kind: str | None, form
         ws.write_string(r, c, str(value)[:_MAX_TEXT], fmt)
 
 
-def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> list[xlsx_rows.Block]:
+def _draw_sheet(
+    book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet
+) -> list[xlsx_rows.Block]:
     """Draw a sheet; returns the tables whose data rows are left to :mod:`xlsx_rows`."""
     ws = book.add_worksheet(sheet.name)
     blocks = _streamed_tables(sheet, formats)
@@ -452,12 +481,12 @@ def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> l
     for table in sheet.tables:
         ws.set_row(table.first_row, 30)
         if table.autofilter and table.columns:
-            ws.autofilter(table.first_row, table.first_col, max(table.last_row, table.first_row + 1),
-                          table.first_col + len(table.columns) - 1)
-        # Editable columns keep their look on the spare rows below the data.
-        for offset, column in enumerate(table.columns):
-            if column.editable and table.spare_rows:
-                pass  # the column format set above already covers every row
+            ws.autofilter(
+                table.first_row,
+                table.first_col,
+                max(table.last_row, table.first_row + 1),
+                table.first_col + len(table.columns) - 1,
+            )
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
     for event in _events(sheet, formats, {id(block.table) for block in blocks}):
@@ -474,17 +503,29 @@ def _draw_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> l
         options["source"] = list(v.choices) if v.choices else v.source
         ws.data_validation(v.first_row, v.first_col, v.last_row, v.last_col, options)
     for cf in sheet.cond_formats:
-        ws.conditional_format(cf.first_row, cf.first_col, cf.last_row, cf.last_col,
-                              {"type": "formula", "criteria": cf.formula,
-                               "format": formats.get(cf.style)})
+        ws.conditional_format(
+            cf.first_row,
+            cf.first_col,
+            cf.last_row,
+            cf.last_col,
+            {"type": "formula", "criteria": cf.formula, "format": formats.get(cf.style)},
+        )
     for chart in sheet.charts:
         _draw_chart(book, ws, chart)
     if sheet.protect:
-        ws.protect(sheet.password, {
-            "autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
-            "insert_rows": True, "delete_rows": True, "select_locked_cells": True,
-            "select_unlocked_cells": True,
-        })
+        ws.protect(
+            sheet.password,
+            {
+                "autofilter": True,
+                "sort": True,
+                "format_columns": True,
+                "format_rows": True,
+                "insert_rows": True,
+                "delete_rows": True,
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+            },
+        )
     if sheet.hidden:
         ws.hide()
     return blocks
@@ -496,9 +537,15 @@ def _draw_chart(book: xlsxwriter.Workbook, ws: Any, chart: Chart) -> None:
         line: dict[str, Any] = {"color": series.color, "width": 2.25}
         if series.dash:
             line["dash_type"] = "dash"
-        native.add_series({"name": series.name, "categories": chart.categories,
-                           "values": series.values, "line": line,
-                           "marker": {"type": "none" if series.dash else "circle"}})
+        native.add_series(
+            {
+                "name": series.name,
+                "categories": chart.categories,
+                "values": series.values,
+                "line": line,
+                "marker": {"type": "none" if series.dash else "circle"},
+            }
+        )
     native.set_title({"name": chart.title})
     if chart.y_percent:
         native.set_y_axis({"num_format": "0%", "min": 0, "max": 1})

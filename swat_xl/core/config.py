@@ -52,21 +52,58 @@ class Settings:
 
 # key -> (attribute, description). Order is the order of the sheet.
 _SCALARS: tuple[tuple[str, str, str], ...] = (
-    ("aliado", "ally_name", "Nombre del aliado a filtrar (se toleran mayúsculas, tildes, espacios y S.A.S.)"),
-    ("registro_sqlite", "ledger_path", "Archivo del registro SQLite, relativo a la carpeta del libro (vacío = <libro>.swat.sqlite)"),
+    (
+        "aliado",
+        "ally_name",
+        "Nombre del aliado a filtrar (se toleran mayúsculas, tildes, espacios y S.A.S.)",
+    ),
+    (
+        "registro_sqlite",
+        "ledger_path",
+        "Archivo del registro SQLite, relativo a la carpeta del libro "
+        "(vacío = <libro>.swat.sqlite)",
+    ),
     ("horas_vencimiento", "due_hours", "Horas para cerrar la gestión desde la asignación"),
     ("meta_contacto_efectivo", "target", "Meta del indicador de contacto efectivo (0,80 = 80 %)"),
-    ("intentos_no_contacto", "min_attempts_no_contact", "Intentos mínimos para tipificar NO CONTACTO"),
-    ("escala_encuesta_asesor", "agent_survey_scale", "Valores de la segunda encuesta, separados por ;"),
-    ("clave_proteccion", "sheet_password", "Contraseña de protección de hojas (vacío = sin contraseña)"),
+    (
+        "intentos_no_contacto",
+        "min_attempts_no_contact",
+        "Intentos mínimos para tipificar NO CONTACTO",
+    ),
+    (
+        "escala_encuesta_asesor",
+        "agent_survey_scale",
+        "Valores de la segunda encuesta, separados por ;",
+    ),
+    (
+        "clave_proteccion",
+        "sheet_password",
+        "Contraseña de protección de hojas (vacío = sin contraseña)",
+    ),
     ("carpeta_descargas", "download_folder", "Carpeta donde el navegador guarda data.xlsx"),
     ("copias_a_conservar", "backups_to_keep", "Copias de seguridad del libro que se conservan"),
-    ("espera_bloqueo_segundos", "lock_timeout_s", "Segundos de espera si otra operación usa el libro"),
+    (
+        "espera_bloqueo_segundos",
+        "lock_timeout_s",
+        "Segundos de espera si otra operación usa el libro",
+    ),
     ("inicio_periodo", "period_start", "Fecha de inicio del periodo del indicador (vacío = todo)"),
     ("retencion_dias", "retention_days", "Días que se conservan los registros antes de depurarlos"),
-    ("horario_lunes_viernes", "weekday_hours", "Horario legal de llamadas lunes a viernes (Ley 2300 de 2023)"),
-    ("horario_sabado", "saturday_hours", "Horario legal de llamadas los sábados (Ley 2300 de 2023)"),
-    ("un_contacto_por_dia", "one_contact_per_day", "Sí = máximo un intento de contacto por día y cliente"),
+    (
+        "horario_lunes_viernes",
+        "weekday_hours",
+        "Horario legal de llamadas lunes a viernes (Ley 2300 de 2023)",
+    ),
+    (
+        "horario_sabado",
+        "saturday_hours",
+        "Horario legal de llamadas los sábados (Ley 2300 de 2023)",
+    ),
+    (
+        "un_contacto_por_dia",
+        "one_contact_per_day",
+        "Sí = máximo un intento de contacto por día y cliente",
+    ),
 )
 _ALIAS_PREFIX = "alias."
 _EXCLUSION_PREFIX = "exclusion."
@@ -142,7 +179,7 @@ def _coerce(attr: str, key: str, value: Any, default: Any) -> Any:
 
 
 def settings_from_rows(rows: Iterable[tuple[Any, Any]]) -> Settings:
-    """Build settings from ``(key, value)`` pairs; unknown keys are ignored, blanks keep defaults."""
+    """Settings from ``(key, value)`` pairs; unknown keys are ignored, blanks keep defaults."""
     base = Settings()
     by_key = {key: attr for key, attr, _ in _SCALARS}
     changes: dict[str, Any] = {}

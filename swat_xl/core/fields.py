@@ -57,7 +57,9 @@ FIELDS: tuple[Field, ...] = (
         ("MOTIVO", "Comentario", "Verbatim", "Motivo Calificacion", "Observacion Cliente"),
         "text",
     ),
-    Field("customer_type", "Tipo cliente", ("TIPO_CLIENTE", "Tipo Cliente", "Tipo de Cliente"), "text"),
+    Field(
+        "customer_type", "Tipo cliente", ("TIPO_CLIENTE", "Tipo Cliente", "Tipo de Cliente"), "text"
+    ),
     Field(
         "account_status",
         "Estado cuenta",

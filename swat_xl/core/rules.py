@@ -118,9 +118,12 @@ def exclusion_of(
             wanted = {" ".join(re.findall(r"[0-9a-z]+", fold(t))) for t in terms}
             if status and status in wanted:
                 return reason
-        elif reason == "solicitud_cancelacion" and request:
-            if request in {fold(t) for t in terms} or _DATE_SHAPE.match(request):
-                return reason
+        elif (
+            reason == "solicitud_cancelacion"
+            and request
+            and (request in {fold(t) for t in terms} or _DATE_SHAPE.match(request))
+        ):
+            return reason
     return ""
 
 
@@ -143,8 +146,14 @@ def record_keys(frame: pd.DataFrame, segments: pd.Series) -> pd.Series:
     if not pd.api.types.is_datetime64_any_dtype(when):
         when = pd.to_datetime(when, errors="coerce")
     stamp = when.dt.strftime("%Y-%m-%dT%H:%M").fillna("")
-    account = frame["account"].astype(str).where(frame["account"].astype(str) != "", frame["custcode"].astype(str))
-    composite = "K:" + segments.astype(str) + "|" + account + "|" + frame["ani"].astype(str) + "|" + stamp
+    account = (
+        frame["account"]
+        .astype(str)
+        .where(frame["account"].astype(str) != "", frame["custcode"].astype(str))
+    )
+    composite = (
+        "K:" + segments.astype(str) + "|" + account + "|" + frame["ani"].astype(str) + "|" + stamp
+    )
     return ("E:" + survey).where(survey != "", composite)
 
 

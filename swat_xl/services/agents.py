@@ -38,7 +38,9 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
         out.mkdir(parents=True, exist_ok=True)
         taken_in = _take_in_previous_delivery(session, out)
         records = session.ledger.records(include_archived=False)
-        open_rows = records[(records["agent"] != "") & (records["outcome"] == "") & (records["exclusion"] == "")]
+        open_rows = records[
+            (records["agent"] != "") & (records["outcome"] == "") & (records["exclusion"] == "")
+        ]
         open_rows = with_display(open_rows) if not open_rows.empty else open_rows
         agents = [a.name for a in session.agents if a.active]
         agents += [a for a in open_rows["agent"].unique() if a not in agents]
@@ -61,15 +63,25 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
             session.ledger.db.execute(
                 "INSERT INTO agent_exports (token, agent, file_name, exported_at, record_ids) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (token, agent, path.name, session.now.isoformat(),
-                 json.dumps([int(i) for i in mine["id"]])),
+                (
+                    token,
+                    agent,
+                    path.name,
+                    session.now.isoformat(),
+                    json.dumps([int(i) for i in mine["id"]]),
+                ),
             )
             written[agent] = len(mine)
-        session.summary = f"{len(written)} libros de asesor en «{out}» ({sum(written.values())} registros)"
+        session.summary = (
+            f"{len(written)} libros de asesor en «{out}» ({sum(written.values())} registros)"
+        )
         if taken_in:
             session.summary += f"; antes se recogieron {taken_in} libros de la entrega anterior"
-        session.counts = {"files": len(written), "records": sum(written.values()),
-                          "previous_collected": taken_in}
+        session.counts = {
+            "files": len(written),
+            "records": sum(written.values()),
+            "previous_collected": taken_in,
+        }
         return {"folder": str(out), "files": written, "previous_collected": taken_in}
 
     return run_operation(workbook, "Libros por asesor", body)
@@ -88,26 +100,32 @@ def _read_agent_file(
     except Exception as exc:  # the adapter raises WorkbookError; any other is a broken file
         raise CollectError("No se pudo leer el libro del asesor", file=path) from exc
     if META_SHEET not in names:
-        raise CollectError("No es un libro de asesor generado por swat_xl (falta la hoja de control)", file=path)
+        raise CollectError(
+            "No es un libro de asesor generado por swat_xl (falta la hoja de control)", file=path
+        )
     meta = {clean_text(r[0]): r[1] for r in book.rows(META_SHEET) if len(r) > 1}
     token = clean_text(meta.get("token", ""))
     row = session.ledger.db.execute(
         "SELECT agent, exported_at, record_ids FROM agent_exports WHERE token = ?", (token,)
     ).fetchone()
     if row is None:
-        raise CollectError("Este libro de asesor no fue generado desde este libro maestro", file=path)
+        raise CollectError(
+            "Este libro de asesor no fue generado desde este libro maestro", file=path
+        )
     agent, exported_at, ids_json = row
     newest = session.ledger.db.execute(
         "SELECT MAX(exported_at) FROM agent_exports WHERE agent = ?", (agent,)
     ).fetchone()[0]
     if exported_at != newest and not allow_earlier:
         raise CollectError(
-            f"Este libro de «{agent}» es de una entrega anterior ({exported_at[:16].replace('T', ' ')}); "
-            "recoja el libro más reciente",
+            f"Este libro de «{agent}» es de una entrega anterior "
+            f"({exported_at[:16].replace('T', ' ')}); recoja el libro más reciente",
             file=path,
         )
     allowed = set(json.loads(ids_json))
-    current = dict(session.ledger.db.execute("SELECT id, agent FROM records WHERE agent != ''").fetchall())
+    current = dict(
+        session.ledger.db.execute("SELECT id, agent FROM records WHERE agent != ''").fetchall()
+    )
     marks: list[MarkRow] = []
     for name in names:
         if name == META_SHEET or not is_agent_header(book.header(name)):
@@ -119,12 +137,16 @@ def _read_agent_file(
             if mark.record_id not in allowed:
                 raise CollectError(
                     f"El libro contiene el ID {mark.record_id}, que no se entregó a «{agent}»",
-                    file=path, sheet=name, row=mark.row,
+                    file=path,
+                    sheet=name,
+                    row=mark.row,
                 )
             if current.get(mark.record_id) != agent:
                 session.event(
-                    f"ID {mark.record_id} ya no está asignado a «{agent}»; sus marcas se tomaron igual",
-                    level="warning", record_id=mark.record_id,
+                    f"ID {mark.record_id} ya no está asignado a «{agent}»; "
+                    "sus marcas se tomaron igual",
+                    level="warning",
+                    record_id=mark.record_id,
                 )
         marks.extend(rows)
     return agent, marks
@@ -176,7 +198,8 @@ def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[
         )
         for path in files:
             session.ledger.db.execute(
-                "UPDATE agent_exports SET collected_at = ? WHERE file_name = ? AND collected_at = ''",
+                "UPDATE agent_exports SET collected_at = ? "
+                "WHERE file_name = ? AND collected_at = ''",
                 (session.now.isoformat(), path.name),
             )
         session.summary = (

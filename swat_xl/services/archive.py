@@ -27,9 +27,7 @@ def archive(workbook: WorkbookPort, before: dt.date | None = None) -> dict[str, 
             "AND form_exported_at != '' AND substr(form_exported_at, 1, 10) < ?",
             (session.now.isoformat(), limit),
         ).rowcount
-        remaining = db.execute(
-            "SELECT COUNT(*) FROM records WHERE archived_at = ''"
-        ).fetchone()[0]
+        remaining = db.execute("SELECT COUNT(*) FROM records WHERE archived_at = ''").fetchone()[0]
         session.summary = (
             f"{closed} gestionados y {excluded} no gestionables ya tipificados salieron de las "
             f"hojas; quedan {remaining}"

@@ -28,7 +28,9 @@ def assign_waiting(session: Session, reason: str = "asignación") -> pd.Series:
         return pd.Series(dtype="object")
     waiting["account"] = waiting["account"].where(waiting["account"] != "", waiting["custcode"])
     open_work = ledger.open_work()
-    open_work["account"] = open_work["account"].where(open_work["account"] != "", open_work["custcode"])
+    open_work["account"] = open_work["account"].where(
+        open_work["account"] != "", open_work["custcode"]
+    )
     for warning in check_coverage(session.agents, set(waiting["segment"].unique())):
         session.warn(warning)
     decision = assign(waiting, open_work, session.agents)

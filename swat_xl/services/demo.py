@@ -8,10 +8,10 @@ from pathlib import Path
 
 from swat_xl.sample import make_export, simulate_agent_day
 from swat_xl.services.agents import collect_agent_workbooks, export_agent_workbooks
-from swat_xl.services.form import export_form
-from swat_xl.services.indicator import pct_text, refresh_kpi
 from swat_xl.services.files import FileMaster
+from swat_xl.services.form import export_form
 from swat_xl.services.importing import import_cut
+from swat_xl.services.indicator import pct_text, refresh_kpi
 from swat_xl.services.master import init_workbook
 from swat_xl.services.session import ledger_path_for
 
@@ -82,9 +82,13 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
         f"{verdict} la meta de {pct_text(kpi['target_pct'] / 100)}; pendientes {kpi['pending']}."
     )
     form = export_form(FileMaster(workbook_path), folder / "formulario.xlsx")
-    echo(f"Para el formulario GESTION DETRACTORES ONLINE: {form['exported']} filas "
-         f"({form['closed']} gestionadas, {form['excluded']} no gestionables) en "
-         f"«{folder / 'formulario.xlsx'}».")
-    echo("Abra el libro en Excel: cada asesor tiene su hoja con listas desplegables; "
-         "«Indicador» tiene el detalle y la gráfica.")
+    echo(
+        f"Para el formulario GESTION DETRACTORES ONLINE: {form['exported']} filas "
+        f"({form['closed']} gestionadas, {form['excluded']} no gestionables) en "
+        f"«{folder / 'formulario.xlsx'}»."
+    )
+    echo(
+        "Abra el libro en Excel: cada asesor tiene su hoja con listas desplegables; "
+        "«Indicador» tiene el detalle y la gráfica."
+    )
     return {"workbook": str(workbook_path), "imports": [r.as_json() for r in results], "kpi": kpi}

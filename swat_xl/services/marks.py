@@ -151,7 +151,9 @@ def apply_mark_rows(
         if not ledger_competes and not any(m.values for m in candidates):
             continue  # a row with nothing marked changes nothing
         at = position[record_id]
-        stored = {name: column[at] for name, column in zip(MARK_FIELDS, stored_columns, strict=True)}
+        stored = {
+            name: column[at] for name, column in zip(MARK_FIELDS, stored_columns, strict=True)
+        }
         if ledger_competes:
             kept = {f: stored.get(f) or "" for f in MARK_FIELDS if stored.get(f)}
             if kept:
@@ -168,8 +170,9 @@ def apply_mark_rows(
                     f"«{m.source}»" + (f" fila {m.row}" if m.row else "") for m, _ in offered
                 )
                 session.event(
-                    f"Conflicto en ID {record_id}, campo «{L.MARK_HEADERS[field]}»: marcado distinto "
-                    f"en {places}; se tomó el de «{winner[0].source}» (el más reciente)",
+                    f"Conflicto en ID {record_id}, campo «{L.MARK_HEADERS[field]}»: "
+                    f"marcado distinto en {places}; "
+                    f"se tomó el de «{winner[0].source}» (el más reciente)",
                     level="conflict",
                     record_id=record_id,
                 )
@@ -178,9 +181,15 @@ def apply_mark_rows(
                 value = offered[0][1]
             if value != (stored.get(field) or ""):
                 changes.append((record_id, field, stored.get(field) or "", value))
-    ledger.update_marks(changes, source=source_label, at=session.now, operation_id=session.operation_id)
-    return {"changed": len(changes), "conflicts": conflicts, "unknown": unknown,
-            "records": len({c[0] for c in changes})}
+    ledger.update_marks(
+        changes, source=source_label, at=session.now, operation_id=session.operation_id
+    )
+    return {
+        "changed": len(changes),
+        "conflicts": conflicts,
+        "unknown": unknown,
+        "records": len({c[0] for c in changes}),
+    }
 
 
 def _winner(offered: list[tuple[MarkRow, str]], agent: str) -> tuple[MarkRow, str]:
@@ -224,7 +233,8 @@ def _log_missing(session: Session, seen: set[int]) -> int:
     missing = [(rid, agent) for rid, agent in open_records if rid not in seen]
     for rid, agent in missing[:200]:
         session.event(
-            f"ID {rid} no estaba en la hoja de «{agent}» (fila borrada); se restauró desde el registro",
+            f"ID {rid} no estaba en la hoja de «{agent}» (fila borrada); "
+            "se restauró desde el registro",
             level="restore",
             record_id=rid,
         )

@@ -38,11 +38,21 @@ def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) ->
         session.summary = f"libro creado con {len(agents)} asesores"
         if ledger_existed:
             session.summary += "; se reconstruyó desde el registro existente"
-        return {"workbook": str(path), "agents": len(agents),
-                "ledger": str(ledger_path_for(path, settings))}
+        return {
+            "workbook": str(path),
+            "agents": len(agents),
+            "ledger": str(ledger_path_for(path, settings)),
+        }
 
-    return run_operation(workbook, "Crear libro", body, settings=settings, agents=agents,
-                         create_ledger=True, sync_marks=False)
+    return run_operation(
+        workbook,
+        "Crear libro",
+        body,
+        settings=settings,
+        agents=agents,
+        create_ledger=True,
+        sync_marks=False,
+    )
 
 
 def set_roster(workbook: WorkbookPort, roster_file: str | Path) -> dict[str, int]:
@@ -50,7 +60,9 @@ def set_roster(workbook: WorkbookPort, roster_file: str | Path) -> dict[str, int
     agents = parse_roster(read_rows(roster_file), source=Path(roster_file).name)
 
     def body(session: Session) -> dict[str, int]:
-        session.summary = f"lista de asesores cargada desde «{Path(roster_file).name}» ({len(agents)})"
+        session.summary = (
+            f"lista de asesores cargada desde «{Path(roster_file).name}» ({len(agents)})"
+        )
         return {"agents": len(agents)}
 
     return run_operation(workbook, "Cargar asesores", body, agents=agents)
@@ -81,12 +93,16 @@ def assign_pending(workbook: WorkbookPort) -> AssignResult:
     return run_operation(workbook, "Asignar y repartir", body)
 
 
-def reassign_agent(workbook: WorkbookPort, from_agent: str, to_agent: str | None = None) -> dict[str, object]:
+def reassign_agent(
+    workbook: WorkbookPort, from_agent: str, to_agent: str | None = None
+) -> dict[str, object]:
     """Move an absent agent's open records to one agent, or balance them over the others."""
 
     def body(session: Session) -> dict[str, object]:
         open_work = session.ledger.open_work()
-        open_work["account"] = open_work["account"].where(open_work["account"] != "", open_work["custcode"])
+        open_work["account"] = open_work["account"].where(
+            open_work["account"] != "", open_work["custcode"]
+        )
         mine = open_work[open_work["agent"] == from_agent]
         if mine.empty:
             raise RosterError(f"El asesor «{from_agent}» no tiene registros abiertos")
@@ -95,8 +111,11 @@ def reassign_agent(workbook: WorkbookPort, from_agent: str, to_agent: str | None
         moved = {int(rid): agent for rid, agent in decision.items() if agent != UNASSIGNED}
         left = [int(rid) for rid, agent in decision.items() if agent == UNASSIGNED]
         session.ledger.set_assignments(
-            moved, at=session.now, due_hours=session.settings.due_hours,
-            reason=f"reasignación desde {from_agent}", operation_id=session.operation_id,
+            moved,
+            at=session.now,
+            due_hours=session.settings.due_hours,
+            reason=f"reasignación desde {from_agent}",
+            operation_id=session.operation_id,
         )
         if left:
             session.ledger.db.executemany(
@@ -104,14 +123,16 @@ def reassign_agent(workbook: WorkbookPort, from_agent: str, to_agent: str | None
             )
         by_agent = pd.Series(moved, dtype="object").value_counts().sort_index().to_dict()
         target = f"a «{to_agent}»" if to_agent else f"entre {len(others)} asesores"
-        session.summary = (
-            f"{len(moved)} registros de «{from_agent}» reasignados {target}"
-            + (f"; {len(left)} quedaron sin asignar" if left else "")
+        session.summary = f"{len(moved)} registros de «{from_agent}» reasignados {target}" + (
+            f"; {len(left)} quedaron sin asignar" if left else ""
         )
         session.counts = {"moved": len(moved), "unassigned": len(left)}
         for agent, count in by_agent.items():
             session.event(f"{count} registros de «{from_agent}» pasaron a «{agent}»")
-        return {"moved": len(moved), "unassigned": len(left),
-                "by_agent": {str(k): int(v) for k, v in by_agent.items()}}
+        return {
+            "moved": len(moved),
+            "unassigned": len(left),
+            "by_agent": {str(k): int(v) for k, v in by_agent.items()},
+        }
 
     return run_operation(workbook, "Reasignar asesor", body)

@@ -38,11 +38,19 @@ def sync_practice_log(session: Session) -> None:
         if all(is_blank(c) for c in cells):
             continue
         held, practice, owner, minutes, notes = cells
-        entries.append((_date(held), clean_text(practice), clean_text(owner),
-                        clean_text(minutes), clean_text(notes)))
+        entries.append(
+            (
+                _date(held),
+                clean_text(practice),
+                clean_text(owner),
+                clean_text(minutes),
+                clean_text(notes),
+            )
+        )
     db = session.ledger.db
     db.execute("DELETE FROM practice_log")
     db.executemany(
-        "INSERT INTO practice_log (held_on, practice, owner, minutes, notes) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO practice_log (held_on, practice, owner, minutes, notes) "
+        "VALUES (?, ?, ?, ?, ?)",
         entries,
     )

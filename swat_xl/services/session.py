@@ -154,7 +154,9 @@ class Session:
     written_fingerprint: str | None = None  # SHA-256 of the workbook publish() will install
 
     def event(self, message: str, *, level: str = "info", record_id: int | None = None) -> None:
-        self.ledger.add_event(self.operation_id, message, level=level, record_id=record_id, at=self.now)
+        self.ledger.add_event(
+            self.operation_id, message, level=level, record_id=record_id, at=self.now
+        )
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
