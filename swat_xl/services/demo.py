@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from swat_xl.services.form import export_form
 from swat_xl.services.importing import import_cut
 from swat_xl.services.indicator import pct_text, refresh_kpi
 from swat_xl.services.master import init_workbook
-from swat_xl.services.session import ledger_path_for
+from swat_xl.services.session import ledger_path_for, now
 
 DEMO_WORKBOOK = "SWAT_Detractores_demo.xlsx"
 DEMO_ROSTER = (
@@ -45,6 +46,14 @@ def _fresh(folder: Path) -> None:
     shutil.rmtree(folder / "libros_asesores", ignore_errors=True)
 
 
+def _last_working_morning() -> dt.datetime:
+    """08:00 of the last weekday before today: the demo's calls fall in legal calling hours."""
+    day = now().date() - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(8, 0))
+
+
 def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     _fresh(folder)
@@ -71,7 +80,7 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
     agents_folder = folder / "libros_asesores"
     delivery = export_agent_workbooks(FileMaster(workbook_path), agents_folder)
     echo(f"Libros por asesor: {len(delivery['files'])} en «{agents_folder}».")
-    marked = simulate_agent_day(agents_folder, seed=5)
+    marked = simulate_agent_day(agents_folder, seed=5, now=_last_working_morning())
     collected = collect_agent_workbooks(FileMaster(workbook_path), agents_folder)
     echo(f"Los asesores marcaron {marked} registros; se recogieron {collected['records']}.")
     kpi = refresh_kpi(FileMaster(workbook_path))
