@@ -14,7 +14,7 @@ against the target.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -73,8 +73,28 @@ _GOOD = "#00B050"
 _TARGET = "#C00000"
 
 
+def sheet_counts(frame: pd.DataFrame, now: dt.datetime) -> tuple[int, int, int, int]:
+    """What the live formulas of one agent sheet evaluate to right after a render:
+    (records, effective, pending, overdue)."""
+    if frame.empty:
+        return (0, 0, 0, 0)
+    open_ = frame["outcome"] == ""
+    due = frame["due_at"]
+    overdue = open_ & (due != "") & (due < now.isoformat())
+    return (
+        len(frame),
+        int((frame["outcome"] == OUTCOME_EFFECTIVE).sum()),
+        int(open_.sum()),
+        int(overdue.sum()),
+    )
+
+
 def _per_sheet_block(
-    agent_sheets: Sequence[str], id_col: str, out_col: str, due_col: str
+    agent_sheets: Sequence[str],
+    id_col: str,
+    out_col: str,
+    due_col: str,
+    counts: Mapping[str, tuple[int, int, int, int]],
 ) -> tuple[list[Cell], list[CondFormat], dict[str, str]]:
     """One live row per agent sheet (right of the live block, from column J): records,
     effective, pending, overdue and rate, each formula over that sheet only. The KPI cells sum
@@ -98,10 +118,12 @@ def _per_sheet_block(
             f"=IF({total}=0,0,{eff}/{total})",
         )
         cells.append(Cell(row, PER_SHEET_COL, name, kind="text"))
-        for k, (formula, style) in enumerate(
-            zip(formulas, ("int", "int", "int", "int", "pct"), strict=True), start=1
+        n, e, p, o = counts.get(name, (0, 0, 0, 0))
+        cached = (n, e, p, o, e / n if n else 0)
+        for k, (formula, style, value) in enumerate(
+            zip(formulas, ("int", "int", "int", "int", "pct"), cached, strict=True), start=1
         ):
-            cells.append(Cell(row, PER_SHEET_COL + k, None, style, formula=formula))
+            cells.append(Cell(row, PER_SHEET_COL + k, value, style, formula=formula))
     sums: dict[str, str] = {}
     first, last = top + 1, top + len(agent_sheets)
     for k, key in enumerate(("effective", "pending", "overdue"), start=2):
@@ -122,7 +144,10 @@ def _per_sheet_block(
 
 
 def _live_block(
-    state: MasterState, records: pd.DataFrame, agent_sheets: Sequence[str]
+    state: MasterState,
+    records: pd.DataFrame,
+    agent_sheets: Sequence[str],
+    counts: Mapping[str, tuple[int, int, int, int]],
 ) -> tuple[list[Cell], dict[str, str], list[CondFormat]]:
     from swat_xl.workbook.layout import agent_column_letter, config_row_of
 
@@ -133,6 +158,7 @@ def _live_block(
         agent_column_letter(settings, L.ID_HEADER),
         agent_column_letter(settings, L.OUTCOME_HEADER),
         agent_column_letter(settings, "Vence"),
+        counts,
     )
     meta_row = config_row_of("meta_contacto_efectivo", settings) + 1
     meta = f"{quote_sheet(L.SHEET_CONFIG)}!$B${meta_row}"
@@ -149,6 +175,19 @@ def _live_block(
         "KPI_CONTACTO_EFECTIVO_GESTIONABLES": (
             "=IF(KPI_GESTIONABLES=0,0,KPI_EFECTIVOS/KPI_GESTIONABLES)"
         ),
+    }
+    # Cached results, so a viewer that does not recalculate still shows the right numbers.
+    live_counts = [counts.get(name, (0, 0, 0, 0)) for name in agent_sheets]
+    effective = parts.archived_effective + sum(c[1] for c in live_counts)
+    manageable = parts.total - parts.excluded
+    cached: dict[str, Any] = {
+        "KPI_CONTACTO_EFECTIVO": effective / parts.total if parts.total else 0,
+        "KPI_META": settings.target,
+        "KPI_EFECTIVOS": effective,
+        "KPI_PENDIENTES": parts.unassigned_open + sum(c[2] for c in live_counts),
+        "KPI_VENCIDOS": sum(c[3] for c in live_counts),
+        "KPI_GESTIONABLES": manageable,
+        "KPI_CONTACTO_EFECTIVO_GESTIONABLES": effective / manageable if manageable else 0,
     }
     sheet_ref = quote_sheet(L.SHEET_INDICATOR)
     cells = [
@@ -168,16 +207,17 @@ def _live_block(
         value = values[name]
         cells.append(Cell(row, 0, label))
         if isinstance(value, str) and value.startswith("="):
-            cells.append(Cell(row, 1, None, style, formula=value))
+            cells.append(Cell(row, 1, cached.get(name), style, formula=value))
         else:
             cells.append(Cell(row, 1, value, style))
         names[name] = f"={sheet_ref}!$B${row + 1}"
     head = LIVE_FIRST_ROW
+    meets = cached["KPI_CONTACTO_EFECTIVO"] >= settings.target
     cells.append(
         Cell(
             head,
             2,
-            None,
+            "Cumple la meta" if meets else "No cumple la meta",
             "subtitle",
             formula='=IF(KPI_CONTACTO_EFECTIVO>=KPI_META,"Cumple la meta","No cumple la meta")',
         )
@@ -413,9 +453,15 @@ def _when(text: str) -> dt.datetime | str:
 
 
 def indicator_sheet(
-    state: MasterState, records: pd.DataFrame, agent_sheets: Sequence[str]
+    state: MasterState,
+    records: pd.DataFrame,
+    agent_sheets: Sequence[str],
+    sheet_frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[Sheet, dict[str, str]]:
-    cells, names, conds = _live_block(state, records, agent_sheets)
+    """The Indicador sheet. ``sheet_frames`` (agent sheet name -> its records) gives the live
+    formulas their cached results."""
+    counts = {name: sheet_counts(frame, state.now) for name, frame in (sheet_frames or {}).items()}
+    cells, names, conds = _live_block(state, records, agent_sheets, counts)
     sheet = Sheet(L.SHEET_INDICATOR, cells=cells, cond_formats=conds, tab_color="#00B050")
     if state.kpi is not None:
         below_live = LIVE_FIRST_ROW + len(agent_sheets) + 2
