@@ -24,7 +24,9 @@ def main(export: str, roster: str, out: str) -> int:
     raw = pd.read_excel(export, engine="openpyxl", header=None, dtype=str)
     # The header is the first row naming the ally column (Power BI puts titles above it).
     header_at = next(
-        i for i, row in raw.iterrows() if any(_fold(v) in ("aliado", "socio", "partner") for v in row)
+        i
+        for i, row in raw.iterrows()
+        if any(_fold(v) in ("aliado", "socio", "partner") for v in row)
     )
     data = raw.iloc[header_at + 1 :]
     data.columns = [str(v) for v in raw.iloc[header_at]]

@@ -65,27 +65,29 @@ def _env(now: dt.datetime = NOW) -> dict[str, str]:
     return env
 
 
-def run_process(args: list[str | Path], *, env: dict[str, str] | None = None) -> tuple[float, float]:
+def run_process(
+    args: list[str | Path], *, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Run a command to its end; its wall seconds and peak RSS in MiB (its own, from wait4)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(a) for a in args], env=env or _env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    peak = float("nan")
-    if hasattr(os, "wait4"):
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        # ru_maxrss is in KiB on Linux, in bytes on macOS.
-        peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    else:  # pragma: no cover - Windows: no per-process rusage in the standard library
-        proc.wait()
-        wall = time.perf_counter() - start
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"failed ({proc.returncode}): {' '.join(map(str, args))}\n{err.decode(errors='replace')}"
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(a) for a in args], env=env or _env(), stdout=subprocess.DEVNULL, stderr=err
         )
+        peak = float("nan")
+        if hasattr(os, "wait4"):
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            # ru_maxrss is in KiB on Linux, in bytes on macOS.
+            peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        else:  # pragma: no cover - Windows: no per-process rusage in the standard library
+            proc.wait()
+            wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            err.seek(0)
+            message = err.read().decode(errors="replace")
+            raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, args))}\n{message}")
     return wall, peak
 
 
@@ -145,13 +147,17 @@ def bench_size(out: Path, size: int, runs: int, roster: Path, analyst: bool) -> 
         target.mkdir()
         return target / "maestro.xlsx"
 
-    results["init"] = timed("init", runs, empty_dir, lambda wb: swat("init", wb, "--roster", roster))
+    results["init"] = timed(
+        "init", runs, empty_dir, lambda wb: swat("init", wb, "--roster", roster)
+    )
     fresh = work / "fresco"
     if not fresh.exists():
         fresh.mkdir()
         run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
     results["import1"] = timed(
-        "import1", runs, lambda: fresh_copy(fresh, work / "run"),
+        "import1",
+        runs,
+        lambda: fresh_copy(fresh, work / "run"),
         lambda wb: swat("import", first, "--workbook", wb),
     )
     after_first = work / "tras-corte-1"
@@ -159,7 +165,9 @@ def bench_size(out: Path, size: int, runs: int, roster: Path, analyst: bool) -> 
         shutil.copytree(fresh, after_first)
         run_process(swat("import", first, "--workbook", after_first / "maestro.xlsx"))
     results["import2"] = timed(
-        "import2", runs, lambda: fresh_copy(after_first, work / "run"),
+        "import2",
+        runs,
+        lambda: fresh_copy(after_first, work / "run"),
         lambda wb: swat("import", second, "--workbook", wb),
     )
     after_second = work / "tras-corte-2"
@@ -168,13 +176,17 @@ def bench_size(out: Path, size: int, runs: int, roster: Path, analyst: bool) -> 
         run_process(swat("import", second, "--workbook", after_second / "maestro.xlsx"))
     if has_command("kpi"):
         results["kpi"] = timed(
-            "kpi", runs, lambda: fresh_copy(after_second, work / "run"),
+            "kpi",
+            runs,
+            lambda: fresh_copy(after_second, work / "run"),
             lambda wb: swat("kpi", "--workbook", wb),
         )
     if analyst:
         target = work / "reparto.xlsx"
         results["analyst"] = timed(
-            "analyst", runs, lambda: target.unlink(missing_ok=True),
+            "analyst",
+            runs,
+            lambda: target.unlink(missing_ok=True),
             lambda _: [sys.executable, ANALYST, first, roster, target],
         )
     shutil.rmtree(work / "run", ignore_errors=True)
@@ -206,7 +218,9 @@ def inner_assign(size: int, runs: int) -> dict[str, Any]:
             "ani": [f"3{rng.randrange(10**9):09d}" for _ in range(size)],
         }
     )
-    open_work = pd.DataFrame({"record_id": [], "agent": [], "segment": [], "account": [], "ani": []})
+    open_work = pd.DataFrame(
+        {"record_id": [], "agent": [], "segment": [], "account": [], "ani": []}
+    )
     walls = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -216,21 +230,29 @@ def inner_assign(size: int, runs: int) -> dict[str, Any]:
 
 
 def inner_kpi(workbook: str, runs: int) -> dict[str, Any]:
-    """In-process: the indicator over every record of a master's ledger."""
+    """In-process: read every record of a master's ledger, then compute the indicator."""
     from swat_xl.adapters.ledger import Ledger
     from swat_xl.core.config import Settings
     from swat_xl.core.kpi import compute_kpi
     from swat_xl.services.indicator import colombian_holidays
 
-    ledger = Ledger.open(Path(workbook).with_name("maestro.swat.sqlite"))
-    walls = []
+    reads, computes = [], []
     for _ in range(runs):
+        ledger = Ledger.open(Path(workbook).with_name("maestro.swat.sqlite"))
         start = time.perf_counter()
-        records = ledger.records()
-        compute_kpi(records, Settings(), NOW, colombian_holidays({NOW.year - 1, NOW.year}),
-                    cuts=ledger.cuts())
-        walls.append(time.perf_counter() - start)
-    return {"records": len(records), "wall": statistics.median(walls)}
+        records, cuts = ledger.records(), ledger.cuts()
+        read = time.perf_counter()
+        holidays = colombian_holidays({NOW.year - 1, NOW.year})
+        compute_kpi(records, Settings(), NOW, holidays, cuts=cuts)
+        reads.append(read - start)
+        computes.append(time.perf_counter() - read)
+        ledger.close()
+    return {
+        "records": len(records),
+        "read": statistics.median(reads),
+        "compute": statistics.median(computes),
+        "wall": statistics.median(r + c for r, c in zip(reads, computes, strict=True)),
+    }
 
 
 def build_month(out: Path, roster: Path, days: int, per_day: int) -> Path:
@@ -256,24 +278,40 @@ def build_month(out: Path, roster: Path, days: int, per_day: int) -> Path:
         make_export(export, rows=rows, seed=100 + day, start=cut_at)
         run_process(swat("import", export, "--workbook", workbook), env=_env(cut_at))
         with sqlite3.connect(workbook.with_name("maestro.swat.sqlite")) as db:
-            ids = [r[0] for r in db.execute(
-                "SELECT id FROM records WHERE cut_id = (SELECT MAX(id) FROM cuts) "
-                "AND agent NOT IN ('', 'Sin asignar')")]
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM records WHERE cut_id = (SELECT MAX(id) FROM cuts) "
+                    "AND agent NOT IN ('', 'Sin asignar')"
+                )
+            ]
             marks = []
             for rid in ids:
                 if rng.random() < 0.9:
                     first = cut_at + dt.timedelta(minutes=rng.randint(20, 600))
                     outcome = rng.choice(["CONTACTO EFECTIVO"] * 8 + ["NO CONTESTA", "NO CONTACTO"])
                     when = first.isoformat()
-                    marks.append((when, outcome,
-                                  "ESCALADO" if outcome == "CONTACTO EFECTIVO" else "",
-                                  str(rng.randint(1, 5)), when, when, rid))
+                    marks.append(
+                        (
+                            when,
+                            outcome,
+                            "ESCALADO" if outcome == "CONTACTO EFECTIVO" else "",
+                            str(rng.randint(1, 5)),
+                            when,
+                            when,
+                            rid,
+                        )
+                    )
             db.executemany(
                 "UPDATE records SET attempt1 = ?, outcome = ?, resolution = ?, agent_survey = ?, "
-                "marked_at = ?, closed_at = ? WHERE id = ?", marks)
+                "marked_at = ?, closed_at = ? WHERE id = ?",
+                marks,
+            )
             db.execute(
                 "UPDATE records SET archived_at = ? WHERE archived_at = '' AND outcome != '' "
-                "AND cut_id <= (SELECT MAX(id) FROM cuts) - 5", (cut_at.isoformat(),))
+                "AND cut_id <= (SELECT MAX(id) FROM cuts) - 5",
+                (cut_at.isoformat(),),
+            )
     (folder / "corte.xlsx").unlink(missing_ok=True)
     return workbook
 
@@ -319,9 +357,7 @@ def _mb(value: float) -> str:
     return "—" if value != value else f"{value:,.0f} MiB".replace(",", ".")
 
 
-def report(
-    sizes: dict[int, dict[str, Timing]], extras: dict[str, Any], runs: int
-) -> str:
+def report(sizes: dict[int, dict[str, Timing]], extras: dict[str, Any], runs: int) -> str:
     lines = [
         "## Rendimiento",
         "",
@@ -348,16 +384,18 @@ def report(
     lines.append("")
     if "assign" in extras:
         a = extras["assign"]
-        lines.append(f"- Asignación sola (en proceso, `assign`): {_n(a['records'])} registros a "
-                     f"{AGENTS} asesores en {_s(a['wall'])}.")
+        lines.append(
+            f"- Asignación sola (en proceso, `assign`): {_n(a['records'])} registros a "
+            f"{AGENTS} asesores en {_s(a['wall'])}."
+        )
     if "kpi_inner" in extras:
         k = extras["kpi_inner"]
         lines.append(
             f"- Indicador de {extras['kpi_days']} días × {_n(extras['kpi_per_day'])} registros "
-            f"(en proceso: lectura del registro y `compute_kpi` sobre {_n(k['records'])} "
-            f"registros): {_s(k['wall'])}. `swat-xl kpi` completo sobre ese libro (toma las "
-            f"marcas, calcula y reescribe el libro): {_s(extras['kpi_month'].wall)}, "
-            f"{_mb(extras['kpi_month'].peak)}."
+            f"({_n(k['records'])} en el registro), en proceso: `compute_kpi` {_s(k['compute'])}, "
+            f"más la lectura del registro {_s(k['read'])}. `swat-xl kpi` completo sobre ese "
+            f"libro (toma las marcas, calcula y reescribe el libro): "
+            f"{_s(extras['kpi_month'].wall)}, {_mb(extras['kpi_month'].peak)}."
         )
     lines.append("")
     return "\n".join(lines)
@@ -377,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.inner:  # a measurement done inside a fresh process
         what, arg = args.inner
-        result = inner_assign(int(arg), args.runs) if what == "assign" else inner_kpi(arg, args.runs)
+        result = (
+            inner_assign(int(arg), args.runs) if what == "assign" else inner_kpi(arg, args.runs)
+        )
         print(json.dumps(result))
         return 0
 
@@ -399,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
         extras.update(kpi_days=args.kpi_days, kpi_per_day=args.kpi_per_day)
         extras["kpi_inner"] = _inner("kpi", str(month), args.runs)
         extras["kpi_month"] = timed(
-            "kpi", args.runs, lambda: fresh_copy(month.parent, out / "mes-run"),
+            "kpi",
+            args.runs,
+            lambda: fresh_copy(month.parent, out / "mes-run"),
             lambda wb: swat("kpi", "--workbook", wb),
         )
     table = report(sizes, extras, args.runs)
@@ -413,7 +455,10 @@ def main(argv: list[str] | None = None) -> int:
 def _inner(what: str, arg: str, runs: int) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, __file__, "--runs", str(runs), "--inner", what, arg],
-        env=_env(), capture_output=True, text=True, check=True,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(proc.stdout)
 

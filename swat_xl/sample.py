@@ -1142,12 +1142,18 @@ def simulate_agent_day(
                 else:
                     outcome, attempts = "NO CONTACTO", 3
                 for n in range(attempts):
-                    ws.cell(row, col[f"Intento {n + 1}"]).value = first + dt.timedelta(minutes=40 * n)
+                    ws.cell(row, col[f"Intento {n + 1}"]).value = first + dt.timedelta(
+                        minutes=40 * n
+                    )
                 ws.cell(row, col["Resultado"]).value = outcome
                 if outcome == "CONTACTO EFECTIVO":
                     ws.cell(row, col["Solución"]).value = rng.choice(
-                        ("SOLUCIONADO PRIMER CONTACTO", "SOLUCIONADO PRIMER CONTACTO", "ESCALADO",
-                         "VISITA TÉCNICA")
+                        (
+                            "SOLUCIONADO PRIMER CONTACTO",
+                            "SOLUCIONADO PRIMER CONTACTO",
+                            "ESCALADO",
+                            "VISITA TÉCNICA",
+                        )
                     )
                     ws.cell(row, col["Encuesta asesor"]).value = str(rng.choice((4, 5, 5, 3)))
                 marked += 1

@@ -47,7 +47,9 @@ def _env(**extra: str) -> dict[str, str]:
 def _start(*args: str | Path, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "swat_xl", *map(str, args)],
-        env=_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -158,7 +160,9 @@ def test_crash_between_commit_and_replace_is_repaired(master, cut):
     )
     proc = subprocess.run(
         [sys.executable, "-c", die, "import", str(export), "--workbook", str(master)],
-        env=_env(), capture_output=True, timeout=120,
+        env=_env(),
+        capture_output=True,
+        timeout=120,
     )
     assert proc.returncode == 9
     open_ids, _, cuts = ledger_state(master)
@@ -206,10 +210,13 @@ def test_lock_wait_comes_from_the_config_sheet(master, tmp_path, monkeypatch):
 
 def test_two_imports_at_once_run_one_after_the_other(master, tmp_path):
     first = make_export(tmp_path / "uno.xlsx", rows=400, seed=31)
-    second = make_export(tmp_path / "dos.xlsx", rows=400, seed=32, previous=[first],
-                         repeat_from_previous=40)
-    procs = [_start("import", tmp_path / name, "--workbook", master, SWAT_LOCK_TIMEOUT="120")
-             for name in ("uno.xlsx", "dos.xlsx")]
+    second = make_export(
+        tmp_path / "dos.xlsx", rows=400, seed=32, previous=[first], repeat_from_previous=40
+    )
+    procs = [
+        _start("import", tmp_path / name, "--workbook", master, SWAT_LOCK_TIMEOUT="120")
+        for name in ("uno.xlsx", "dos.xlsx")
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err.decode()
@@ -218,29 +225,35 @@ def test_two_imports_at_once_run_one_after_the_other(master, tmp_path):
     assert sorted(keys) == sorted(set(first.keys) | set(second.keys))
     assert sorted(shown_ids(master)) == sorted(open_ids)
     with sqlite3.connect(ledger_of(master)) as db:
-        spans = db.execute(
-            "SELECT id, command, finished_at FROM operations ORDER BY id"
-        ).fetchall()
-    assert [command for _, command, _ in spans] == ["Crear libro", "Importar corte", "Importar corte"]
+        spans = db.execute("SELECT id, command, finished_at FROM operations ORDER BY id").fetchall()
+    assert [command for _, command, _ in spans] == [
+        "Crear libro",
+        "Importar corte",
+        "Importar corte",
+    ]
     assert all(finished for _, _, finished in spans)
 
 
 def test_stale_temporaries_are_removed_by_the_next_operation(master, tmp_path):
     stale = master.with_name(f".swat-tmp-{master.stem}.0123abcd.xlsx")
     stale_base = master.with_name(f".swat-tmp-{master.stem}.4567ef.xlsx.xw")
+    (master.parent / "swat_copias").mkdir(exist_ok=True)
+    stale_copy = master.parent / "swat_copias" / f".swat-tmp-{master.stem}.89cd.xlsx"
     other = master.with_name(".swat-tmp-otro-libro.89ab.xlsx")  # another workbook's: kept
-    for path in (stale, stale_base, other):
+    for path in (stale, stale_base, stale_copy, other):
         path.write_bytes(b"PK\x03\x04 a half-written workbook")
         os.utime(path, (time.time() - 60, time.time() - 60))
     assert run_cli("assign", "--workbook", master).code == 0
-    assert not stale.exists() and not stale_base.exists()
+    assert not stale.exists() and not stale_base.exists() and not stale_copy.exists()
     assert other.exists()
 
 
 def test_the_operation_log_is_append_only(master):
     with sqlite3.connect(ledger_of(master)) as db:
-        db.execute("INSERT INTO events (operation_id, at, level, message) "
-                    "VALUES (1, '2026-11-29T10:00:00', 'info', 'x')")  # appending is allowed
+        db.execute(
+            "INSERT INTO events (operation_id, at, level, message) "
+            "VALUES (1, '2026-11-29T10:00:00', 'info', 'x')"
+        )  # appending is allowed
         for statement in (
             "UPDATE operations SET command = 'otra cosa' WHERE id = 1",
             "UPDATE operations SET summary = 'reescrito' WHERE id = 1",

@@ -29,10 +29,30 @@ COLUMNS = [
     Column("Intento", kind="datetime", editable=True),
 ]
 MESSY = [
-    ["a", 1, 2.5, dt.datetime(2026, 11, 29, 10, 30, 15, 123000), True, " lead", "x\x01y_x0041_",
-     '<&>"', "", None],
-    ["b" * 40_000, 10**17, -0.1, dt.date(2026, 1, 2), False, "trail ", "tab\tnl\n", "\ufffe", 3,
-     4.25],
+    [
+        "a",
+        1,
+        2.5,
+        dt.datetime(2026, 11, 29, 10, 30, 15, 123000),
+        True,
+        " lead",
+        "x\x01y_x0041_",
+        '<&>"',
+        "",
+        None,
+    ],
+    [
+        "b" * 40_000,
+        10**17,
+        -0.1,
+        dt.date(2026, 1, 2),
+        False,
+        "trail ",
+        "tab\tnl\n",
+        "\ufffe",
+        3,
+        4.25,
+    ],
     ["ñandú 😀", 0, 1e-20, "texto fecha", None, "=SUM(A1)", "", "", "", dt.datetime(2026, 1, 1)],
     ["+57 300", -5, 7, None, 12, "@x", "\u00a0nbsp", "a&b", None, "2026-13-45"],
 ]
@@ -42,8 +62,18 @@ def _clean_rows(count: int) -> list[list[object]]:
     """Rows as the layout builds them for agent sheets: the fast column paths."""
     base = dt.datetime(2026, 11, 1, 8)
     return [
-        [f"Cliente {i}", i, i / 4, base + dt.timedelta(minutes=i), "", "" if i % 3 else "nota",
-         "Bogotá", "Hogar" if i % 2 else "Móvil", None, base if i % 5 == 0 else None]
+        [
+            f"Cliente {i}",
+            i,
+            i / 4,
+            base + dt.timedelta(minutes=i),
+            "",
+            "" if i % 3 else "nota",
+            "Bogotá",
+            "Hogar" if i % 2 else "Móvil",
+            None,
+            base if i % 5 == 0 else None,
+        ]
         for i in range(count)
     ]
 
@@ -52,19 +82,29 @@ def _spec(rows: list[list[object]]) -> WorkbookSpec:
     sheet = Sheet(
         "Hoja",
         tables=[Table(COLUMNS, rows, first_row=2, first_col=1)],
-        cells=[Cell(0, 0, "título", "title"), Cell(2, 12, "nota", "note"),
-               Cell(len(rows) + 5, 0, "pie"), Cell(len(rows) + 5, 1, None, "int", formula="=1+1")],
+        cells=[
+            Cell(0, 0, "título", "title"),
+            Cell(2, 12, "nota", "note"),
+            Cell(len(rows) + 5, 0, "pie"),
+            Cell(len(rows) + 5, 1, None, "int", formula="=1+1"),
+        ],
         freeze=(3, 2),
         protect=True,
     )
     sheet.validations.append(Validation(3, 5, len(rows) + 500, 5, choices=("A", "B")))
     sheet.cond_formats.append(CondFormat(3, 1, len(rows) + 500, 10, '=$B4=""', "bad"))
-    side = Sheet("Otra", tables=[
-        Table(COLUMNS[:3], [r[:3] for r in rows]),
-        Table(COLUMNS[:2], [["x", 1]], first_row=0, first_col=5),  # beside the first: not streamed
-    ])
-    return WorkbookSpec([sheet, side, Sheet("Vacía", tables=[Table(COLUMNS, [])])],
-                        names={"TOTAL": "=Hoja!$A$1"})
+    side = Sheet(
+        "Otra",
+        tables=[
+            Table(COLUMNS[:3], [r[:3] for r in rows]),
+            Table(
+                COLUMNS[:2], [["x", 1]], first_row=0, first_col=5
+            ),  # beside the first: not streamed
+        ],
+    )
+    return WorkbookSpec(
+        [sheet, side, Sheet("Vacía", tables=[Table(COLUMNS, [])])], names={"TOTAL": "=Hoja!$A$1"}
+    )
 
 
 def _render(spec: WorkbookSpec, path: Path, stream: bool, monkeypatch) -> Path:
@@ -86,8 +126,14 @@ def _cells(path: Path) -> dict[tuple[str, str], tuple[object, ...]]:
     book = openpyxl.load_workbook(path)
     return {
         (ws.title, c.coordinate): (
-            c.value, c.data_type, c.number_format, c.font.b, c.font.i, c.fill.fgColor.rgb,
-            c.protection.locked, c.alignment.wrap_text,
+            c.value,
+            c.data_type,
+            c.number_format,
+            c.font.b,
+            c.font.i,
+            c.fill.fgColor.rgb,
+            c.protection.locked,
+            c.alignment.wrap_text,
         )
         for ws in book
         for row in ws.iter_rows()
@@ -123,10 +169,12 @@ def test_values_xlsxwriter_must_write_stay_with_it(tmp_path, monkeypatch):
         assert xlsx_rows.streamable(table, [None, None, None, object()]) is None
     assert xlsx_rows.streamable(Table(COLUMNS[:3], [["a", 1, float("nan")]]), [None] * 3) is None
     table = Table(COLUMNS[:4], [["a", np.int64(3), 2.0, dt.datetime(2026, 1, 1, tzinfo=tz)]])
-    fast = _render(WorkbookSpec([Sheet("H", tables=[table])]), tmp_path / "a.xlsx", True,
-                   monkeypatch)
-    slow = _render(WorkbookSpec([Sheet("H", tables=[table])]), tmp_path / "b.xlsx", False,
-                   monkeypatch)
+    fast = _render(
+        WorkbookSpec([Sheet("H", tables=[table])]), tmp_path / "a.xlsx", True, monkeypatch
+    )
+    slow = _render(
+        WorkbookSpec([Sheet("H", tables=[table])]), tmp_path / "b.xlsx", False, monkeypatch
+    )
     assert _cells(fast) == _cells(slow)
 
 

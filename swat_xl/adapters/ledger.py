@@ -148,6 +148,8 @@ class Ledger:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self.db = connection
+        self._records: tuple[tuple[Any, ...], pd.DataFrame] | None = None
+        self._log_changes = 0  # rows written to the operation log (they leave records as is)
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -286,7 +288,13 @@ class Ledger:
     def records(
         self, *, include_archived: bool = True, where: str = "", params: Sequence[Any] = ()
     ) -> pd.DataFrame:
-        """All records (with cut time, assignment and marks) as a frame of strings."""
+        """All records (with cut time, assignment and marks) as a frame of strings.
+
+        Read once while nothing changes: an operation that computes the indicator and then
+        draws the workbook asks twice (each caller gets its own copy)."""
+        key = (include_archived, where, tuple(params), self.db.total_changes - self._log_changes)
+        if self._records is not None and self._records[0] == key:
+            return self._records[1].copy()
         clauses = [] if include_archived else ["r.archived_at = ''"]
         if where:
             clauses.append(f"({where})")
@@ -296,7 +304,8 @@ class Ledger:
             + " ORDER BY r.id"
         )
         frame = pd.read_sql_query(sql, self.db, params=list(params))
-        return frame
+        self._records = (key, frame)
+        return frame.copy()
 
     def open_work(self) -> pd.DataFrame:
         """Assigned records without a final outcome, with their agent."""
@@ -364,6 +373,12 @@ class Ledger:
             "WHEN outcome = '' THEN '' ELSE closed_at END"
         )
 
+    def _log(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """A write to the operation log or the workbook state (not to the records)."""
+        cursor = self.db.execute(sql, params)
+        self._log_changes += max(cursor.rowcount, 0)
+        return cursor
+
     # -- the workbook beside the ledger ------------------------------------------------------
     def workbook_state(self) -> set[str]:
         """SHA-256 of the workbook the last operation read (its marks are in the ledger) and of
@@ -373,14 +388,14 @@ class Ledger:
         return {digest for digest in row or () if digest}
 
     def set_workbook_state(self, *, seen: str | None, written: str | None, at: dt.datetime) -> None:
-        self.db.execute(
+        self._log(
             "INSERT OR REPLACE INTO workbook_state (id, seen, written, at) VALUES (1, ?, ?, ?)",
             (seen or "", written or "", iso(at)),
         )
 
     # -- operation log ----------------------------------------------------------------------
     def start_operation(self, command: str, *, user: str, host: str, at: dt.datetime) -> int:
-        cursor = self.db.execute(
+        cursor = self._log(
             "INSERT INTO operations (started_at, user, host, command) VALUES (?, ?, ?, ?)",
             (iso(at), user, host, command),
         )
@@ -389,7 +404,7 @@ class Ledger:
     def finish_operation(
         self, operation_id: int, *, summary: str, counts: Mapping[str, Any], at: dt.datetime
     ) -> None:
-        self.db.execute(
+        self._log(
             "UPDATE operations SET finished_at = ?, summary = ?, counts = ? WHERE id = ?",
             (iso(at), summary, json.dumps(counts, ensure_ascii=False), operation_id),
         )
@@ -403,7 +418,7 @@ class Ledger:
         record_id: int | None = None,
         at: dt.datetime,
     ) -> None:
-        self.db.execute(
+        self._log(
             "INSERT INTO events (operation_id, at, level, record_id, message) "
             "VALUES (?, ?, ?, ?, ?)",
             (operation_id, iso(at), level, record_id, message),

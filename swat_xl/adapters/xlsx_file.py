@@ -218,13 +218,15 @@ class FileWorkbook:
     def remove_stale_temporaries(self, older_than: float | None = None) -> list[Path]:
         """Delete what an interrupted rewrite of this workbook left beside it.
 
-        Only this workbook's temporaries (``.swat-tmp-<name>.*``) older than ``older_than``
-        (default: the start of this process) are removed: callers hold the workbook's lock, so
-        no other operation is writing them. Returns the removed paths."""
+        Only this workbook's temporaries (``.swat-tmp-<name>.*``, beside it and in the backup
+        folder) older than ``older_than`` (default: the start of this process) are removed:
+        callers hold the workbook's lock, so no other operation is writing them. Returns the
+        removed paths."""
         limit = _PROCESS_START if older_than is None else older_than
         removed = []
         pattern = glob.escape(f"{TMP_PREFIX}{self.path.stem}.") + "*"
-        for path in self.path.parent.glob(pattern):
+        folders = (self.path.parent, self.path.parent / BACKUP_DIR)
+        for path in (p for folder in folders for p in folder.glob(pattern)):
             try:
                 if path.is_file() and path.stat().st_mtime < limit:
                     path.unlink()
@@ -277,7 +279,13 @@ class FileWorkbook:
         while target.exists():
             target = folder / f"{self.path.stem}-{stamp}-{n}{self.path.suffix}"
             n += 1
-        shutil.copy2(self.path, target)
+        # Copied under a temporary name first: an interrupted copy is never taken for a backup.
+        partial = folder / f"{TMP_PREFIX}{self.path.stem}.{uuid.uuid4().hex}{self.path.suffix}"
+        try:
+            shutil.copy2(self.path, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         copies = sorted(folder.glob(f"{self.path.stem}-*{self.path.suffix}"))
         for old in copies[:-keep]:
             old.unlink(missing_ok=True)

@@ -14,21 +14,23 @@ A table is streamed only when every value is one XlsxWriter's own path would wri
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain, zip_longest
+from itertools import chain, repeat, zip_longest
 from pathlib import Path
 from typing import Any
 
 from swat_xl.workbook.spec import Table, col_letter
 
 MAX_TEXT = 32767  # Excel's limit for the text of one cell
+MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
 CHUNK_ROWS = 2000  # rows turned into XML at a time
 BIG_PART_LEVEL = 1  # deflate level for the streamed parts (speed over a few % of size)
 
@@ -72,9 +74,13 @@ def streamable(table: Table, formats: Sequence[Any]) -> list[tuple[Any, ...]] | 
     width = len(table.columns)
     if not table.rows or width == 0 or max(map(len, table.rows)) > width:
         return None
+    if table.first_col + width > MAX_COLUMNS or table.first_row + 1 + len(table.rows) > MAX_ROWS:
+        return None  # beyond Excel's grid: XlsxWriter's own checks apply
     columns = list(zip_longest(*table.rows))
     columns += [(None,) * len(table.rows)] * (width - len(columns))
-    return columns if all(_plain_column(table, formats, i, v) for i, v in enumerate(columns)) else None
+    return (
+        columns if all(_plain_column(table, formats, i, v) for i, v in enumerate(columns)) else None
+    )
 
 
 def _plain_column(table: Table, formats: Sequence[Any], index: int, values: Sequence[Any]) -> bool:
@@ -138,11 +144,19 @@ def _tail(value: Any, style: str, text_column: bool) -> str:
     return f"{style}><v>{value:.16G}</v></c>"
 
 
-def _column_cells(
-    values: Sequence[Any], numbers: Sequence[str], letter: str, style: str, text_column: bool,
+def _column_pieces(
+    values: Sequence[Any],
+    numbers: Sequence[str],
+    letter: str,
+    style: str,
+    text_column: bool,
     cache: dict[Any, str],
-) -> list[str]:
-    """The cells of one column of a chunk of rows ("" for a blank cell)."""
+) -> list[Iterable[str]]:
+    """One column of a chunk of rows as row-aligned pieces of XML (joined by the caller).
+
+    A full column of plain values gives five aligned sequences (``<c r="A``, the row number,
+    the attributes, the value, the closing tags), so no string is built per cell; a column
+    with blanks or odd values gives one sequence of whole cells ("" for a blank cell)."""
     head = '<c r="' + letter
     kinds = set(map(type, values))
     kinds.discard(type(None))
@@ -150,27 +164,54 @@ def _column_cells(
         texts = [v or "" for v in values] if None in values else values
         tail = f'"{style} t="inlineStr"><is><t>'
         if _plain_texts(texts):  # the usual case: no escape, no preserved space
-            return [f"{head}{n}{tail}{v}</t></is></c>" if v else "" for n, v in zip(numbers, texts)]
+            if "" not in texts:
+                return [repeat(head), numbers, repeat(tail), texts, repeat("</t></is></c>")]
+            return [
+                [
+                    f"{head}{n}{tail}{v}</t></is></c>" if v else ""
+                    for n, v in zip(numbers, texts, strict=True)
+                ]
+            ]
         escaped = _escape_column(texts)
         if escaped is None:
-            return [head + n + '"' + style + _text(v) if v else "" for n, v in zip(numbers, texts)]
+            return [
+                [
+                    head + n + '"' + style + _text(v) if v else ""
+                    for n, v in zip(numbers, texts, strict=True)
+                ]
+            ]
         texts, preserve = escaped
         kept = f'"{style} t="inlineStr"><is><t xml:space="preserve">'
         return [
-            f"{head}{n}{kept if p else tail}{v}</t></is></c>" if v else ""
-            for n, v, p in zip(numbers, texts, preserve)
+            [
+                f"{head}{n}{kept if p else tail}{v}</t></is></c>" if v else ""
+                for n, v, p in zip(numbers, texts, preserve, strict=True)
+            ]
         ]
-    if kinds == {int} and not text_column and max(map(abs, filter(None, values)), default=0) < 1e16:
+    numeric = kinds == {int} and not text_column
+    if numeric and max(map(abs, filter(None, values)), default=0) < 1e16:
         tail = f'"{style}><v>'
-        return [f"{head}{n}{tail}{v}</v></c>" if v is not None else "" for n, v in zip(numbers, values)]
+        if None not in values:
+            return [repeat(head), numbers, repeat(tail), map(str, values), repeat("</v></c>")]
+        return [
+            [
+                f"{head}{n}{tail}{v}</v></c>" if v is not None else ""
+                for n, v in zip(numbers, values, strict=True)
+            ]
+        ]
     if kinds == {dt.datetime}:
         for value in set(values):
             if value is not None and value not in cache:
                 cache[value] = f"{_serial(value):.16G}"
         tail = f'"{style}><v>'
+        if None not in values:
+            serials = [cache[v] for v in values]
+            return [repeat(head), numbers, repeat(tail), serials, repeat("</v></c>")]
         return [
-            f"{head}{n}{tail}{cache[v]}</v></c>" if v is not None else ""
-            for n, v in zip(numbers, values)
+            [
+                f"{head}{n}{tail}{cache[v]}</v></c>" if v is not None else ""
+                for n, v in zip(numbers, values, strict=True)
+            ]
         ]
     out: list[str] = []
     append = out.append
@@ -179,7 +220,7 @@ def _column_cells(
             append("")
         else:
             append(head + number + '"' + _tail(value, style, text_column))
-    return out
+    return [out]
 
 
 def _escape_column(texts: Sequence[str]) -> tuple[list[str], Sequence[bool]] | None:
@@ -205,13 +246,19 @@ def _escape_column(texts: Sequence[str]) -> tuple[list[str], Sequence[bool]] | N
 def _plain_texts(texts: Sequence[str]) -> bool:
     """True when no text needs an XML escape, a ``_xHHHH_`` escape, truncation or
     ``xml:space="preserve"`` (checked on the whole column at C speed)."""
+    if not all(map(str.isprintable, texts)):  # control characters, line breaks, odd spaces
+        return False
     joined = "\x00".join(texts)
     return (
-        joined.replace("\x00", "").isprintable()
-        and max(map(len, texts), default=0) <= MAX_TEXT
-        and not any(mark in joined for mark in ("&", "<", ">", "_x", " \x00", "\x00 "))
+        "&" not in joined
+        and "<" not in joined
+        and ">" not in joined
+        and "_x" not in joined
+        and " \x00" not in joined
+        and "\x00 " not in joined
         and joined[:1] != " "
         and joined[-1:] != " "
+        and max(map(len, texts), default=0) <= MAX_TEXT
     )
 
 
@@ -225,15 +272,14 @@ def rows_xml(block: Block) -> Iterator[bytes]:
     for start in range(0, len(table.rows), CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, len(table.rows))
         numbers = [str(number) for number in range(first + start, first + stop)]
-        cells = [
-            _column_cells(
+        pieces: list[Iterable[str]] = [[f'<row r="{n}">' for n in numbers]]
+        for i, values in enumerate(block.columns):
+            pieces += _column_pieces(
                 values[start:stop], numbers, letters[i], styles[i], block.text_columns[i], caches[i]
             )
-            for i, values in enumerate(block.columns)
-        ]
-        opens = [f'<row r="{n}">' for n in numbers]
-        closes = ["</row>"] * len(numbers)
-        yield "".join(chain.from_iterable(zip(opens, *cells, closes))).encode("utf-8")
+        pieces.append(repeat("</row>"))
+        # Only the row numbers and values are finite: they end each row's zip.
+        yield "".join(chain.from_iterable(zip(*pieces, strict=False))).encode("utf-8")
 
 
 def splice(source: Path, target: Path, blocks: Sequence[Block]) -> None:
@@ -296,10 +342,8 @@ def _ahead(pieces: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
     finally:
         stop.set()
         while worker.is_alive():  # unblock a helper waiting to hand over its last item
-            try:
+            with contextlib.suppress(queue.Empty):
                 box.get(timeout=0.05)
-            except queue.Empty:
-                pass
         worker.join()
 
 

@@ -78,8 +78,9 @@ def import_cut(
                 excluded=int((new["exclusion"] != "").sum()),
             )
             ids = ledger.add_records(cut_id, new, table.extra_columns)
-        else:
+        else:  # the same file again: nothing is added (even records purged since)
             ids = []
+            new = new.iloc[0:0]
         say("Asignando a los asesores…")
         decision = assign_waiting(session, reason="importación")
         new_manageable = [rid for rid, excl in zip(ids, new["exclusion"], strict=True) if not excl]
@@ -104,7 +105,8 @@ def import_cut(
         )
         if previous is not None:
             session.summary = (
-                f"«{export_path.name}» ya se había importado (corte {previous['id']}); no se agregó nada"
+                f"«{export_path.name}» ya se había importado (corte {previous['id']}); "
+                "no se agregó nada"
             )
         else:
             session.summary = (
@@ -113,7 +115,9 @@ def import_cut(
                 f"{result.new_records} nuevas ({sum(result.excluded.values())} no gestionables), "
                 f"{assigned} asignadas, {unassigned} sin asignar"
             )
-        session.counts = {k: v for k, v in result.as_json().items() if k not in ("warnings", "file")}
+        session.counts = {
+            k: v for k, v in result.as_json().items() if k not in ("warnings", "file")
+        }
         say("Escribiendo el libro…")
         return result
 

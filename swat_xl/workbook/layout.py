@@ -33,6 +33,7 @@ from swat_xl.workbook.spec import (
 )
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+MAX_COLUMNS = 16_384  # Excel's columns per sheet
 
 
 @dataclass
@@ -71,7 +72,9 @@ def agent_columns(settings: Settings) -> list[Column]:
         Column(L.MARK_HEADERS["attempt2"], 16, "datetime", editable=True, field="attempt2"),
         Column(L.MARK_HEADERS["attempt3"], 16, "datetime", editable=True, field="attempt3"),
         Column(L.OUTCOME_HEADER, 21, editable=True, choices=OUTCOMES, field="outcome"),
-        Column(L.MARK_HEADERS["resolution"], 28, editable=True, choices=RESOLUTIONS, field="resolution"),
+        Column(
+            L.MARK_HEADERS["resolution"], 28, editable=True, choices=RESOLUTIONS, field="resolution"
+        ),
         Column(L.MARK_HEADERS["order_number"], 12, editable=True, field="order_number"),
         Column(
             L.MARK_HEADERS["agent_survey"],
@@ -92,7 +95,9 @@ def agent_column_letter(settings: Settings, header: str) -> str:
     raise KeyError(header)
 
 
-def sheet_names_for(agents: Iterable[str], reserved: Iterable[str] = L.OWNED_SHEETS) -> dict[str, str]:
+def sheet_names_for(
+    agents: Iterable[str], reserved: Iterable[str] = L.OWNED_SHEETS
+) -> dict[str, str]:
     """A valid, unique Excel sheet name per agent (≤ 31 chars, no ``[]:*?/\\``), in order."""
     taken = {name.casefold() for name in reserved}
     out: dict[str, str] = {}
@@ -173,8 +178,14 @@ def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.da
     for index, column in enumerate(columns):
         if column.choices:
             sheet.validations.append(
-                Validation(1, index, last, index, choices=tuple(column.choices),
-                           message=f"Elija un valor de la lista de «{column.header}».")
+                Validation(
+                    1,
+                    index,
+                    last,
+                    index,
+                    choices=tuple(column.choices),
+                    message=f"Elija un valor de la lista de «{column.header}».",
+                )
             )
     id_col = col_letter(0)
     due = col_letter(table.column_index("Vence"))
@@ -184,14 +195,20 @@ def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.da
     width = len(columns) - 1
     sheet.cond_formats.append(
         CondFormat(
-            1, 0, last, width,
+            1,
+            0,
+            last,
+            width,
             f'=AND(${id_col}2<>"",${outcome}2="",${due}2<>"",${due}2<NOW())',
             "bad",
         )
     )
     sheet.cond_formats.append(
         CondFormat(
-            1, 0, last, width,
+            1,
+            0,
+            last,
+            width,
             f'=AND(${outcome}2="{OUTCOME_NO_CONTACT}",'
             f"COUNTA(${first_attempt}2:${last_attempt}2)<{settings.min_attempts_no_contact})",
             "warn",
@@ -235,13 +252,14 @@ def base_sheet(records: pd.DataFrame) -> Sheet:
         Column("No gestionable", 22, field="exclusion_label"),
         Column("Asesor", 22, field="agent"),
         Column("Resultado (última actualización)", 22, field="outcome"),
-        *(Column(name, 14, field=f"extra:{name}") for name in extras),
     ]
+    # Extra columns of the exports, as many as fit in a sheet (they all stay in the ledger).
+    extras = extras[: MAX_COLUMNS - len(columns)]
+    columns += [Column(name, 14, field=f"extra:{name}") for name in extras]
     frame = records
     if extras and not frame.empty:
-        frame = frame.copy()
-        for name in extras:
-            frame[f"extra:{name}"] = [p.get(name, "") for p in parsed]
+        values = {f"extra:{name}": [p.get(name, "") for p in parsed] for name in extras}
+        frame = pd.concat([frame, pd.DataFrame(values, index=frame.index)], axis=1)
     table = Table(columns, _table_rows(frame, columns), spare_rows=0)
     return Sheet(L.SHEET_BASE, tables=[table], freeze=(1, 1), tab_color="#7F7F7F")
 
@@ -276,8 +294,13 @@ def unassigned_sheet(records: pd.DataFrame) -> Sheet:
     table = Table(columns, _table_rows(records, columns), spare_rows=0)
     sheet = Sheet(L.SHEET_UNASSIGNED, tables=[table], freeze=(1, 1), tab_color="#FFC000")
     sheet.cells.append(
-        Cell(0, len(columns) + 1, "Sin asesor con cupo o perfil: agregue o active asesores "
-             "en «Asesores» y vuelva a «Asignar y repartir».", "note")
+        Cell(
+            0,
+            len(columns) + 1,
+            "Sin asesor con cupo o perfil: agregue o active asesores "
+            "en «Asesores» y vuelva a «Asignar y repartir».",
+            "note",
+        )
     )
     return sheet
 
@@ -285,8 +308,12 @@ def unassigned_sheet(records: pd.DataFrame) -> Sheet:
 def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str, str]) -> Sheet:
     rows = roster_rows(list(agents))
     header, data = rows[0], rows[1:]
-    open_mask = (records["agent"] != "") & (records["outcome"] == "") & (records["archived_at"] == "")
-    open_counts = records.loc[open_mask, "agent"].value_counts().to_dict() if not records.empty else {}
+    open_mask = (
+        (records["agent"] != "") & (records["outcome"] == "") & (records["archived_at"] == "")
+    )
+    open_counts = (
+        records.loc[open_mask, "agent"].value_counts().to_dict() if not records.empty else {}
+    )
     columns = [
         Column(header[0], 26),
         Column(header[1], 10, choices=("Hogar", "Móvil", "Ambos")),
@@ -296,18 +323,34 @@ def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str
         Column("Hoja (informativo)", 26),
     ]
     table_rows = [
-        [*row[:3], row[3] if row[3] != "" else None, int(open_counts.get(row[0], 0)), names.get(row[0], "")]
+        [
+            *row[:3],
+            row[3] if row[3] != "" else None,
+            int(open_counts.get(row[0], 0)),
+            names.get(row[0], ""),
+        ]
         for row in data
     ]
     table = Table(columns, table_rows, spare_rows=200)
     sheet = Sheet(L.SHEET_ROSTER, tables=[table], freeze=(1, 1), tab_color="#548235")
     last = table.last_row + table.spare_rows
-    sheet.validations.append(Validation(1, 1, last, 1, choices=("Hogar", "Móvil", "Ambos"),
-                                        message="Perfil: Hogar, Móvil o Ambos."))
-    sheet.validations.append(Validation(1, 2, last, 2, choices=("Sí", "No"),
-                                        message="Activo: Sí o No."))
+    sheet.validations.append(
+        Validation(
+            1,
+            1,
+            last,
+            1,
+            choices=("Hogar", "Móvil", "Ambos"),
+            message="Perfil: Hogar, Móvil o Ambos.",
+        )
+    )
+    sheet.validations.append(
+        Validation(1, 2, last, 2, choices=("Sí", "No"), message="Activo: Sí o No.")
+    )
     sheet.cells.append(
-        Cell(0, 7, "Capacidad = máximo de registros abiertos a la vez (vacío = sin límite).", "note")
+        Cell(
+            0, 7, "Capacidad = máximo de registros abiertos a la vez (vacío = sin límite).", "note"
+        )
     )
     return sheet
 
@@ -315,8 +358,12 @@ def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str
 def config_sheet(settings: Settings) -> Sheet:
     columns = [Column("Clave", 28), Column("Valor", 34), Column("Descripción", 80)]
     rows = [[key, value, text] for key, value, text in settings_to_rows(settings)]
-    return Sheet(L.SHEET_CONFIG, tables=[Table(columns, rows, autofilter=False, spare_rows=0)],
-                 freeze=(1, 1), tab_color="#7030A0")
+    return Sheet(
+        L.SHEET_CONFIG,
+        tables=[Table(columns, rows, autofilter=False, spare_rows=0)],
+        freeze=(1, 1),
+        tab_color="#7030A0",
+    )
 
 
 def config_row_of(key: str, settings: Settings) -> int:
@@ -364,8 +411,13 @@ def home_sheet(state: MasterState, names: dict[str, str]) -> Sheet:
     s = state.settings
     cells = [
         Cell(0, 0, f"SWAT Detractores — {s.ally_name}", "title"),
-        Cell(1, 0, f"Libro maestro generado por swat_xl {__version__}. "
-                   "Use la pestaña SWAT de la cinta (o el comando swat-xl).", "note"),
+        Cell(
+            1,
+            0,
+            f"Libro maestro generado por swat_xl {__version__}. "
+            "Use la pestaña SWAT de la cinta (o el comando swat-xl).",
+            "note",
+        ),
         Cell(3, 0, "Contacto efectivo (en vivo)", "subtitle"),
         Cell(3, 1, None, "big_pct", formula="=KPI_CONTACTO_EFECTIVO"),
         Cell(4, 0, "Meta", "subtitle"),
@@ -428,7 +480,9 @@ def build_master(state: MasterState) -> WorkbookSpec:
     live = records[records["archived_at"] == ""]
     manageable = live[live["exclusion"] == ""]
     agent_names = agents_with_sheets(state)
-    names = sheet_names_for(agent_names, reserved=[*L.OWNED_SHEETS, *(s.name for s in state.user_sheets)])
+    names = sheet_names_for(
+        agent_names, reserved=[*L.OWNED_SHEETS, *(s.name for s in state.user_sheets)]
+    )
     agent_sheets = []
     by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
     for agent in agent_names:
@@ -437,7 +491,10 @@ def build_master(state: MasterState) -> WorkbookSpec:
     unassigned = manageable[manageable["agent"].isin(["", UNASSIGNED])]
     excluded = live[live["exclusion"] != ""]
 
-    indicator, kpi_names = indicator_sheet(state, records, [s.name for s in agent_sheets])
+    frames = {names[a]: by_agent.get(a, manageable.iloc[0:0]) for a in agent_names}
+    indicator, kpi_names = indicator_sheet(
+        state, records, [s.name for s in agent_sheets], sheet_frames=frames
+    )
     sheets = [
         home_sheet(state, names),
         indicator,
