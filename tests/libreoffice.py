@@ -59,8 +59,9 @@ def recalculate(files: Sequence[Path], work: Path, timeout: int = 180) -> list[P
         *map(str, staged),
     ]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    results = [out / copy.name for copy in staged]
+    results = [out / copy.with_suffix(".xlsx").name for copy in staged]
     missing = [p.name for p in results if not p.exists()]
+    assert proc.returncode == 0, f"LibreOffice failed: {proc.stdout}\n{proc.stderr}"
     assert not missing, f"LibreOffice did not convert {missing}: {proc.stdout}\n{proc.stderr}"
     shutil.rmtree(profile, ignore_errors=True)
     return results

@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
-import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from swat_xl.errors import InputError
 from swat_xl.sample import make_export
 from swat_xl.services.build import BUILD_DATE, build_workbook
 from tests.conftest import ledger_of, run_cli
+from tests.libreoffice import recalculate, soffice
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "SWAT_Detractores.xlsm"
@@ -147,32 +146,9 @@ def test_build_refuses_a_master_in_use(tmp_path: Path) -> None:
 # -- what Excel-like readers see ------------------------------------------------------------
 @pytest.mark.libreoffice
 def test_libreoffice_opens_the_built_workbook(built: Path, tmp_path: Path) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
+    if soffice() is None:
         pytest.skip("LibreOffice (soffice) is not installed")
-    out = tmp_path / "out"
-    profile = Path(tempfile.mkdtemp(prefix="lo_profile_"))
-    try:
-        result = subprocess.run(
-            [
-                soffice,
-                f"-env:UserInstallation={profile.as_uri()}",
-                "--headless",
-                "--convert-to",
-                "xlsx",
-                "--outdir",
-                str(out),
-                str(built),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    converted = out / f"{built.stem}.xlsx"
+    (converted,) = recalculate([built], tmp_path / "lo")
     assert converted.is_file() and converted.stat().st_size > 0
     assert openpyxl.load_workbook(converted).sheetnames == SHEETS
 

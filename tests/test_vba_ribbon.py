@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 import types
 import zipfile
@@ -29,6 +28,7 @@ import xlwings
 
 from swat_xl.adapters import xlsm
 from swat_xl.errors import WorkbookError
+from tests.libreoffice import recalculate, soffice
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "workbooks" / "src"
@@ -516,32 +516,9 @@ def test_add_ribbon_refuses_bad_input(tmp_path: Path) -> None:
 
 @pytest.mark.libreoffice
 def test_libreoffice_opens_the_workbook(master: Path, tmp_path: Path) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
+    if soffice() is None:
         pytest.skip("LibreOffice (soffice) is not installed")
-    out = tmp_path / "out"
-    profile = Path(tempfile.mkdtemp(prefix="lo_profile_"))  # own profile: no lock clashes
-    try:
-        result = subprocess.run(
-            [
-                soffice,
-                f"-env:UserInstallation={profile.as_uri()}",
-                "--headless",
-                "--convert-to",
-                "xlsx",
-                "--outdir",
-                str(out),
-                str(master),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    converted = out / f"{master.stem}.xlsx"
+    (converted,) = recalculate([master], tmp_path / "lo")
     assert converted.is_file() and converted.stat().st_size > 0
     with zipfile.ZipFile(converted) as package:
         assert "xl/workbook.xml" in package.namelist()
