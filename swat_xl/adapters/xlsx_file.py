@@ -27,7 +27,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from swat_xl.adapters import xlsx_rows
 from swat_xl.errors import WorkbookError, WorkbookOpenError
-from swat_xl.workbook.spec import Cell, Chart, Sheet, Table, WorkbookSpec
+from swat_xl.workbook.spec import STYLE_LOOKS, Cell, Chart, Sheet, Table, WorkbookSpec
 
 _MAX_TEXT = 32767
 TMP_PREFIX = ".swat-tmp-"  # every temporary file beside the workbook starts with this
@@ -35,27 +35,23 @@ _PROCESS_START = time.time()
 STREAM_TABLES = True  # False: every cell through XlsxWriter (tests compare both ways)
 BACKUP_DIR = "swat_copias"
 
+_XLSXWRITER_KEYS = {"fill": "bg_color", "wrap": "text_wrap"}
+
+
+def _xlsxwriter_props(look: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for key, value in look.items():
+        if key == "vcenter":
+            props["valign"] = "vcenter"
+        elif key == "border":
+            props["border"] = 1
+        else:
+            props[_XLSXWRITER_KEYS.get(key, key)] = value
+    return props
+
+
 _STYLE_PROPS: dict[str, dict[str, Any]] = {
-    "header": {
-        "bold": True,
-        "bg_color": "#1F4E78",
-        "font_color": "#FFFFFF",
-        "text_wrap": True,
-        "valign": "vcenter",
-        "border": 1,
-    },
-    "title": {"bold": True, "font_size": 16, "font_color": "#1F4E78"},
-    "subtitle": {"bold": True},
-    "note": {"italic": True, "font_color": "#595959"},
-    "good": {"bg_color": "#C6EFCE", "font_color": "#006100"},
-    "bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
-    "warn": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},
-    "pct": {"num_format": "0.0%"},
-    "big_pct": {"num_format": "0.0%", "bold": True, "font_size": 18},
-    "int": {"num_format": "0"},
-    "number": {"num_format": "0.0"},
-    "datetime": {"num_format": "dd/mm/yyyy hh:mm"},
-    "date": {"num_format": "dd/mm/yyyy"},
+    name: _xlsxwriter_props(look) for name, look in STYLE_LOOKS.items()
 }
 _KIND_STYLE = {
     "datetime": "datetime",

@@ -39,7 +39,16 @@ from typing import Any
 
 from swat_xl.errors import WorkbookError
 from swat_xl.workbook import labels as L
-from swat_xl.workbook.spec import Cell, Chart, CondFormat, Sheet, Table, Validation, WorkbookSpec
+from swat_xl.workbook.spec import (
+    STYLE_LOOKS,
+    Cell,
+    Chart,
+    CondFormat,
+    Sheet,
+    Table,
+    Validation,
+    WorkbookSpec,
+)
 
 #: Rows per ``.value`` write of a sheet block (huge COM arrays can exhaust Excel's memory).
 CHUNK_ROWS = 20_000
@@ -73,26 +82,26 @@ _KIND_FORMATS = {
 }
 
 #: Named styles (spec.STYLES) as Excel object-model properties; "*Color" values are hex RGB.
+_COM_KEYS = {
+    "bold": "Font.Bold",
+    "italic": "Font.Italic",
+    "font_size": "Font.Size",
+    "font_color": "Font.Color",
+    "fill": "Interior.Color",
+    "wrap": "WrapText",
+    "num_format": "NumberFormat",
+}
+
+
+def _com_props(look: dict[str, Any]) -> dict[str, Any]:
+    props = {_COM_KEYS[k]: v for k, v in look.items() if k in _COM_KEYS}
+    if look.get("vcenter"):
+        props["VerticalAlignment"] = XL_CENTER
+    return props  # borders are left to Excel's gridlines in the live book
+
+
 STYLE_PROPS: dict[str, dict[str, Any]] = {
-    "header": {
-        "Font.Bold": True,
-        "Interior.Color": "#1F4E78",
-        "Font.Color": "#FFFFFF",
-        "WrapText": True,
-        "VerticalAlignment": XL_CENTER,
-    },
-    "title": {"Font.Bold": True, "Font.Size": 16, "Font.Color": "#1F4E78"},
-    "subtitle": {"Font.Bold": True},
-    "note": {"Font.Italic": True, "Font.Color": "#595959"},
-    "good": {"Interior.Color": "#C6EFCE", "Font.Color": "#006100"},
-    "bad": {"Interior.Color": "#FFC7CE", "Font.Color": "#9C0006"},
-    "warn": {"Interior.Color": "#FFEB9C", "Font.Color": "#9C5700"},
-    "pct": {"NumberFormat": "0.0%"},
-    "big_pct": {"NumberFormat": "0.0%", "Font.Bold": True, "Font.Size": 18},
-    "int": {"NumberFormat": "0"},
-    "number": {"NumberFormat": "0.0"},
-    "datetime": {"NumberFormat": "dd/mm/yyyy hh:mm"},
-    "date": {"NumberFormat": "dd/mm/yyyy"},
+    name: _com_props(look) for name, look in STYLE_LOOKS.items()
 }
 _EDITABLE_PROPS: dict[str, Any] = {"Locked": False, "Interior.Color": "#FFF9E6"}
 

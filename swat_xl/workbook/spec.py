@@ -33,6 +33,33 @@ STYLES = (
 )
 
 
+# What each named style looks like, in neutral terms each adapter translates to its library.
+# Colours are hex RGB.
+STYLE_LOOKS: dict[str, dict[str, Any]] = {
+    "header": {
+        "bold": True,
+        "fill": "#1F4E78",
+        "font_color": "#FFFFFF",
+        "wrap": True,
+        "vcenter": True,
+        "border": True,
+    },
+    "title": {"bold": True, "font_size": 16, "font_color": "#1F4E78"},
+    "subtitle": {"bold": True},
+    "note": {"italic": True, "font_color": "#595959"},
+    "good": {"fill": "#C6EFCE", "font_color": "#006100"},
+    "bad": {"fill": "#FFC7CE", "font_color": "#9C0006"},
+    "warn": {"fill": "#FFEB9C", "font_color": "#9C5700"},
+    "pct": {"num_format": "0.0%"},
+    "big_pct": {"num_format": "0.0%", "bold": True, "font_size": 18},
+    "int": {"num_format": "0"},
+    "number": {"num_format": "0.0"},
+    "datetime": {"num_format": "dd/mm/yyyy hh:mm"},
+    "date": {"num_format": "dd/mm/yyyy"},
+}
+assert set(STYLE_LOOKS) == set(STYLES)
+
+
 def col_letter(index: int) -> str:
     letters = ""
     index += 1
