@@ -39,6 +39,8 @@ from typing import Any
 
 import xlsxwriter
 
+from swat_xl.core.fields import CANONICAL
+
 __all__ = [
     "ALLY_SPELLINGS",
     "DEFAULT_START",
@@ -166,22 +168,7 @@ _HEADERS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 HEADER_VARIANTS: tuple[str, ...] = tuple(_HEADERS)
 
-_CANONICAL = (
-    "survey_id",
-    "survey_date",
-    "ally",
-    "segment_text",
-    "account",
-    "custcode",
-    "ani",
-    "customer_name",
-    "score",
-    "reason",
-    "customer_type",
-    "account_status",
-    "cancellation_request",
-    "city",
-)
+_CANONICAL = CANONICAL
 
 _SEGMENT_TEXTS = {
     "hogar": (("HOGAR", "Hogar", "FIJO"), (50, 25, 25)),

@@ -117,23 +117,7 @@ def replace_sheet_data(path: Path, sheet_data: bytes, member: str = "xl/workshee
 
 def row(**values: Any) -> list[Any]:
     """A data row in HEADER order from canonical names."""
-    order = [
-        "survey_id",
-        "survey_date",
-        "ally",
-        "segment_text",
-        "account",
-        "custcode",
-        "ani",
-        "customer_name",
-        "score",
-        "reason",
-        "customer_type",
-        "account_status",
-        "cancellation_request",
-        "city",
-    ]
-    return [values.get(name) for name in order]
+    return [values.get(name) for name in CANONICAL]
 
 
 def assert_frame_contract(table: ExportTable) -> None:

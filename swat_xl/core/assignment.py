@@ -76,6 +76,19 @@ def _roster(agents: Sequence[Agent]) -> tuple[list[Agent], dict[str, int]]:
     return kept, index
 
 
+def _sticky(code: int, first: list[int], more: dict[int, list[int]], avail: list[bool]) -> int:
+    """The first holder of ``code`` (account or ANI) that can take one more record, or -1."""
+    holder = first[code]
+    if holder < 0:
+        return -1
+    if avail[holder]:
+        return holder
+    for i in more.get(code, ()):
+        if avail[i]:
+            return i
+    return -1
+
+
 def _assign(
     new: pd.DataFrame,
     open_work: pd.DataFrame,
@@ -151,25 +164,9 @@ def _assign(
         chosen = -1
         # Sticky: account holders first, then ANI holders.
         if account >= 0:
-            holder = account_first[account]
-            if holder >= 0:
-                if avail[holder]:
-                    chosen = holder
-                elif account in account_more:
-                    for i in account_more[account]:
-                        if avail[i]:
-                            chosen = i
-                            break
+            chosen = _sticky(account, account_first, account_more, avail)
         if chosen < 0 and ani >= 0:
-            holder = ani_first[ani]
-            if holder >= 0:
-                if avail[holder]:
-                    chosen = holder
-                elif ani in ani_more:
-                    for i in ani_more[ani]:
-                        if avail[i]:
-                            chosen = i
-                            break
+            chosen = _sticky(ani, ani_first, ani_more, avail)
         # Balanced: least open load, then roster order.
         if chosen < 0:
             heap = heaps[segment]
