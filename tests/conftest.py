@@ -26,9 +26,13 @@ class CliResult:
 
 
 def run_cli(
-    *args: str | Path, cwd: Path | None = None, now: str | None = FIXED_NOW, timeout: int = 300
+    *args: str | Path,
+    cwd: Path | None = None,
+    now: str | None = FIXED_NOW,
+    timeout: int = 300,
+    env: dict[str, str] | None = None,
 ) -> CliResult:
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     if now:
         env["SWAT_NOW"] = now
     else:

@@ -146,9 +146,9 @@ def test_streamed_rows_equal_xlsxwriter(tmp_path, monkeypatch, rows):
     streamed: list[tuple[int, int]] = []
     splice = xlsx_rows.splice
 
-    def spy(source, target, blocks):
+    def spy(source, target, blocks, **options):
         streamed.extend((b.sheet_index, b.table.first_col) for b in blocks)
-        return splice(source, target, blocks)
+        return splice(source, target, blocks, **options)
 
     monkeypatch.setattr(xlsx_rows, "splice", spy)
     fast = _render(_spec(rows), tmp_path / "rapido.xlsx", True, monkeypatch)

@@ -134,6 +134,22 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     """,
+    # 3: a revision number of the records, moved by every change to them (whoever makes it),
+    # and what the last written workbook's sheets were drawn from (see Ledger.written_sheets).
+    """
+    CREATE TABLE revisions (
+        name TEXT PRIMARY KEY,
+        n INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO revisions (name, n) VALUES ('records', 0);
+    CREATE TRIGGER records_revision_insert AFTER INSERT ON records
+        BEGIN UPDATE revisions SET n = n + 1 WHERE name = 'records'; END;
+    CREATE TRIGGER records_revision_update AFTER UPDATE ON records
+        BEGIN UPDATE revisions SET n = n + 1 WHERE name = 'records'; END;
+    CREATE TRIGGER records_revision_delete AFTER DELETE ON records
+        BEGIN UPDATE revisions SET n = n + 1 WHERE name = 'records'; END;
+    ALTER TABLE workbook_state ADD COLUMN sheets TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -149,7 +165,6 @@ class Ledger:
         self.path = path
         self.db = connection
         self._records: tuple[tuple[Any, ...], pd.DataFrame] | None = None
-        self._log_changes = 0  # rows written to the operation log (they leave records as is)
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -285,27 +300,59 @@ class Ledger:
         self.db.executemany(f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})", rows)
         return ids
 
+    def records_revision(self) -> int:
+        """A number that moves whenever any record changes (kept by triggers)."""
+        return int(self.db.execute("SELECT n FROM revisions WHERE name = 'records'").fetchone()[0])
+
     def records(
-        self, *, include_archived: bool = True, where: str = "", params: Sequence[Any] = ()
+        self,
+        *,
+        include_archived: bool = True,
+        where: str = "",
+        params: Sequence[Any] = (),
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """All records (with cut time, assignment and marks) as a frame of strings.
+        """All records (with cut time, assignment and marks) as a frame of strings; only
+        ``columns`` of them (``cut_at`` included) when given: the text of the survey is most of
+        the frame, and the indicator does not read it.
 
         Read once while nothing changes: an operation that computes the indicator and then
         draws the workbook asks twice (each caller gets its own copy)."""
-        key = (include_archived, where, tuple(params), self.db.total_changes - self._log_changes)
+        wanted = tuple(columns) if columns is not None else None
+        key = (include_archived, where, tuple(params), wanted, self.records_revision())
         if self._records is not None and self._records[0] == key:
             return self._records[1].copy()
         clauses = [] if include_archived else ["r.archived_at = ''"]
         if where:
             clauses.append(f"({where})")
-        sql = (
-            "SELECT r.*, c.imported_at AS cut_at FROM records r JOIN cuts c ON c.id = r.cut_id"
-            + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-            + " ORDER BY r.id"
-        )
-        frame = pd.read_sql_query(sql, self.db, params=list(params))
+        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        if wanted is None:
+            sql = (
+                "SELECT r.*, c.imported_at AS cut_at FROM records r JOIN cuts c ON c.id = r.cut_id"
+                f"{condition} ORDER BY r.id"
+            )
+            frame = pd.read_sql_query(sql, self.db, params=list(params))
+        else:
+            known = set(self._record_columns())
+            unknown = [name for name in wanted if name not in known and name != "cut_at"]
+            if unknown:
+                raise ValueError(f"unknown record columns: {unknown}")
+            # The cut's time is looked up here rather than joined: one text per cut, not per row.
+            read = [name for name in wanted if name != "cut_at"]
+            if "cut_at" in wanted and "cut_id" not in read:
+                read.append("cut_id")
+            selected = ", ".join(f"r.{name}" for name in read)
+            sql = f"SELECT {selected} FROM records r{condition} ORDER BY r.id"
+            frame = pd.read_sql_query(sql, self.db, params=list(params))
+            if "cut_at" in wanted:
+                imported = dict(self.db.execute("SELECT id, imported_at FROM cuts"))
+                frame["cut_at"] = frame["cut_id"].map(imported).fillna("")
+            frame = frame[list(wanted)]
         self._records = (key, frame)
         return frame.copy()
+
+    def _record_columns(self) -> list[str]:
+        return [row[1] for row in self.db.execute("PRAGMA table_info(records)")]
 
     def open_work(self) -> pd.DataFrame:
         """Assigned records without a final outcome, with their agent."""
@@ -375,9 +422,7 @@ class Ledger:
 
     def _log(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         """A write to the operation log or the workbook state (not to the records)."""
-        cursor = self.db.execute(sql, params)
-        self._log_changes += max(cursor.rowcount, 0)
-        return cursor
+        return self.db.execute(sql, params)
 
     # -- the workbook beside the ledger ------------------------------------------------------
     def workbook_state(self) -> set[str]:
@@ -387,10 +432,30 @@ class Ledger:
         row = self.db.execute("SELECT seen, written FROM workbook_state WHERE id = 1").fetchone()
         return {digest for digest in row or () if digest}
 
-    def set_workbook_state(self, *, seen: str | None, written: str | None, at: dt.datetime) -> None:
+    def written_sheets(self) -> tuple[str, dict[str, Any]]:
+        """SHA-256 of the workbook the last operation wrote, and what it noted about that
+        workbook's sheets (see :func:`swat_xl.services.session.reusable_sheets`)."""
+        row = self.db.execute("SELECT written, sheets FROM workbook_state WHERE id = 1").fetchone()
+        if not row or not row[0]:
+            return "", {}
+        try:
+            notes = json.loads(row[1] or "{}")
+        except ValueError:
+            notes = {}
+        return row[0], notes if isinstance(notes, dict) else {}
+
+    def set_workbook_state(
+        self,
+        *,
+        seen: str | None,
+        written: str | None,
+        at: dt.datetime,
+        sheets: Mapping[str, Any] | None = None,
+    ) -> None:
         self._log(
-            "INSERT OR REPLACE INTO workbook_state (id, seen, written, at) VALUES (1, ?, ?, ?)",
-            (seen or "", written or "", iso(at)),
+            "INSERT OR REPLACE INTO workbook_state (id, seen, written, at, sheets) "
+            "VALUES (1, ?, ?, ?, ?)",
+            (seen or "", written or "", iso(at), json.dumps(dict(sheets or {}), sort_keys=True)),
         )
 
     # -- operation log ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from swat_xl.adapters.packages import copy_member
 from swat_xl.errors import WorkbookError
 
 VBA_PART = "xl/vbaProject.bin"
@@ -419,27 +420,38 @@ def add_ribbon(src: str | Path, dst: str | Path, customui_xml: bytes) -> None:
     """
     check_ribbon(customui_xml)
     src, dst = Path(src), Path(dst)
-    infos, parts = _read_package(src)
-    if "_rels/.rels" not in parts or "[Content_Types].xml" not in parts:
-        raise WorkbookError(
-            "El archivo no es un libro de Excel (faltan partes del paquete)", file=src
-        )
-
-    rels, dropped = _package_rels(parts["_rels/.rels"], src)
-    drop = {name.casefold() for name in dropped}
-    drop |= {_rels_name(name).casefold() for name in dropped}
-    drop |= {name.casefold() for name in parts if name.casefold().startswith("customui/")}
-    content_types = _content_types(parts["[Content_Types].xml"], drop, src)
-    edited = {"_rels/.rels": rels, "[Content_Types].xml": content_types}
-
     buffer = io.BytesIO()
-    written: set[str] = set()
-    with zipfile.ZipFile(buffer, "w") as out:
-        for info in infos:
-            name = info.filename
-            if name.casefold() in drop or name in written:
-                continue
-            written.add(name)
-            out.writestr(_zip_info(name, info.compress_type), edited.get(name, parts[name]))
-        out.writestr(_zip_info(CUSTOMUI_PART, zipfile.ZIP_DEFLATED), customui_xml)
+    with _open_zip(src) as package:
+        infos = package.infolist()
+        names = {info.filename for info in infos}
+        if "_rels/.rels" not in names or "[Content_Types].xml" not in names:
+            raise WorkbookError(
+                "El archivo no es un libro de Excel (faltan partes del paquete)", file=src
+            )
+        try:
+            package_rels = package.read("_rels/.rels")
+            types = package.read("[Content_Types].xml")
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise WorkbookError("El libro está dañado y no se pudo leer", file=src) from exc
+
+        rels, dropped = _package_rels(package_rels, src)
+        drop = {name.casefold() for name in dropped}
+        drop |= {_rels_name(name).casefold() for name in dropped}
+        drop |= {name.casefold() for name in names if name.casefold().startswith("customui/")}
+        content_types = _content_types(types, drop, src)
+        edited = {"_rels/.rels": rels, "[Content_Types].xml": content_types}
+
+        written: set[str] = set()
+        with zipfile.ZipFile(buffer, "w") as out:
+            for info in infos:
+                name = info.filename
+                if name.casefold() in drop or name in written:
+                    continue
+                written.add(name)
+                header = _zip_info(name, info.compress_type)
+                if name in edited:
+                    out.writestr(header, edited[name])
+                else:  # the compressed bytes as they are: no inflating and deflating again
+                    copy_member(package, info, out, name, header=header)
+            out.writestr(_zip_info(CUSTOMUI_PART, zipfile.ZIP_DEFLATED), customui_xml)
     _write_atomic(dst, buffer.getvalue())

@@ -26,6 +26,7 @@ import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
 
 from swat_xl.adapters import xlsx_rows
+from swat_xl.adapters.packages import SheetPart, sheet_parts
 from swat_xl.errors import WorkbookError, WorkbookOpenError
 from swat_xl.workbook.spec import STYLE_LOOKS, Cell, Chart, Sheet, Table, WorkbookSpec
 
@@ -181,6 +182,15 @@ class FileWorkbook:
         except (OSError, zipfile.BadZipFile):
             return None
 
+    def reusable_sheets(self) -> set[str]:
+        """Sheets a rewrite can copy from this file as they are (see ``Sheet.reused``)."""
+        try:
+            with zipfile.ZipFile(self.path) as package:
+                parts = sheet_parts(package)
+        except (OSError, zipfile.BadZipFile):
+            return set()
+        return {name for name, part in parts.items() if not part.has_rels}
+
     # -- writing ------------------------------------------------------------------------------
     def prepare(
         self,
@@ -197,7 +207,8 @@ class FileWorkbook:
         self.remove_stale_temporaries()
         tmp = folder / f"{TMP_PREFIX}{self.path.stem}.{uuid.uuid4().hex}{self.path.suffix}"
         try:
-            render(spec, tmp, vba_project=vba_project)
+            previous = self.path if any(sheet.reused for sheet in spec.sheets) else None
+            render(spec, tmp, vba_project=vba_project, previous=previous)
             if postprocess is not None:
                 postprocess(tmp)
             _fsync(tmp)
@@ -305,9 +316,26 @@ def _fsync_dir(folder: Path) -> None:
 
 # -- rendering ----------------------------------------------------------------------------------
 class _Formats:
+    """The workbook's cell formats, one per (style, kind, editable).
+
+    Every possible format is registered up front, in a fixed order, so the style indexes of
+    ``styles.xml`` depend on this code only, never on what the sheets hold: a sheet part
+    written by one render is valid in the package of another (see ``Sheet.reused``)."""
+
     def __init__(self, book: xlsxwriter.Workbook) -> None:
         self.book = book
         self.cache: dict[tuple[str | None, str | None, bool], Any] = {}
+        for style in (None, *STYLE_LOOKS):
+            for kind in (None, *_KIND_STYLE):
+                for unlocked in (False, True):
+                    fmt = self.get(style, kind, unlocked)
+                    if fmt is not None:
+                        fmt._get_xf_index()
+        default_date = getattr(book, "default_date_format", None)
+        if default_date is not None:  # used by XlsxWriter for a date written without format
+            default_date._get_xf_index()
+        for style in STYLE_LOOKS:  # conditional formats (their own index: dxf)
+            self.get(style)._get_dxf_index()
 
     def get(self, style: str | None, kind: str | None = None, unlocked: bool = False) -> Any:
         key = (style, kind, unlocked)
@@ -326,7 +354,14 @@ class _Formats:
         return self.cache[key]
 
 
-def render(spec: WorkbookSpec, target: Path, *, vba_project: bytes | None = None) -> None:
+def render(
+    spec: WorkbookSpec,
+    target: Path,
+    *,
+    vba_project: bytes | None = None,
+    previous: Path | None = None,
+) -> None:
+    """Write ``spec`` into ``target``; sheets marked ``reused`` are copied from ``previous``."""
     options = {
         "constant_memory": True,
         "strings_to_formulas": False,
@@ -340,7 +375,7 @@ def render(spec: WorkbookSpec, target: Path, *, vba_project: bytes | None = None
     # ``target`` does, so an interrupted run leaves nothing the next one does not clean.
     base = target.with_name(target.name + ".xw")
     try:
-        _render(spec, target, base, options, vba_project)
+        _render(spec, target, base, options, vba_project, previous)
     finally:
         base.unlink(missing_ok=True)
 
@@ -351,7 +386,9 @@ def _render(
     base: Path,
     options: dict[str, Any],
     vba_project: bytes | None,
+    previous: Path | None,
 ) -> None:
+    old_parts = _previous_parts(spec, previous)
     book = xlsxwriter.Workbook(str(base), options)
     book.set_properties(
         {"title": "SWAT Detractores", "author": "swat_xl", "created": dt.datetime(2021, 12, 7)}
@@ -361,8 +398,12 @@ def _render(
         book.add_vba_project(io.BytesIO(vba_project), is_stream=True)
     formats = _Formats(book)
     blocks: list[xlsx_rows.Block] = []
+    reused: dict[str, str] = {}  # part in the new package -> part of the same sheet in previous
     for sheet in spec.sheets:
-        blocks.extend(_draw_sheet(book, formats, sheet))
+        if sheet.reused:
+            reused[_draw_placeholder(book, old_parts[sheet.name])] = old_parts[sheet.name].part
+        else:
+            blocks.extend(_draw_sheet(book, formats, sheet))
     for name, ref in spec.names.items():
         book.define_name(name, ref)
     if spec.active:
@@ -373,10 +414,36 @@ def _render(
         book.close()
     except Exception as exc:  # XlsxWriter raises its own exception types
         raise WorkbookError(f"No se pudo escribir el libro ({exc})", file=target) from exc
-    if blocks:
-        xlsx_rows.splice(base, target, blocks)
+    if blocks or reused:
+        xlsx_rows.splice(base, target, blocks, reused=reused, previous=previous)
     else:
         os.replace(base, target)
+
+
+def _previous_parts(spec: WorkbookSpec, previous: Path | None) -> dict[str, SheetPart]:
+    """The parts of ``previous`` holding the sheets ``spec`` reuses (each must be there)."""
+    wanted = [sheet.name for sheet in spec.sheets if sheet.reused]
+    if not wanted:
+        return {}
+    if previous is None:
+        raise ValueError("reused sheets need the previous workbook")
+    with zipfile.ZipFile(previous) as package:
+        parts = sheet_parts(package)
+    missing = [name for name in wanted if name not in parts or parts[name].has_rels]
+    if missing:
+        raise ValueError(f"sheets that cannot be reused from {previous.name}: {missing}")
+    return parts
+
+
+def _draw_placeholder(book: xlsxwriter.Workbook, old: SheetPart) -> str:
+    """An empty worksheet standing for a reused one: it gives the workbook part the sheet's
+    name, visibility and filter range; its own part is then replaced by the old one."""
+    ws = book.add_worksheet(old.name)
+    if old.filter_ref:
+        ws.autofilter(old.filter_ref)
+    if old.hidden:
+        ws.hide()
+    return f"xl/worksheets/sheet{len(book.worksheets())}.xml"
 
 
 def _streamed_tables(sheet: Sheet, formats: _Formats) -> list[xlsx_rows.Block]:

@@ -21,12 +21,13 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat, zip_longest
 from pathlib import Path
 from typing import Any
 
+from swat_xl.adapters.packages import copy_member
 from swat_xl.workbook.spec import Table, col_letter
 
 MAX_TEXT = 32767  # Excel's limit for the text of one cell
@@ -282,13 +283,29 @@ def rows_xml(block: Block) -> Iterator[bytes]:
         yield "".join(chain.from_iterable(zip(*pieces, strict=False))).encode("utf-8")
 
 
-def splice(source: Path, target: Path, blocks: Sequence[Block]) -> None:
-    """Copy the package ``source`` to ``target`` with each block's rows in its sheet part."""
+def splice(
+    source: Path,
+    target: Path,
+    blocks: Sequence[Block],
+    *,
+    reused: Mapping[str, str] | None = None,
+    previous: Path | None = None,
+) -> None:
+    """Copy the package ``source`` to ``target`` with each block's rows in its sheet part, and
+    each part named in ``reused`` replaced by the part it maps to in ``previous`` (copied
+    compressed, as it is)."""
     by_part: dict[str, list[Block]] = {}
     for block in sorted(blocks, key=lambda b: (b.sheet_index, b.table.first_row)):
         by_part.setdefault(block.part, []).append(block)
-    with zipfile.ZipFile(source) as package, zipfile.ZipFile(target, "w") as out:
+    reused = dict(reused or {})
+    with contextlib.ExitStack() as stack:
+        package = stack.enter_context(zipfile.ZipFile(source))
+        out = stack.enter_context(zipfile.ZipFile(target, "w"))
+        old = stack.enter_context(zipfile.ZipFile(previous)) if reused and previous else None
         for info in package.infolist():
+            if info.filename in reused and old is not None:
+                copy_member(old, old.getinfo(reused.pop(info.filename)), out, info.filename)
+                continue
             data = package.read(info)
             clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             clone.compress_type = info.compress_type
@@ -303,8 +320,8 @@ def splice(source: Path, target: Path, blocks: Sequence[Block]) -> None:
             with out.open(clone, "w", force_zip64=cells > 4_000_000) as stream:
                 for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here)):
                     stream.write(piece)
-    if by_part:  # pragma: no cover - XlsxWriter names its parts sheet1.xml, sheet2.xml, ...
-        raise RuntimeError(f"sheet parts not found: {sorted(by_part)}")
+    if by_part or reused:  # pragma: no cover - XlsxWriter names its parts sheet1.xml, ...
+        raise RuntimeError(f"sheet parts not found: {sorted(by_part) + sorted(reused)}")
 
 
 def _ahead(pieces: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:

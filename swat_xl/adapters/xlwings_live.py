@@ -577,8 +577,9 @@ def _list_separator(app_api: Any) -> str:
 
 # -- building the blocks ---------------------------------------------------------------------
 def _skip_existing(sheet: Sheet) -> bool:
-    """``xlwings.conf`` is only written when missing: xlwings is running from it."""
-    return sheet.name == L.SHEET_XLWINGS
+    """``xlwings.conf`` is only written when missing: xlwings is running from it. A sheet the
+    spec reuses is already what it should be."""
+    return sheet.name == L.SHEET_XLWINGS or sheet.reused
 
 
 def _active_name(book: Any) -> str | None:

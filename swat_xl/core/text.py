@@ -7,6 +7,9 @@ import re
 import unicodedata
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _FLOAT_INT = re.compile(r"^(-?\d+)\.0+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -86,3 +89,11 @@ def clean_phone(value: Any) -> str:
     if len(digits) == 13 and digits.startswith("057"):
         return digits[3:]
     return digits
+
+
+def empty_mask(column: pd.Series) -> np.ndarray:
+    """Where a text column of the ledger is empty (``""``), as a numpy array.
+
+    Compared on the column's object array: for the ledger's hundreds of thousands of rows that
+    is several times faster than pandas' own string comparison."""
+    return column.to_numpy(dtype=object) == ""

@@ -33,6 +33,10 @@ class FileMaster:
         """SHA-256 of the workbook file (None when it does not exist yet)."""
         return self.file.fingerprint()
 
+    def reusable_sheets(self) -> set[str]:
+        """Sheets the next rewrite may copy from the file as they are."""
+        return self.file.reusable_sheets() if self.path.exists() else set()
+
     def sheet_names(self) -> list[str]:
         if self._names is None:
             self._names = self.file.sheet_names() if self.path.exists() else []

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from swat_xl.core.kpi import KpiReport, compute_kpi
+from swat_xl.core.kpi import USED_COLUMNS, KpiReport, compute_kpi
 from swat_xl.core.text import clean_text
 from swat_xl.errors import InputError
 
@@ -65,14 +65,14 @@ def pct_text(ratio: float) -> str:
     return f"{ratio * 100:.1f}".replace(".", ",") + " %"
 
 
-def _years(records: pd.DataFrame, now: dt.datetime) -> set[int]:
+def _years(cuts: pd.DataFrame | None, now: dt.datetime) -> set[int]:
     """Years the attempts may fall in: from the first cut's year to next year."""
-    years = {now.year - 1, now.year, now.year + 1}
-    if not records.empty:
-        first = str(records["cut_at"].min())[:4]  # ISO text: the smallest is the earliest
-        if first.isdigit():
-            years.update(range(min(int(first), now.year), now.year + 1))
-    return years
+    first = now.year
+    if cuts is not None and not cuts.empty:
+        earliest = str(cuts["imported_at"].min())[:4]  # ISO text: the smallest is the earliest
+        if earliest.isdigit():
+            first = min(int(earliest), now.year)
+    return set(range(first, now.year + 2))
 
 
 def kpi_report(
@@ -88,7 +88,7 @@ def kpi_report(
         records,
         session.settings,
         session.now,
-        colombian_holidays(_years(records, session.now)),
+        colombian_holidays(_years(cuts, session.now)),
         desde=desde,
         hasta=hasta,
         cuts=cuts,
@@ -114,7 +114,8 @@ def refresh_kpi(
 
     def body(session: Session) -> dict[str, Any]:
         ledger = session.ledger
-        report = kpi_report(session, ledger.records(), ledger.cuts(), desde=start, hasta=end)
+        records = ledger.records(columns=USED_COLUMNS)
+        report = kpi_report(session, records, ledger.cuts(), desde=start, hasta=end)
         session.kpi_report = report
         verdict = "cumple" if report.meets_target else "no cumple"
         session.summary = (

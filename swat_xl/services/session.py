@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
+import json
 import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -25,14 +28,14 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from swat_xl.adapters.ledger import Ledger
-from swat_xl.core.config import Settings, settings_from_rows
-from swat_xl.core.kpi import KpiReport
+from swat_xl.core.config import Settings, settings_from_rows, settings_to_rows
+from swat_xl.core.kpi import USED_COLUMNS, KpiReport
 from swat_xl.core.model import Agent
 from swat_xl.core.roster import parse_roster
 from swat_xl.core.text import is_blank
 from swat_xl.errors import BusyError, SwatError, WorkbookError
 from swat_xl.workbook import labels as L
-from swat_xl.workbook.layout import MasterState, build_master
+from swat_xl.workbook.layout import RECORD_ROLES, MasterState, build_master
 from swat_xl.workbook.spec import Sheet, WorkbookSpec
 
 T = TypeVar("T")
@@ -163,11 +166,20 @@ class Session:
         self.event(message, level="warning")
 
 
-def master_state(session: Session, user_sheets: list[Sheet], xlwings_conf: Any = ()) -> MasterState:
+def master_state(
+    session: Session,
+    user_sheets: list[Sheet],
+    xlwings_conf: Any = (),
+    reuse: frozenset[str] = frozenset(),
+) -> MasterState:
+    """What the master shows now. Sheets in ``reuse`` are copied from the current workbook:
+    when they are all the sheets drawn from the records, only the indicator's columns of the
+    records are read."""
     from swat_xl.services.indicator import kpi_report
 
     ledger = session.ledger
-    records = ledger.records()
+    narrow = bool(reuse)
+    records = ledger.records(columns=USED_COLUMNS) if narrow else ledger.records()
     cuts = ledger.cuts()
     # Every operation leaves an up-to-date Indicador (detail and chart), not only «kpi».
     report = session.kpi_report
@@ -177,6 +189,8 @@ def master_state(session: Session, user_sheets: list[Sheet], xlwings_conf: Any =
         settings=session.settings,
         agents=session.agents,
         records=records,
+        reuse=reuse,
+        full_records=ledger.records if narrow else None,
         cuts=cuts,
         operations=ledger.operations(),
         events=ledger.events(),
@@ -239,11 +253,12 @@ def run_operation(
                 ledger.finish_operation(
                     operation_id, summary=session.summary, counts=session.counts, at=when
                 )
+                notes: dict[str, Any] = {}
                 if session.render:
-                    user_sheets = collect_user_sheets(workbook)
-                    spec = build_master(master_state(session, user_sheets, _xlwings_conf(workbook)))
-                    publish = workbook.publish(spec, session)
-                ledger.set_workbook_state(seen=seen, written=session.written_fingerprint, at=when)
+                    publish, notes = _render(session, seen)
+                ledger.set_workbook_state(
+                    seen=seen, written=session.written_fingerprint, at=when, sheets=notes
+                )
             committed = True
             if publish is not None:
                 publish()
@@ -254,6 +269,76 @@ def run_operation(
             ledger.close()
             if fresh and not committed:
                 ledger_file.unlink(missing_ok=True)
+
+
+def _render(session: Session, seen: str | None) -> tuple[Callable[[], None], dict[str, Any]]:
+    """Draw the master and prepare its publication; also the notes the ledger keeps about the
+    written sheets, so the next rewrite knows which it may copy as they are."""
+    workbook = session.workbook
+    written, notes = session.ledger.written_sheets()
+    ours = seen is not None and seen == written and _reuse_enabled()
+    if ours and isinstance(notes.get("user"), list):
+        user_sheets = [Sheet(str(name), role="user", reused=True) for name in notes["user"]]
+    else:
+        ours, user_sheets = False, collect_user_sheets(workbook)
+    user_names = [sheet.name for sheet in user_sheets]
+    key = records_key(session, user_names)
+    reuse: frozenset[str] = frozenset()
+    if ours:
+        available = getattr(workbook, "reusable_sheets", None)
+        can_copy = available() if available is not None else set()
+        if not set(user_names) <= can_copy:  # pragma: no cover - a file we wrote has them
+            user_sheets = collect_user_sheets(workbook)
+            user_names = [sheet.name for sheet in user_sheets]
+            key = records_key(session, user_names)
+        if notes.get("key") == key:
+            stored = {str(name) for name in notes.get("records", [])}
+            if stored <= can_copy:
+                reuse = frozenset(stored)
+    state = master_state(session, user_sheets, _xlwings_conf(workbook), reuse)
+    spec = build_master(state)
+    publish = workbook.publish(spec, session)
+    drawn_from_records = [sheet.name for sheet in spec.sheets if sheet.role in RECORD_ROLES]
+    copied = sorted(sheet.name for sheet in spec.sheets if sheet.reused)
+    return publish, {
+        "key": key,
+        "records": drawn_from_records,
+        "user": user_names,
+        "reused": copied,  # for the record (and the tests): what this rewrite copied
+    }
+
+
+def _reuse_enabled() -> bool:
+    """``SWAT_REUSE=0`` draws every sheet again (tests compare both ways)."""
+    return os.environ.get("SWAT_REUSE", "1").strip() != "0"
+
+
+def records_key(session: Session, user_sheets: list[str]) -> str:
+    """What the sheets drawn from the records depend on: the records (their revision), the
+    settings, the roster, the names other sheets take, and this version of the code."""
+    roster = [(a.name, str(a.profile), a.active, a.capacity) for a in session.agents]
+    inputs = [
+        render_version(),
+        session.ledger.records_revision(),
+        [list(map(str, row)) for row in settings_to_rows(session.settings)],
+        roster,
+        user_sheets,
+    ]
+    return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def render_version() -> str:
+    """A digest of this package's code and of the writer's version: a sheet written by other
+    code is never taken as what this code would write."""
+    import xlsxwriter
+
+    digest = hashlib.sha256(f"xlsxwriter {xlsxwriter.__version__}".encode())
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def is_pristine(workbook: WorkbookPort) -> bool:

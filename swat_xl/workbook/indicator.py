@@ -78,12 +78,13 @@ def sheet_counts(frame: pd.DataFrame, now: dt.datetime) -> tuple[int, int, int, 
     (records, effective, pending, overdue)."""
     if frame.empty:
         return (0, 0, 0, 0)
-    open_ = frame["outcome"] == ""
-    due = frame["due_at"]
-    overdue = open_ & (due != "") & (due < now.isoformat())
+    outcome = frame["outcome"].to_numpy(dtype=object)
+    due = frame["due_at"].to_numpy(dtype=object)
+    open_ = outcome == ""
+    overdue = open_ & (due != "") & (due < now.isoformat())  # ISO text sorts as time
     return (
         len(frame),
-        int((frame["outcome"] == OUTCOME_EFFECTIVE).sum()),
+        int((outcome == OUTCOME_EFFECTIVE).sum()),
         int(open_.sum()),
         int(overdue.sum()),
     )

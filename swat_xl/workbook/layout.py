@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from swat_xl.core.config import Settings, settings_to_rows
 from swat_xl.core.kpi import KpiReport
 from swat_xl.core.model import OUTCOME_NO_CONTACT, OUTCOMES, RESOLUTIONS, UNASSIGNED, Agent
 from swat_xl.core.roster import roster_rows
+from swat_xl.core.text import empty_mask
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.spec import (
     Cell,
@@ -52,6 +53,17 @@ class MasterState:
     xlwings_conf: Sequence[tuple[str, Any]] = ()
     last_summary: str = ""
     kpi: KpiReport | None = None  # the Indicador's refreshed detail (None: live block only)
+    # Sheets drawn from the records alone (see RECORD_ROLES) that are unchanged in the
+    # workbook being rewritten: they become ``reused`` placeholders. ``records`` may then hold
+    # only the columns the indicator and the roster read, with ``full_records`` giving the
+    # whole frame should a sheet need drawing after all.
+    reuse: frozenset[str] = frozenset()
+    full_records: Callable[[], pd.DataFrame] | None = None
+
+
+# Sheets whose content is a function of the records, the settings, the roster and the sheet
+# names alone (the services key their reuse on exactly that).
+RECORD_ROLES = frozenset({"agent", "records"})
 
 
 # -- agent sheets ---------------------------------------------------------------------------
@@ -261,7 +273,7 @@ def base_sheet(records: pd.DataFrame) -> Sheet:
         values = {f"extra:{name}": [p.get(name, "") for p in parsed] for name in extras}
         frame = pd.concat([frame, pd.DataFrame(values, index=frame.index)], axis=1)
     table = Table(columns, _table_rows(frame, columns), spare_rows=0)
-    return Sheet(L.SHEET_BASE, tables=[table], freeze=(1, 1), tab_color="#7F7F7F")
+    return Sheet(L.SHEET_BASE, tables=[table], freeze=(1, 1), tab_color="#7F7F7F", role="records")
 
 
 def excluded_sheet(records: pd.DataFrame) -> Sheet:
@@ -277,7 +289,9 @@ def excluded_sheet(records: pd.DataFrame) -> Sheet:
         Column("Exportado al formulario", 18, "datetime", field="form_exported_at"),
     ]
     table = Table(columns, _table_rows(records, columns), spare_rows=0)
-    return Sheet(L.SHEET_EXCLUDED, tables=[table], freeze=(1, 1), tab_color="#C00000")
+    return Sheet(
+        L.SHEET_EXCLUDED, tables=[table], freeze=(1, 1), tab_color="#C00000", role="records"
+    )
 
 
 def unassigned_sheet(records: pd.DataFrame) -> Sheet:
@@ -292,7 +306,9 @@ def unassigned_sheet(records: pd.DataFrame) -> Sheet:
         Column("Motivo", 42, field="reason"),
     ]
     table = Table(columns, _table_rows(records, columns), spare_rows=0)
-    sheet = Sheet(L.SHEET_UNASSIGNED, tables=[table], freeze=(1, 1), tab_color="#FFC000")
+    sheet = Sheet(
+        L.SHEET_UNASSIGNED, tables=[table], freeze=(1, 1), tab_color="#FFC000", role="records"
+    )
     sheet.cells.append(
         Cell(
             0,
@@ -309,7 +325,9 @@ def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str
     rows = roster_rows(list(agents))
     header, data = rows[0], rows[1:]
     open_mask = (
-        (records["agent"] != "") & (records["outcome"] == "") & (records["archived_at"] == "")
+        ~empty_mask(records["agent"])
+        & empty_mask(records["outcome"])
+        & empty_mask(records["archived_at"])
     )
     open_counts = (
         records.loc[open_mask, "agent"].value_counts().to_dict() if not records.empty else {}
@@ -463,7 +481,8 @@ def xlwings_sheet(rows: Sequence[tuple[str, Any]]) -> Sheet:
 def agents_with_sheets(state: MasterState) -> list[str]:
     """Active agents (roster order), then any agent still holding records on the sheets."""
     names = [a.name for a in state.agents if a.active]
-    live = state.records[(state.records["archived_at"] == "") & (state.records["agent"] != "")]
+    records = state.records
+    live = records[empty_mask(records["archived_at"]) & ~empty_mask(records["agent"])]
     for name in live["agent"].unique():
         if name != UNASSIGNED and name not in names:
             names.append(name)
@@ -474,34 +493,51 @@ def build_master(state: MasterState) -> WorkbookSpec:
     from swat_xl.workbook.indicator import indicator_sheet
     from swat_xl.workbook.practices import practices_sheet
 
-    records = with_display(state.records) if not state.records.empty else state.records
-    if records.empty:
-        records = _empty_records(state.records)
-    live = records[records["archived_at"] == ""]
-    manageable = live[live["exclusion"] == ""]
     agent_names = agents_with_sheets(state)
     names = sheet_names_for(
         agent_names, reserved=[*L.OWNED_SHEETS, *(s.name for s in state.user_sheets)]
     )
-    agent_sheets = []
-    by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
-    for agent in agent_names:
-        mine = by_agent.get(agent, manageable.iloc[0:0])
-        agent_sheets.append(agent_sheet(names[agent], mine, state.settings, state.now))
-    unassigned = manageable[manageable["agent"].isin(["", UNASSIGNED])]
-    excluded = live[live["exclusion"] != ""]
+    record_sheets = [
+        *(names[a] for a in agent_names),
+        L.SHEET_UNASSIGNED,
+        L.SHEET_BASE,
+        L.SHEET_EXCLUDED,
+    ]
+    if set(record_sheets) <= state.reuse:
+        records = state.records  # nothing is drawn from the records' text
+    else:
+        full = state.records if state.full_records is None else state.full_records()
+        records = with_display(full) if not full.empty else full
+    if records.empty:
+        records = _empty_records(records)
+    live = records[empty_mask(records["archived_at"])]
+    manageable = live[empty_mask(live["exclusion"])]
 
+    def drawn(name: str, role: str, draw: Callable[[], Sheet]) -> Sheet:
+        return Sheet(name, role=role, reused=True) if name in state.reuse else draw()
+
+    by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
     frames = {names[a]: by_agent.get(a, manageable.iloc[0:0]) for a in agent_names}
-    indicator, kpi_names = indicator_sheet(
-        state, records, [s.name for s in agent_sheets], sheet_frames=frames
-    )
+    agent_sheets = [
+        drawn(name, "agent", lambda n=name, f=frame: agent_sheet(n, f, state.settings, state.now))
+        for name, frame in frames.items()
+    ]
+    indicator, kpi_names = indicator_sheet(state, records, list(frames), sheet_frames=frames)
     sheets = [
         home_sheet(state, names),
         indicator,
         *agent_sheets,
-        unassigned_sheet(unassigned),
-        base_sheet(live),
-        excluded_sheet(excluded),
+        drawn(
+            L.SHEET_UNASSIGNED,
+            "records",
+            lambda: unassigned_sheet(manageable[manageable["agent"].isin(["", UNASSIGNED])]),
+        ),
+        drawn(L.SHEET_BASE, "records", lambda: base_sheet(live)),
+        drawn(
+            L.SHEET_EXCLUDED,
+            "records",
+            lambda: excluded_sheet(live[~empty_mask(live["exclusion"])]),
+        ),
         roster_sheet(state.agents, records, names),
         config_sheet(state.settings),
         practices_sheet(state),

@@ -179,6 +179,9 @@ class Sheet:
     tab_color: str | None = None
     hidden: bool = False
     role: str = "owned"  # owned | agent | user (carried over from the previous workbook)
+    # The sheet is exactly as in the workbook being rewritten: a file writer copies it from
+    # there (only its name and role are set). Decided by the services from the ledger.
+    reused: bool = False
 
 
 @dataclass
