@@ -261,3 +261,20 @@ def test_copy_member_copies_compressed_bytes_under_a_new_name(tmp_path: Path) ->
         assert (copied.CRC, copied.compress_size) == (original.CRC, original.compress_size)
         assert copied.date_time == (1980, 1, 1, 0, 0, 0)
         assert b.read("ultimo.xml") == b"<c/>"
+
+
+def test_holidays_are_computed_once_per_year_and_package_version(used_master: Path) -> None:
+    """The holidays package is slower to import than the indicator is to compute: the ledger
+    keeps each year's holidays, tagged with the package's version."""
+    from importlib import metadata
+
+    import holidays
+
+    with sqlite3.connect(ledger_of(used_master)) as db:
+        rows = db.execute("SELECT country, year, source, days FROM holidays").fetchall()
+    assert rows, "the first indicator keeps the holidays it used"
+    for country, year, source, days in rows:
+        assert (country, source) == ("CO", f"holidays {metadata.version('holidays')}")
+        expected = sorted(d.isoformat() for d in holidays.Colombia(years=year))
+        assert json.loads(days) == expected
+    assert {2026, 2027} <= {year for _c, year, _s, _d in rows}

@@ -150,6 +150,17 @@ _MIGRATIONS: tuple[str, ...] = (
         BEGIN UPDATE revisions SET n = n + 1 WHERE name = 'records'; END;
     ALTER TABLE workbook_state ADD COLUMN sheets TEXT NOT NULL DEFAULT '{}';
     """,
+    # 4: the national holidays of each year as the holidays package (``source``) computed them:
+    # that package takes longer to import than the indicator takes to compute.
+    """
+    CREATE TABLE holidays (
+        country TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        days TEXT NOT NULL,
+        PRIMARY KEY (country, year)
+    );
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -423,6 +434,28 @@ class Ledger:
     def _log(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         """A write to the operation log or the workbook state (not to the records)."""
         return self.db.execute(sql, params)
+
+    # -- holidays ------------------------------------------------------------------------------
+    def cached_holidays(
+        self, country: str, years: Iterable[int], source: str
+    ) -> dict[int, list[dt.date]]:
+        """The holidays kept for ``years`` (only those computed by ``source``)."""
+        wanted = sorted(set(years))
+        marks = ", ".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT year, days FROM holidays WHERE country = ? AND source = ? "
+            f"AND year IN ({marks})",
+            (country, source, *wanted),
+        ).fetchall()
+        return {
+            int(year): [dt.date.fromisoformat(d) for d in json.loads(days)] for year, days in rows
+        }
+
+    def keep_holidays(self, country: str, year: int, source: str, days: Iterable[dt.date]) -> None:
+        self._log(
+            "INSERT OR REPLACE INTO holidays (country, year, source, days) VALUES (?, ?, ?, ?)",
+            (country, year, source, json.dumps(sorted(d.isoformat() for d in days))),
+        )
 
     # -- the workbook beside the ledger ------------------------------------------------------
     def workbook_state(self) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from swat_xl.core.text import clean_text
 from swat_xl.errors import InputError
 
 if TYPE_CHECKING:
+    from swat_xl.adapters.ledger import Ledger
     from swat_xl.services.session import Session, WorkbookPort
 
 DayArg = dt.date | str | None
@@ -34,6 +36,20 @@ def _holidays_of(years: tuple[int, ...]) -> frozenset[dt.date]:
 def colombian_holidays(years: Iterable[int]) -> frozenset[dt.date]:
     """National holidays of Colombia (observed dates) in ``years``."""
     return _holidays_of(tuple(sorted(set(years))))
+
+
+def ledger_holidays(ledger: Ledger, years: Iterable[int]) -> frozenset[dt.date]:
+    """:func:`colombian_holidays`, kept in the ledger per year and version of the package."""
+    wanted = set(years)
+    source = f"holidays {metadata.version('holidays')}"
+    kept = ledger.cached_holidays("CO", wanted, source)
+    missing = wanted - set(kept)
+    if missing:
+        computed = colombian_holidays(missing)
+        for year in missing:
+            kept[year] = [day for day in computed if day.year == year]
+            ledger.keep_holidays("CO", year, source, kept[year])
+    return frozenset(day for days in kept.values() for day in days)
 
 
 def parse_day(value: DayArg, *, name: str = "fecha") -> dt.date | None:
@@ -88,7 +104,7 @@ def kpi_report(
         records,
         session.settings,
         session.now,
-        colombian_holidays(_years(cuts, session.now)),
+        ledger_holidays(session.ledger, _years(cuts, session.now)),
         desde=desde,
         hasta=hasta,
         cuts=cuts,
