@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,12 @@ def master(tmp_path: Path, roster_csv: Path) -> Path:
 
 def ledger_of(workbook: Path) -> Path:
     return workbook.with_name(workbook.stem + ".swat.sqlite")
+
+
+def agent_sheets(book: Any) -> Iterator[tuple[Any, dict[str, int]]]:
+    """The agent sheets of an openpyxl workbook (their first row holds ``ID`` and
+    ``Resultado``), each with its column numbers by header."""
+    for ws in book.worksheets:
+        header = [c.value for c in ws[1]]
+        if "ID" in header and "Resultado" in header:
+            yield ws, {h: i + 1 for i, h in enumerate(header)}

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from swat_xl.sample import make_export
-from tests.conftest import ledger_of, run_cli, sha
+from tests.conftest import agent_sheets, ledger_of, run_cli, sha
 
 HEADER = [
     "ID",
@@ -35,11 +35,7 @@ REASONS = {
 def mark_some(master: Path, outcomes: dict[int, tuple[str, str]]) -> None:
     """Set ``Resultado`` / ``Solución`` of the given record IDs on the agent sheets."""
     book = openpyxl.load_workbook(master)
-    for ws in book.worksheets:
-        header = [c.value for c in ws[1]]
-        if "ID" not in header or "Resultado" not in header:
-            continue
-        col = {h: i + 1 for i, h in enumerate(header)}
+    for ws, col in agent_sheets(book):
         for r in range(2, ws.max_row + 1):
             rid = ws.cell(r, col["ID"]).value
             if rid in outcomes:

@@ -24,7 +24,7 @@ import openpyxl
 import pytest
 
 from swat_xl.sample import make_export
-from tests.conftest import run_cli
+from tests.conftest import agent_sheets, run_cli
 from tests.libreoffice import defined_values, recalculate, soffice
 
 pytestmark = [
@@ -97,11 +97,7 @@ def mark(path: Path, choose: Chooser) -> Counter:
     book = openpyxl.load_workbook(path)
     counts: Counter = Counter()
     n = 0
-    for ws in book.worksheets:
-        header = [c.value for c in ws[1]]
-        if "ID" not in header or "Resultado" not in header:
-            continue
-        col = {h: i + 1 for i, h in enumerate(header)}
+    for ws, col in agent_sheets(book):
         for r in range(2, ws.max_row + 1):
             if ws.cell(r, col["ID"]).value is None:
                 continue

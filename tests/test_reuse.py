@@ -23,7 +23,7 @@ import pytest
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.adapters.packages import copy_member, sheet_parts
 from swat_xl.sample import make_export
-from tests.conftest import ledger_of, run_cli
+from tests.conftest import agent_sheets, ledger_of, run_cli
 from tests.libreoffice import defined_values, recalculate, soffice
 
 NOW = "2026-11-29T10:00:00"
@@ -53,11 +53,7 @@ def mark_first_rows(workbook: Path, count: int, outcome: str = "NO CONTESTA") ->
     """Mark ``count`` rows of the first agent sheet like a user; returns their IDs."""
     book = openpyxl.load_workbook(workbook)
     marked: list[int] = []
-    for ws in book.worksheets:
-        header = [c.value for c in ws[1]]
-        if "ID" not in header or "Resultado" not in header:
-            continue
-        column = {name: i + 1 for i, name in enumerate(header)}
+    for ws, column in agent_sheets(book):
         for row in range(2, ws.max_row + 1):
             record_id = ws.cell(row, column["ID"]).value
             if record_id is None or ws.cell(row, column["Resultado"]).value:
