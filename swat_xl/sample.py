@@ -40,6 +40,7 @@ from typing import Any
 import xlsxwriter
 
 from swat_xl.core.fields import CANONICAL
+from swat_xl.workbook.spec import col_letter
 
 __all__ = [
     "ALLY_SPELLINGS",
@@ -865,7 +866,7 @@ def _write_xlsx(
     if fast:
         styles = {dt.datetime: date_fmt.xf_index, dt.time: time_fmt.xf_index}
         before = f'<row r="{total_row + 1}"' if footer else "</sheetData>"
-        last_cell = f"{_column_letter(len(fields) - 1)}{row}"
+        last_cell = f"{col_letter(len(fields) - 1)}{row}"
         _inject_rows(path, data, first_data, styles, before, last_cell)
 
 
@@ -888,15 +889,6 @@ def _write_cells(sheet: Any, row: int, data: list[list[Any]], date_fmt: Any, tim
         row += 1
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -906,7 +898,7 @@ def _rows_xml(
     """``<row>`` elements of the data, as XlsxWriter writes them in constant-memory mode
     (inline strings, numbers, dates as serial numbers with the date style)."""
     width = max(map(len, data), default=0)
-    openers = [f'<c r="{_column_letter(i)}' for i in range(width)]
+    openers = [f'<c r="{col_letter(i)}' for i in range(width)]
     date_tail = f'" s="{styles[dt.datetime]}"><v>'
     time_tail = f'" s="{styles[dt.time]}"><v>'
     # value -> the cell's XML after its row number; repeated values (allies, segments,

@@ -28,6 +28,7 @@ from python_calamine import CalamineWorkbook
 
 from swat_xl.adapters.export_reader import read_export
 from swat_xl.errors import ExportError
+from swat_xl.workbook.spec import col_letter
 from tests.conftest import FIXED_NOW, ledger_of, run_cli, sha
 
 HEADER = ["ALIADO", "SEGMENTO", "CUENTA", "ANI", "NOMBRE_CLIENTE", "MOTIVO"]
@@ -72,20 +73,10 @@ _SHEET_HEAD = (
 )
 
 
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _cell(row: int, col: int, value: str) -> str:
     text = value.replace("&", "&amp;").replace("<", "&lt;")
-    return (
-        f'<c r="{_column(col)}{row}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-    )
+    cell = f"{col_letter(col)}{row}"
+    return f'<c r="{cell}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def _rows_xml(rows: list[list[str]]) -> str:

@@ -40,6 +40,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 from swat_xl.core.fields import CANONICAL, FIELD_BY_NAME, AliasMap
 from swat_xl.core.text import clean_code, clean_phone, clean_text, fold, label_key
 from swat_xl.errors import ExportError
+from swat_xl.workbook.spec import col_letter
 
 __all__ = ["ExportTable", "read_export"]
 
@@ -878,15 +879,6 @@ def _row_text(row: Sequence[Any]) -> list[str]:
     return [line.strip() for line in joined.splitlines() if line.strip()]
 
 
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _no_header_error(path: Path, sheet: str | None) -> ExportError:
     return ExportError(
         f"No se encontró la fila de encabezados en las primeras {HEADER_SCAN_ROWS} filas: "
@@ -1015,7 +1007,7 @@ def _tabulate(
                 f" se usó la columna «{taken}» y esta se conservó como columna adicional."
             )
         if not label:
-            label = f"Columna {_column_letters(grid.first_col + index)}"
+            label = f"Columna {col_letter(grid.first_col + index)}"
         unique, suffix = label, 2
         while unique in used:
             unique, suffix = f"{label} ({suffix})", suffix + 1
