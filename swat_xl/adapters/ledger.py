@@ -467,7 +467,7 @@ class Ledger:
 
     def written_sheets(self) -> tuple[str, dict[str, Any]]:
         """SHA-256 of the workbook the last operation wrote, and what it noted about that
-        workbook's sheets (see :func:`swat_xl.services.session.reusable_sheets`)."""
+        workbook's sheets (written and read by ``swat_xl.services.session``)."""
         row = self.db.execute("SELECT written, sheets FROM workbook_state WHERE id = 1").fetchone()
         if not row or not row[0]:
             return "", {}

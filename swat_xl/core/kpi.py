@@ -480,8 +480,6 @@ def _is_iso_day(text: str) -> bool:
 
 # -- inconsistencies ----------------------------------------------------------------------------
 PROBLEM_COLUMNS = ["record_id", "agent", "rule", "attempt", "when", "info"]
-# why an attempt is outside the legal hours (the ``info`` of ``attempt_outside_hours``)
-_OUTSIDE_WHY = ("weekday", "saturday", "sunday", "holiday")
 
 
 def _hours(pair: tuple[int, int]) -> str:

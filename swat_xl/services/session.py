@@ -277,24 +277,21 @@ def _render(session: Session, seen: str | None) -> tuple[Callable[[], None], dic
     workbook = session.workbook
     written, notes = session.ledger.written_sheets()
     ours = seen is not None and seen == written and _reuse_enabled()
-    if ours and isinstance(notes.get("user"), list):
-        user_sheets = [Sheet(str(name), role="user", reused=True) for name in notes["user"]]
+    available = getattr(workbook, "reusable_sheets", None)
+    can_copy = available() if ours and available is not None else set()
+    stored_users = notes.get("user")
+    if ours and isinstance(stored_users, list) and set(stored_users) <= can_copy:
+        user_sheets = [Sheet(str(name), role="user", reused=True) for name in stored_users]
     else:
-        ours, user_sheets = False, collect_user_sheets(workbook)
+        user_sheets = collect_user_sheets(workbook)
     user_names = [sheet.name for sheet in user_sheets]
     key = records_key(session, user_names)
-    reuse: frozenset[str] = frozenset()
-    if ours:
-        available = getattr(workbook, "reusable_sheets", None)
-        can_copy = available() if available is not None else set()
-        if not set(user_names) <= can_copy:  # pragma: no cover - a file we wrote has them
-            user_sheets = collect_user_sheets(workbook)
-            user_names = [sheet.name for sheet in user_sheets]
-            key = records_key(session, user_names)
-        if notes.get("key") == key:
-            stored = {str(name) for name in notes.get("records", [])}
-            if stored <= can_copy:
-                reuse = frozenset(stored)
+    stored = {str(name) for name in notes.get("records", [])}
+    reuse = (
+        frozenset(stored)
+        if ours and notes.get("key") == key and stored <= can_copy
+        else frozenset()
+    )
     state = master_state(session, user_sheets, _xlwings_conf(workbook), reuse)
     spec = build_master(state)
     publish = workbook.publish(spec, session)
