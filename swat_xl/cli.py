@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from swat_xl import __version__
 from swat_xl.errors import SwatError
 
 EXIT_UNEXPECTED = 70
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that left early
 
 
 def _print_json(payload: Any) -> None:
@@ -376,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Operación cancelada; el libro y el registro quedaron como estaban.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read the output went away (``swat-xl kpi | head -1``): the operation itself
+        # has finished. End as a process killed by SIGPIPE would, without a second error when
+        # Python flushes stdout on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception:
         log = Path.cwd() / "swat_xl_error.log"
         try:

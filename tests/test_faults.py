@@ -264,3 +264,27 @@ def test_the_operation_log_is_append_only(master):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 db.execute(statement)
         db.rollback()
+
+
+def test_output_closed_early_is_not_reported_as_a_failed_operation(master: Path) -> None:
+    """``swat-xl kpi | head -1``: the reader goes away before the summary is printed. The
+    operation has committed by then, so the CLI must not claim that nothing was changed; it
+    ends quietly with the status a process killed by SIGPIPE has (141)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "SWAT_NOW": FIXED_NOW, "PYTHONPATH": root}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swat_xl", "kpi", "--workbook", str(master)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=master.parent,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # nobody reads the summary
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Error inesperado" not in err
+    assert not (master.parent / "swat_xl_error.log").exists()
+    with sqlite3.connect(ledger_of(master)) as db:
+        last = db.execute("SELECT command, finished_at FROM operations ORDER BY id DESC").fetchone()
+    assert last[0] == "Actualizar indicador" and last[1]
