@@ -26,8 +26,13 @@ from swat_xl.sample import make_export
 from tests.conftest import agent_sheets, ledger_of, run_cli
 from tests.libreoffice import defined_values, recalculate, soffice
 
-NOW = "2026-11-29T10:00:00"
-LATER = "2026-11-29T11:30:00"
+# LibreOffice's NOW() is the real clock, so the tool's clock is derived from it too (never a
+# frozen date against a real one): the master is built three hours ago, marked and refreshed
+# since, and every time stays in the past.
+_START = (dt.datetime.now() - dt.timedelta(hours=3)).replace(second=0, microsecond=0)
+NOW = _START.isoformat()
+LATER = (_START + dt.timedelta(minutes=90)).isoformat()
+ATTEMPT = _START + dt.timedelta(minutes=30)
 
 
 def ok(*args: Any, now: str = NOW, env: dict[str, str] | None = None) -> Any:
@@ -58,7 +63,7 @@ def mark_first_rows(workbook: Path, count: int, outcome: str = "NO CONTESTA") ->
             record_id = ws.cell(row, column["ID"]).value
             if record_id is None or ws.cell(row, column["Resultado"]).value:
                 continue
-            ws.cell(row, column["Intento 1"]).value = dt.datetime(2026, 11, 28, 9, 30)
+            ws.cell(row, column["Intento 1"]).value = ATTEMPT
             ws.cell(row, column["Resultado"]).value = outcome
             marked.append(int(record_id))
             if len(marked) == count:
@@ -190,6 +195,7 @@ def test_a_workbook_edited_by_hand_is_never_copied_from(used_master: Path, tmp_p
     assert notes(workbook)["reused"] == []
 
 
+@pytest.mark.libreoffice
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
 def test_a_workbook_with_copied_sheets_recalculates_to_the_ledgers_numbers(
     used_master: Path, tmp_path: Path
