@@ -1,57 +1,13 @@
-"""Shared fixtures: run the CLI as a real subprocess, create masters, hash files."""
+"""Shared fixtures: a roster, a fresh master created through the CLI. Helpers live in
+:mod:`tests.helpers`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-FIXED_NOW = "2026-11-29T10:00:00"
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict:
-        return json.loads(self.out)
-
-
-def run_cli(
-    *args: str | Path,
-    cwd: Path | None = None,
-    now: str | None = FIXED_NOW,
-    timeout: int = 300,
-    env: dict[str, str] | None = None,
-) -> CliResult:
-    env = {**os.environ, **(env or {})}
-    if now:
-        env["SWAT_NOW"] = now
-    else:
-        env.pop("SWAT_NOW", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "swat_xl", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
+from tests.helpers.cli import run_cli
 
 
 @pytest.fixture
@@ -80,16 +36,3 @@ def master(tmp_path: Path, roster_csv: Path) -> Path:
     result = run_cli("init", workbook, "--roster", roster_csv)
     assert result.code == 0, result.err
     return workbook
-
-
-def ledger_of(workbook: Path) -> Path:
-    return workbook.with_name(workbook.stem + ".swat.sqlite")
-
-
-def agent_sheets(book: Any) -> Iterator[tuple[Any, dict[str, int]]]:
-    """The agent sheets of an openpyxl workbook (their first row holds ``ID`` and
-    ``Resultado``), each with its column numbers by header."""
-    for ws in book.worksheets:
-        header = [c.value for c in ws[1]]
-        if "ID" in header and "Resultado" in header:
-            yield ws, {h: i + 1 for i, h in enumerate(header)}

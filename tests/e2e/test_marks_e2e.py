@@ -9,85 +9,15 @@ import openpyxl
 import pytest
 
 from swat_xl.sample import make_export
-from tests.conftest import ledger_of, run_cli
-
-MARK_COLUMNS = (
-    "Intento 1",
-    "Intento 2",
-    "Intento 3",
-    "Resultado",
-    "Solución",
-    "OT / LLS",
-    "Encuesta asesor",
-    "Segundo requerimiento",
-    "Observaciones",
+from tests.helpers.cli import ledger_of, run_cli
+from tests.helpers.marks import (
+    MARK_COLUMNS,
+    agent_worksheets,
+    ids_by_sheet,
+    mark_like_a_user,
+    marks_in_workbook,
+    sheet_rows,
 )
-
-
-def agent_sheets(book: openpyxl.Workbook) -> list:
-    out = []
-    for ws in book.worksheets:
-        header = [c.value for c in ws[1]]
-        if "ID" in header and "Resultado" in header:
-            out.append(ws)
-    return out
-
-
-def sheet_rows(ws) -> tuple[list[str], list[list]]:
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    return list(rows[0]), rows[1:]
-
-
-def ids_by_sheet(path: Path) -> dict[str, list[int]]:
-    book = openpyxl.load_workbook(path)
-    out = {}
-    for ws in agent_sheets(book):
-        header, rows = sheet_rows(ws)
-        i = header.index("ID")
-        out[ws.title] = [r[i] for r in rows if r[i] is not None]
-    return out
-
-
-def marks_in_workbook(path: Path) -> dict[int, dict[str, object]]:
-    book = openpyxl.load_workbook(path)
-    found: dict[int, dict[str, object]] = {}
-    for ws in agent_sheets(book):
-        header, rows = sheet_rows(ws)
-        i = header.index("ID")
-        for row in rows:
-            if row[i] is None:
-                continue
-            found[row[i]] = {h: row[header.index(h)] for h in MARK_COLUMNS}
-    return found
-
-
-def mark_like_a_user(
-    path: Path, *, per_sheet: int = 4, sort: bool = True, blank_rows: bool = True
-) -> dict[int, str]:
-    """Mark some rows, then sort each agent sheet by Cliente and insert blank rows."""
-    book = openpyxl.load_workbook(path)
-    marked: dict[int, str] = {}
-    outcomes = ["CONTACTO EFECTIVO", "NO CONTESTA", "NO CONTACTO"]
-    for ws in agent_sheets(book):
-        header, rows = sheet_rows(ws)
-        col = {h: header.index(h) for h in header if h}
-        for n, row in enumerate(rows[:per_sheet]):
-            outcome = outcomes[n % 3]
-            row[col["Resultado"]] = outcome
-            row[col["Observaciones"]] = f"nota {row[col['ID']]}"
-            if outcome == "CONTACTO EFECTIVO":
-                row[col["Solución"]] = "ESCALADO"
-            marked[row[col["ID"]]] = outcome
-        if sort:
-            rows.sort(key=lambda r: str(r[col["Cliente"]]), reverse=True)
-        if blank_rows and rows:
-            rows.insert(1, [None] * len(header))
-        ws.delete_rows(2, ws.max_row)
-        for r, row in enumerate(rows, start=2):
-            for c, value in enumerate(row, start=1):
-                ws.cell(r, c).value = value
-    book.save(path)
-    return marked
 
 
 def ledger_outcomes(workbook: Path) -> dict[int, str]:
@@ -121,7 +51,7 @@ def test_deleted_row_is_restored_and_logged(master: Path, tmp_path: Path):
     marked = mark_like_a_user(master, per_sheet=2, sort=False, blank_rows=False)
     assert run_cli("assign", "--workbook", master).code == 0  # marks now in the ledger
     book = openpyxl.load_workbook(master)
-    ws = agent_sheets(book)[0]
+    ws = agent_worksheets(book)[0]
     victim = ws.cell(2, 1).value
     ws.delete_rows(2)
     book.save(master)
@@ -137,7 +67,7 @@ def test_conflicting_marks_are_logged_and_most_recent_wins(master: Path, tmp_pat
     make_export(tmp_path / "data.xlsx", rows=200, seed=34)
     assert run_cli("import", tmp_path / "data.xlsx", "--workbook", master).code == 0
     book = openpyxl.load_workbook(master)
-    first, second = agent_sheets(book)[:2]
+    first, second = agent_worksheets(book)[:2]
     header, _rows = sheet_rows(first)
     col = {h: header.index(h) + 1 for h in header if h}
     record_id = first.cell(2, col["ID"]).value
@@ -162,7 +92,7 @@ def test_agent_sheet_layout_and_dropdowns(master: Path, tmp_path: Path):
     make_export(tmp_path / "data.xlsx", rows=200, seed=35)
     assert run_cli("import", tmp_path / "data.xlsx", "--workbook", master).code == 0
     book = openpyxl.load_workbook(master)
-    ws = agent_sheets(book)[0]
+    ws = agent_worksheets(book)[0]
     header = [c.value for c in ws[1]]
     for required in (
         "ID",

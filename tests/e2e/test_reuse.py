@@ -23,8 +23,8 @@ import pytest
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.adapters.packages import copy_member, sheet_parts
 from swat_xl.sample import make_export
-from tests.conftest import agent_sheets, ledger_of, run_cli
-from tests.libreoffice import defined_values, recalculate, soffice
+from tests.helpers.cli import agent_sheets, ledger_of, run_cli
+from tests.helpers.libreoffice import defined_values, recalculate, soffice
 
 # LibreOffice's NOW() is the real clock, so the tool's clock is derived from it too (never a
 # frozen date against a real one): the master is built three hours ago, marked and refreshed

@@ -24,8 +24,8 @@ from swat_xl.workbook.practices import (
     MONDAY_ROW,
     WEEKS,
 )
-from tests.conftest import ledger_of, run_cli
-from tests.libreoffice import recalculate, soffice
+from tests.helpers.cli import ledger_of, run_cli
+from tests.helpers.libreoffice import recalculate, soffice
 
 D = dt.datetime
 LOG = [

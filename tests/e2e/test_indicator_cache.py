@@ -7,8 +7,8 @@ from pathlib import Path
 import openpyxl
 
 from swat_xl.sample import make_export
-from tests.conftest import run_cli
-from tests.test_marks_e2e import mark_like_a_user
+from tests.helpers.cli import run_cli
+from tests.helpers.marks import mark_like_a_user
 
 
 def _names(path: Path) -> dict[str, object]:

@@ -22,10 +22,10 @@ from swat_xl.adapters import xlsm
 from swat_xl.errors import InputError
 from swat_xl.sample import make_export
 from swat_xl.services.build import BUILD_DATE, build_workbook
-from tests.conftest import ledger_of, run_cli
-from tests.libreoffice import recalculate, soffice
+from tests.helpers.cli import ledger_of, run_cli
+from tests.helpers.libreoffice import recalculate, soffice
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "workbooks" / "SWAT_Detractores.xlsm"
 SHEETS = [
     "Inicio",

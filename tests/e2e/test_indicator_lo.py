@@ -24,8 +24,8 @@ import openpyxl
 import pytest
 
 from swat_xl.sample import make_export
-from tests.conftest import agent_sheets, run_cli
-from tests.libreoffice import defined_values, recalculate, soffice
+from tests.helpers.cli import agent_sheets, run_cli
+from tests.helpers.libreoffice import defined_values, recalculate, soffice
 
 pytestmark = [
     pytest.mark.libreoffice,

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from swat_xl.sample import make_export
-from tests.conftest import agent_sheets, ledger_of, run_cli, sha
+from tests.helpers.cli import agent_sheets, ledger_of, run_cli, sha
 
 HEADER = [
     "ID",

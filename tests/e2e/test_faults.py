@@ -28,10 +28,10 @@ from filelock import FileLock
 from python_calamine import CalamineWorkbook
 
 from swat_xl.sample import make_export
-from swat_xl.services.marks import is_agent_header
 from swat_xl.services.session import lock_path_for
 from swat_xl.workbook import labels as L
-from tests.conftest import FIXED_NOW, ledger_of, run_cli, sha
+from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli, sha
+from tests.helpers.marks import shown_ids
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 
@@ -51,24 +51,6 @@ def _start(*args: str | Path, **env: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-
-
-def shown_ids(workbook: Path) -> list[int]:
-    """IDs on the agent sheets, «Sin asignar» and «No gestionables» (repeats kept)."""
-    book = CalamineWorkbook.from_path(str(workbook))
-    ids: list[int] = []
-    for name in book.sheet_names:
-        rows = book.get_sheet_by_name(name).to_python()
-        if not rows:
-            continue
-        header = [str(cell) for cell in rows[0]]
-        if name in (L.SHEET_UNASSIGNED, L.SHEET_EXCLUDED) or (
-            name not in L.OWNED_SHEETS and is_agent_header(header)
-        ):
-            column = header.index(L.ID_HEADER)
-            ids.extend(int(row[column]) for row in rows[1:] if row[column] not in ("", None))
-    book.close()
-    return ids
 
 
 def ledger_state(workbook: Path) -> tuple[list[int], list[str], int]:
@@ -270,7 +252,7 @@ def test_output_closed_early_is_not_reported_as_a_failed_operation(master: Path)
     """``swat-xl kpi | head -1``: the reader goes away before the summary is printed. The
     operation has committed by then, so the CLI must not claim that nothing was changed; it
     ends quietly with the status a process killed by SIGPIPE has (141)."""
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "SWAT_NOW": FIXED_NOW, "PYTHONPATH": root}
     proc = subprocess.Popen(
         [sys.executable, "-m", "swat_xl", "kpi", "--workbook", str(master)],

@@ -11,7 +11,7 @@ import pytest
 
 import swat_xl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_import_layers_hold():

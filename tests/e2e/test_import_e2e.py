@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from swat_xl.sample import make_export
-from tests.conftest import ledger_of, run_cli, sha
+from tests.helpers.cli import ledger_of, run_cli, sha
 
 VARIANTS = [
     ("standard", ".xlsx", {}),

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 
 from swat_xl.sample import make_export
-from tests.conftest import ledger_of, run_cli, sha
+from tests.helpers.cli import ledger_of, run_cli, sha
 
 JSON_KEYS = {
     "total_records",

@@ -29,7 +29,7 @@ from python_calamine import CalamineWorkbook
 from swat_xl.adapters.export_reader import read_export
 from swat_xl.errors import ExportError
 from swat_xl.workbook.spec import col_letter
-from tests.conftest import FIXED_NOW, ledger_of, run_cli, sha
+from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli, sha
 
 HEADER = ["ALIADO", "SEGMENTO", "CUENTA", "ANI", "NOMBRE_CLIENTE", "MOTIVO"]
 SECRET = "SECRETO-NO-DEBE-SALIR-7f3a"

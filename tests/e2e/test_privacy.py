@@ -12,8 +12,8 @@ from python_calamine import CalamineWorkbook
 from swat_xl.core.text import fold
 from swat_xl.sample import make_export
 from swat_xl.workbook import labels as L
-from tests.conftest import ledger_of, run_cli
-from tests.test_faults import shown_ids
+from tests.helpers.cli import ledger_of, run_cli
+from tests.helpers.marks import shown_ids
 
 AGENTS = ("Ana Gómez", "Bruno Díaz", "Carla Ruiz", "Diego Mora")  # conftest's roster
 

@@ -28,9 +28,9 @@ import xlwings
 
 from swat_xl.adapters import xlsm
 from swat_xl.errors import WorkbookError
-from tests.libreoffice import recalculate, soffice
+from tests.helpers.libreoffice import recalculate, soffice
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "workbooks" / "src"
 SWAT_BAS = SRC / "SWAT.bas"
 CUSTOMUI = SRC / "customUI.xml"

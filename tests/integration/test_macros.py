@@ -1,6 +1,6 @@
 """The ribbon macros (swat_xl.macros) and the live adapter, against a fake of xlwings.
 
-Excel is not available here: :mod:`tests.fake_xlwings` stands in for the xlwings objects the
+Excel is not available here: :mod:`tests.helpers.fake_xlwings` stands in for the xlwings objects the
 macros touch. Each test starts from a real master made with the CLI, loads its values into the
 fake, replaces the single seam ``swat_xl.macros._caller`` and runs the macros, so the real
 services and the real SQLite ledger beside the workbook do the work.
@@ -17,10 +17,10 @@ import pytest
 import swat_xl
 from swat_xl import macros
 from swat_xl.sample import FORMULA_LIKE_REASONS, make_export
-from tests.conftest import FIXED_NOW, ledger_of, run_cli
-from tests.fake_xlwings import FakeApp, FakeBook, FakeRange
+from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli
+from tests.helpers.fake_xlwings import FakeApp, FakeBook, FakeRange
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ("Ana Gómez", "Bruno Díaz", "Carla Ruiz")
 
 
