@@ -39,8 +39,8 @@ from typing import Any
 
 import xlsxwriter
 
+from swat_xl.core.cells import col_letter
 from swat_xl.core.fields import CANONICAL
-from swat_xl.workbook.spec import col_letter
 
 __all__ = [
     "ALLY_SPELLINGS",

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from swat_xl.adapters.packages import copy_member
-from swat_xl.workbook.spec import Table, col_letter
+from swat_xl.core.cells import col_letter
+from swat_xl.workbook.spec import Table
 
 MAX_TEXT = 32767  # Excel's limit for the text of one cell
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from swat_xl.core.cells import a1 as a1  # re-exported: layouts build references with it
+from swat_xl.core.cells import col_letter as col_letter
+
 # Cell kinds a column can have. ``text`` is always written as a string, never as a formula.
 KINDS = ("text", "int", "number", "datetime", "date", "pct", "formula")
 
@@ -58,20 +61,6 @@ STYLE_LOOKS: dict[str, dict[str, Any]] = {
     "date": {"num_format": "dd/mm/yyyy"},
 }
 assert set(STYLE_LOOKS) == set(STYLES)
-
-
-def col_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def a1(row: int, col: int, *, absolute: bool = False) -> str:
-    dollar = "$" if absolute else ""
-    return f"{dollar}{col_letter(col)}{dollar}{row + 1}"
 
 
 def quote_sheet(name: str) -> str:

@@ -24,8 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-import swat_xl.adapters.export_reader as er
 from swat_xl.adapters.export_reader import ExportTable, read_export
+from swat_xl.adapters.export_reader import _cleaning as cleaning
+from swat_xl.adapters.export_reader import _guards as guards
+from swat_xl.adapters.export_reader import _table as layout
 from swat_xl.core.fields import CANONICAL, FIELD_BY_NAME, FIELDS, AliasMap
 from swat_xl.core.text import clean_code, clean_phone, clean_text, fold
 from swat_xl.errors import ExportError
@@ -654,14 +656,14 @@ def _zip_with_sheet(path: Path, sheet_xml: bytes) -> Path:
 
 
 def test_zip_bomb_ratio(tmp_path, monkeypatch):
-    monkeypatch.setattr(er, "RATIO_CHECK_MIN_BYTES", 1_000_000)
+    monkeypatch.setattr(guards, "RATIO_CHECK_MIN_BYTES", 1_000_000)
     path = _zip_with_sheet(tmp_path / "bomba.xlsx", b"<worksheet>" + bytes(5_000_000))
     _raises(path, "sospechoso", "bomba zip")
 
 
 def test_zip_bomb_total_size(tmp_path, monkeypatch):
     path = write_xlsx(tmp_path / "total.xlsx", {"Export": [["ALIADO", "ANI", "CUENTA"]]})
-    monkeypatch.setattr(er, "MAX_UNCOMPRESSED_BYTES", 2_000)
+    monkeypatch.setattr(guards, "MAX_UNCOMPRESSED_BYTES", 2_000)
     _raises(path, "sospechoso o demasiado grande")
 
 
@@ -708,7 +710,7 @@ def test_far_formatted_blank_is_harmless(tmp_path):
 
 def test_split_chunks_keeps_tags_whole():
     chunks = [b"<a>xx<c r=", b'"A1"><v>1', b"</v></c>", b"yyyy", b'<c r="B1"/>']
-    pieces = list(er._split_chunks(iter(chunks)))
+    pieces = list(guards._split_chunks(iter(chunks)))
     assert b"".join(pieces) == b"".join(chunks)
     assert all(piece.count(b"<") == piece.count(b">") for piece in pieces)
 
@@ -722,7 +724,7 @@ def test_too_many_rows_and_columns(tmp_path):
 
 
 def test_implicit_positions_are_measured(tmp_path, monkeypatch):
-    monkeypatch.setattr(er, "MAX_COLUMNS", 100)
+    monkeypatch.setattr(guards, "MAX_COLUMNS", 100)
     cells = b"<row>" + b"<c><v>1</v></c>" * 150 + b"</row>"
     path = replace_sheet_data(write_xlsx(tmp_path / "implicita.xlsx", {"Export": [["x"]]}), cells)
     _raises(path, "columna 150")
@@ -735,7 +737,7 @@ def test_implicit_positions_are_measured(tmp_path, monkeypatch):
 
 
 def test_wide_sheet_cell_budget(tmp_path, monkeypatch):
-    monkeypatch.setattr(er, "MAX_CELLS", 1_000)
+    monkeypatch.setattr(guards, "MAX_CELLS", 1_000)
     wide = [[f"c{i}" for i in range(30)] for _ in range(40)]
     wide[0][:3] = ["ALIADO", "ANI", "CUENTA"]
     _raises(write_xlsx(tmp_path / "ancha.xlsx", {"Export": wide}), "40 filas × 30 columnas")
@@ -758,9 +760,9 @@ def test_exact_scan_matches_calamine(tmp_path, sheet_data):
     end = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).end
     with zipfile.ZipFile(path) as archive:
         xml = archive.read("xl/worksheets/sheet1.xml")
-    rows, cols = er._scan_exact(iter([xml]))
+    rows, cols = guards._scan_exact(iter([xml]))
     assert rows >= end[0] + 1 and cols >= end[1] + 1
-    assert er._scan_regular(iter([xml])) is None
+    assert guards._scan_regular(iter([xml])) is None
 
 
 # --- cleaners agree with swat_xl.core.text -------------------------------------------------------
@@ -779,10 +781,10 @@ _values = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(value=_values)
 def test_cleaners_match_core_text(value):
-    assert er._clean_code(value) == clean_code(value)
-    assert er._clean_phone(value) == clean_phone(value)
+    assert cleaning._clean_code(value) == clean_code(value)
+    assert cleaning._clean_phone(value) == clean_phone(value)
     if not (isinstance(value, float) and math.isfinite(value) and not value.is_integer()):
-        assert er._clean_text(value) == clean_text(value)
+        assert cleaning._clean_text(value) == clean_text(value)
 
 
 _column_values = st.one_of(
@@ -800,13 +802,13 @@ _column_values = st.one_of(
     kind=st.sampled_from(["text", "code", "phone", "number"]),
 )
 def test_clean_column_matches_per_value(values, kind):
-    cleaner = er._CLEANERS[kind]
-    assert er._clean_column(values, kind) == [cleaner(v) for v in values]
+    cleaner = cleaning._CLEANERS[kind]
+    assert cleaning._clean_column(values, kind) == [cleaner(v) for v in values]
 
 
 def test_number_column():
     values = [3.0, "3,0", "8,50", 8.5, "4", "", 0.1 + 0.2, True]
-    assert er._clean_column(values, "number") == [
+    assert cleaning._clean_column(values, "number") == [
         "3",
         "3",
         "8.5",
@@ -854,13 +856,13 @@ def _looks_like_footer(cells: Sequence[str]) -> bool:
     first = next((c for c in cells if clean_text(c)), "")
     folded = fold(first)
     return folded.rstrip(" :.") == "total" or folded.startswith(
-        er._FILTER_PREFIXES + er._TRUNCATION_PREFIXES
+        layout._FILTER_PREFIXES + layout._TRUNCATION_PREFIXES
     )
 
 
 @st.composite
 def _export(draw):
-    fields = {"ally", "ani", draw(st.sampled_from(er._ID_FIELDS))}
+    fields = {"ally", "ani", draw(st.sampled_from(layout._ID_FIELDS))}
     fields |= set(draw(st.lists(st.sampled_from(CANONICAL), max_size=6)))
     if draw(st.booleans()) and draw(st.booleans()):
         fields.discard(draw(st.sampled_from(["ally", "ani"])))  # sometimes invalid
@@ -940,7 +942,7 @@ def _check_fuzz(path: Path, names, body, xlsx: bool = False) -> None:
         table = read_export(path)
     except ExportError as error:
         assert path.name in str(error)
-        valid = {"ally", "ani"} <= set(names) and set(names) & set(er._ID_FIELDS)
+        valid = {"ally", "ani"} <= set(names) and set(names) & set(layout._ID_FIELDS)
         assert not valid, str(error)
         return
     assert_frame_contract(table)

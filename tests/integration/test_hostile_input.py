@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from swat_xl.adapters.export_reader import read_export
+from swat_xl.core.cells import col_letter
 from swat_xl.errors import ExportError
-from swat_xl.workbook.spec import col_letter
 from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli, sha
 
 HEADER = ["ALIADO", "SEGMENTO", "CUENTA", "ANI", "NOMBRE_CLIENTE", "MOTIVO"]

@@ -1,0 +1,287 @@
+"""Cleaning of cell values: text, codes, phones, numbers and dates as the ledger keeps them.
+
+The cleaners give the results of :mod:`swat_xl.core.text` (tests check it) with shortcuts for
+the common cases, and work a column at a time: an export holds millions of cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from swat_xl.adapters.export_reader._guards import _thousands
+from swat_xl.core.text import clean_code, clean_phone, clean_text
+
+_BOOL_TEXT = {True: "VERDADERO", False: "FALSO"}
+
+
+def _cell_is_blank(cell: Any) -> bool:
+    if cell is None:
+        return True
+    kind = cell.__class__
+    if kind is str:
+        if not cell or cell.isspace():
+            return True
+        return not cell.isprintable() and not clean_text(cell)
+    if kind is float:
+        return cell != cell
+    return False
+
+
+def _map_unique(values: Sequence[Any], clean: Callable[[Any], Any]) -> list[Any]:
+    """``[clean(v) for v in values]``, calling ``clean`` once per distinct value."""
+    if bool in set(map(type, values)):  # True == 1 as dict keys: give booleans their text
+        values = [_BOOL_TEXT[v] if v.__class__ is bool else v for v in values]
+    table = {value: clean(value) for value in set(values)}
+    return [table[value] for value in values]
+
+
+def _special_text(value: Any) -> str | None:
+    """Text of values clean_text would render poorly (dates, booleans, binary floats)."""
+    if isinstance(value, dt.datetime):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return _BOOL_TEXT[value]
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return format(value, ".15g")  # 0.1 + 0.2 -> "0.3", as Excel shows it
+    return None
+
+
+# The cleaners below give the results of swat_xl.core.text (tests check it) with shortcuts for
+# the common cases: a plain printable string and a float holding an integer.
+
+
+def _clean_text(value: Any) -> str:
+    kind = value.__class__
+    if kind is str and value.isprintable():
+        return value.strip()
+    if kind is float:
+        if value.is_integer():
+            return str(int(value))
+        if math.isfinite(value):
+            return format(value, ".15g")
+    special = _special_text(value)
+    return special if special is not None else clean_text(value)
+
+
+def _clean_code(value: Any) -> str:
+    kind = value.__class__
+    if kind is float and value.is_integer():
+        return str(int(value))
+    if kind is str and value.isprintable():
+        text = value.strip()
+        if "." not in text or not text.endswith("0"):  # cannot be "123.0"
+            return text
+    if isinstance(value, dt.date | dt.time | bool):
+        return _clean_text(value)
+    return clean_code(value)
+
+
+def _clean_phone(value: Any) -> str:
+    if isinstance(value, dt.date | dt.time | bool):
+        return _clean_text(value)
+    code = _clean_code(value)
+    if not (code.isascii() and code.isdigit()):
+        return clean_phone(value)
+    if len(code) == 12 and code.startswith("57"):
+        return code[2:]
+    if len(code) == 13 and code.startswith("057"):
+        return code[3:]
+    return code
+
+
+_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d+)$")
+
+
+def _clean_number(value: Any) -> str:
+    special = _special_text(value)
+    text = special if special is not None else _clean_code(value)
+    match = _DECIMAL_COMMA.match(text)
+    if match:  # "3,0" / "8,5" from a Spanish-locale csv
+        decimals = match.group(2).rstrip("0")
+        return f"{match.group(1)}.{decimals}" if decimals else match.group(1)
+    return text
+
+
+_CLEANERS: dict[str, Callable[[Any], str]] = {
+    "text": _clean_text,
+    "code": _clean_code,
+    "phone": _clean_phone,
+    "number": _clean_number,
+}
+_FLOAT_TEXT = re.compile(r"^-?\d+\.0+$", re.MULTILINE)
+_COMMA_TEXT = re.compile(r"^-?\d+,\d+$", re.MULTILINE)
+_NOT_DIGIT = re.compile(r"[^\d\n]")
+
+
+def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
+    """``[_CLEANERS[kind](v) for v in values]``, fast for plain strings and integral floats."""
+    clean = _CLEANERS[kind]
+    try:  # a column of printable str (most csv columns): strip is all clean_text does
+        printable: bool | None = all(map(str.isprintable, values))
+    except TypeError:  # not all str
+        printable = None
+    if printable:
+        out = list(map(str.strip, values))
+    elif printable is False and set(map(type, values)) == {str}:
+        return _map_unique(values, clean)  # line breaks or control characters: once per value
+    else:
+        fallback = {"number": _clean_number, "text": _clean_text}.get(kind, _clean_code)
+        out = [
+            value.strip()
+            if value.__class__ is str and value.isprintable()
+            else str(int(value))
+            if value.__class__ is float and value.is_integer()
+            else fallback(value)
+            for value in values
+        ]
+    if kind == "text":
+        return out
+    joined = "\n".join(out)
+    if _FLOAT_TEXT.search(joined) or (kind == "number" and _COMMA_TEXT.search(joined)):
+        return _map_unique(values, clean)  # "123.0" or "8,5" text: the careful way
+    if kind != "phone":
+        return out
+    digits = _NOT_DIGIT.sub("", joined).split("\n")
+    dated = any(issubclass(k, dt.date | dt.time | bool) for k in set(map(type, values)))
+    if dated or len(digits) != len(out):  # a date, a boolean or a value with a line break
+        return _map_unique(values, clean)
+    return [  # clean_phone of each code
+        ""
+        if not code
+        else code
+        if not number
+        else number[2:]
+        if len(number) == 12 and number.startswith("57")
+        else number[3:]
+        if len(number) == 13 and number.startswith("057")
+        else number
+        for code, number in zip(out, digits, strict=True)
+    ]
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+_TIME_PART = (
+    r"(?:(?:t|\s+|\s*,\s*)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?"
+    r"\s*(?:([ap])\.?\s?m\.?)?\s*(?:z|[+-]\d{2}:?\d{2})?)?"
+)
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})" + _TIME_PART)
+_YMD = re.compile(r"(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})" + _TIME_PART)
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _parse_date_text(text: str) -> dt.datetime | None:
+    """Day-first dates: ``dd/mm/yyyy[ hh:mm[:ss]][ a. m.]``, ``yyyy-mm-dd[Thh:mm:ss]``."""
+    folded = " ".join(text.lower().split())
+    if not folded:
+        return None
+    match = _YMD.fullmatch(folded)
+    if match:
+        year, month, day = (int(g) for g in match.group(1, 2, 3))
+    else:
+        match = _DMY.fullmatch(folded)
+        if not match:
+            return None
+        day, month, year = (int(g) for g in match.group(1, 2, 3))
+        if len(match.group(3)) == 2:
+            year += 2000 if year < 70 else 1900
+    hour = int(match.group(4) or 0)
+    minute = int(match.group(5) or 0)
+    second = int(match.group(6) or 0)
+    micro = int((match.group(7) or "0").ljust(6, "0"))
+    meridiem = match.group(8)
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "p" else 0)
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, micro)
+    except ValueError:
+        return None
+
+
+def _to_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        return _parse_date_text(clean_text(value))
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and 1 <= value < 2_958_466:  # an Excel serial date (1900 .. 9999)
+        return _EXCEL_EPOCH + dt.timedelta(days=float(value))
+    return None
+
+
+def _datetime_series(
+    values: Sequence[Any], count: int, label: str, warnings: list[str]
+) -> pd.Series:
+    if not values:
+        return pd.Series([pd.NaT] * count, dtype="datetime64[us]")
+    if set(map(type, values)) == {str}:  # csv: text dates, parsed by column
+        texts = _clean_column(values, "text")
+        series = _parse_text_dates(texts)
+        failed = [t for t, missing in zip(texts, series.isna(), strict=True) if missing and t]
+    else:  # xlsx: datetime (date at midnight) cells, "" when empty, maybe text or numbers
+        parsed = [
+            value
+            if value.__class__ is dt.datetime and value.tzinfo is None
+            else None
+            if value == ""
+            else _to_datetime(value)
+            for value in values
+        ]
+        series = pd.Series(parsed, dtype="datetime64[us]")
+        failed = [
+            _clean_text(v)
+            for v, p in zip(values, parsed, strict=True)
+            if p is None and not _cell_is_blank(v)
+        ]
+    if failed:
+        warnings.append(
+            f"{_thousands(len(failed))} valor(es) de «{label}» no se reconocieron como fecha "
+            f"(por ejemplo «{failed[0][:40]}») y quedaron vacíos; se esperaba dd/mm/aaaa hh:mm."
+        )
+    return series
+
+
+# Exact formats parsed by pandas in C before the per-value parser handles what is left.
+_DATE_FORMATS = (
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+
+
+def _parse_text_dates(texts: list[str]) -> pd.Series:
+    """Day-first text dates of a column (cleaned text, "" when empty) as ``datetime64[us]``."""
+    source = pd.Series(texts, dtype=object)
+    result = pd.Series(pd.NaT, index=source.index, dtype="datetime64[us]")
+    pending = source != ""
+    for date_format in _DATE_FORMATS:
+        if not pending.any():
+            break
+        parsed = pd.to_datetime(source[pending], format=date_format, errors="coerce")
+        done = parsed.index[parsed.notna()]
+        if len(done):
+            result[done] = parsed[done].astype("datetime64[us]")
+            pending[done] = False
+    for index in pending.index[pending]:
+        value = _parse_date_text(texts[index])
+        if value is not None:
+            result[index] = value
+    return result
