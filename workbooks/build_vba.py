@@ -7,8 +7,9 @@
   ``xlwings``, class ``Dictionary``) plus the modules ``workbooks/src/<name>.bas``;
 * ``swat_xl/resources/customUI.xml``: a copy of ``workbooks/src/customUI.xml``.
 
-Needs pyOpenVBA (``pip install -e '.[build]'``) and the pinned xlwings: the template's
-``xlwings`` module must be the ``xlwings.bas`` of that version, or the build stops.
+The project is made by ``workbooks/vba_project.py``. Needs pyOpenVBA (``pip install -e
+'.[build]'``) and the pinned xlwings: the template's ``xlwings`` module must be the
+``xlwings.bas`` of that version, or the build stops.
 Module sources are UTF-8 text; they are stored in the project's code page (1252).
 """
 
@@ -30,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from swat_xl.adapters import xlsm  # noqa: E402
+from workbooks.vba_project import build_vba_project  # noqa: E402
 
 
 def _lines(text: str) -> str:
@@ -57,7 +59,7 @@ def check_xlwings_module(project: bytes) -> str:
 def build_artifacts() -> dict[Path, bytes]:
     """The artifacts as built from workbooks/src now, by destination path."""
     modules = {name: (SRC / f"{name}.bas").read_text(encoding="utf-8") for name in MODULES}
-    project = xlsm.build_vba_project(modules)
+    project = build_vba_project(modules)
     check_xlwings_module(project)
     ribbon = (SRC / "customUI.xml").read_bytes()
     xlsm.check_ribbon(ribbon)

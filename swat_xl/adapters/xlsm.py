@@ -1,14 +1,14 @@
-"""The macro side of the master workbook: its VBA project, its ribbon and its xlwings.conf sheet.
+"""The macro side of the master workbook at run time: its VBA project and ribbon carried over
+every rewrite, and its xlwings.conf sheet.
 
 The master is a standalone xlwings workbook: no add-in is installed, so its own VBA
 project carries the ``xlwings`` module (``RunPython``) and the ``Dictionary`` class.
-That project is built once, at development time, from xlwings' own
-``quickstart_standalone.xlsm`` plus the modules in ``workbooks/src`` (see
-``workbooks/build_vba.py``), and shipped as ``swat_xl/resources/vbaProject.bin``
-together with the ribbon ``swat_xl/resources/customUI.xml``: users installing with
-pip have neither pyOpenVBA nor the sources.
+That project is built once, at development time, by ``workbooks/vba_project.py`` (with
+pyOpenVBA, see ``workbooks/build_vba.py``), and shipped as
+``swat_xl/resources/vbaProject.bin`` together with the ribbon
+``swat_xl/resources/customUI.xml``: users installing with pip have neither pyOpenVBA nor
+the sources, and nothing here imports it.
 
-* :func:`build_vba_project` makes the project (needs pyOpenVBA, the ``build`` extra);
 * :func:`shipped_vba_project` and :func:`shipped_ribbon` read the built artifacts;
 * :func:`add_ribbon` puts a ribbon into a written ``.xlsx``/``.xlsm`` package;
 * :func:`extract_vba` and :func:`extract_ribbon` take both out of an existing
@@ -29,7 +29,7 @@ import posixpath
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,6 @@ RIBBON_REL_ID = "swatRibbon"
 
 #: Zip timestamp of every member written here (the earliest a zip can hold).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-#: xlwings' workbook whose VBA project is the starting point of ours.
-XLWINGS_TEMPLATE = "quickstart_standalone.xlsm"
-#: Modules of that template that are demo code (``Module1.SampleCall``), dropped by default.
-TEMPLATE_DEMO_MODULES: tuple[str, ...] = ("Module1",)
 
 #: Name of the sheet the xlwings VBA reads its settings from (``PROJECT_NAME & ".conf"``).
 XLWINGS_CONF_SHEET = "xlwings.conf"
@@ -100,115 +95,8 @@ _CLOSING_RE = {
 
 
 # ---------------------------------------------------------------------------
-# The VBA project
+# The shipped artifacts (built by workbooks/build_vba.py)
 # ---------------------------------------------------------------------------
-
-
-def xlwings_template() -> bytes:
-    """The bytes of xlwings' ``quickstart_standalone.xlsm`` (of the installed xlwings)."""
-    try:
-        return (importlib.resources.files("xlwings") / XLWINGS_TEMPLATE).read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise ImportError(
-            f"No se encontró {XLWINGS_TEMPLATE} de xlwings: instale xlwings (pip install swat-xl)"
-        ) from exc
-
-
-def _pyopenvba() -> Any:
-    try:
-        import pyopenvba
-        import pyopenvba.cfb
-    except ImportError as exc:
-        raise ImportError(
-            "Generar el proyecto VBA requiere pyOpenVBA: pip install 'swat-xl[build]'. "
-            "Para usar el proyecto ya generado no hace falta (shipped_vba_project)."
-        ) from exc
-    return pyopenvba
-
-
-def _module_source(name: str, source: str, encoding: str) -> str:
-    """``source`` as the module stream holds it: CRLF lines, ``Attribute VB_Name`` first."""
-    text = source.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    header = f'Attribute VB_Name = "{name}"'
-    first = text.split("\n", 1)[0]
-    if not first.startswith("Attribute VB_Name"):
-        text = f"{header}\n{text}"
-    elif first.strip() != header:
-        raise ValueError(f"El módulo «{name}» declara otro nombre: {first.strip()}")
-    text = text.replace("\n", "\r\n")
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"El módulo «{name}» tiene caracteres que el proyecto VBA ({encoding}) "
-            f"no puede guardar: {text[exc.start : exc.end]!r}"
-        ) from None
-    return text
-
-
-def _tidy_template(template: bytes, pyopenvba: Any) -> bytes:
-    """The template without the empty line that ends its PROJECT stream.
-
-    pyOpenVBA appends the ``[Workspace]`` entry of an added module after that line,
-    which would leave a blank line inside the section ([MS-OVBA] 2.3.1 has none there).
-    """
-    with zipfile.ZipFile(io.BytesIO(template)) as package:
-        infos = package.infolist()
-        parts = {info.filename: package.read(info) for info in infos}
-    cfb = pyopenvba.cfb.CFB.from_bytes(parts[VBA_PART])
-    cfb.write_stream("PROJECT", cfb.get_stream("PROJECT").rstrip(b"\r\n") + b"\r\n")
-    parts[VBA_PART] = cfb.to_bytes()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as out:
-        for info in infos:
-            out.writestr(_zip_info(info.filename, info.compress_type), parts[info.filename])
-    return buffer.getvalue()
-
-
-def build_vba_project(
-    modules: Mapping[str, str], *, drop: Iterable[str] = TEMPLATE_DEMO_MODULES
-) -> bytes:
-    """A ``vbaProject.bin``: xlwings' standalone project with ``modules`` added or replaced.
-
-    ``modules`` maps a standard module's name to its source (a VBE ``.bas`` export or a
-    bare body; line endings are normalised to CRLF). The template's ``xlwings`` module,
-    ``Dictionary`` class, document modules and references (Office, MSForms) are kept;
-    the modules in ``drop`` that ``modules`` does not name are removed. The project is
-    saved without compiled code (``_VBA_PROJECT`` version 0xFFFF), so Excel compiles
-    it from source, and the result is byte-for-byte the same for the same inputs.
-    """
-    pyopenvba = _pyopenvba()
-    with tempfile.TemporaryDirectory(prefix="swat_vba_") as tmp:
-        source = Path(tmp, "template.xlsm")
-        built = Path(tmp, "built.xlsm")
-        source.write_bytes(_tidy_template(xlwings_template(), pyopenvba))
-        with pyopenvba.ExcelFile(source) as book:
-            project = book.vba_project()
-            encoding = pyopenvba.vba.encoding_for_codepage(project.code_page)
-            present = {m.name.casefold(): m for m in project.modules}
-            wanted = {name.casefold() for name in modules}
-            for name in drop:
-                if name.casefold() in present and name.casefold() not in wanted:
-                    project.delete_module(present[name.casefold()].name)
-            for name, text in modules.items():
-                text = _module_source(name, text, encoding)
-                module = present.get(name.casefold())
-                if module is None:
-                    project.add_module(name, text)
-                elif module.kind is pyopenvba.VBAModuleKind.standard:
-                    book.set_module(module.name, text)
-                else:
-                    raise ValueError(f"«{module.name}» no es un módulo estándar de la plantilla")
-            book.save(built)
-        with pyopenvba.ExcelFile(built) as book:
-            problems = book.validate()
-            if problems:
-                raise RuntimeError(
-                    "pyOpenVBA escribió un proyecto incoherente: " + "; ".join(problems)
-                )
-            return book.vba_project_bytes()
 
 
 def _resource(name: str) -> bytes:
@@ -385,7 +273,8 @@ def _content_types(data: bytes, dropped: set[str], file: str | Path) -> bytes:
     return text.encode("utf-8")
 
 
-def _zip_info(name: str, compress_type: int) -> zipfile.ZipInfo:
+def zip_info(name: str, compress_type: int) -> zipfile.ZipInfo:
+    """A member header that depends on nothing but ``name`` and ``compress_type``."""
     info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
     info.compress_type = compress_type
     # Fixed "made by" system and permissions: ZipInfo's defaults depend on the OS.
@@ -448,10 +337,10 @@ def add_ribbon(src: str | Path, dst: str | Path, customui_xml: bytes) -> None:
                 if name.casefold() in drop or name in written:
                     continue
                 written.add(name)
-                header = _zip_info(name, info.compress_type)
+                header = zip_info(name, info.compress_type)
                 if name in edited:
                     out.writestr(header, edited[name])
                 else:  # the compressed bytes as they are: no inflating and deflating again
                     copy_member(package, info, out, name, header=header)
-            out.writestr(_zip_info(CUSTOMUI_PART, zipfile.ZIP_DEFLATED), customui_xml)
+            out.writestr(zip_info(CUSTOMUI_PART, zipfile.ZIP_DEFLATED), customui_xml)
     _write_atomic(dst, buffer.getvalue())

@@ -29,6 +29,7 @@ import xlwings
 from swat_xl.adapters import xlsm
 from swat_xl.errors import WorkbookError
 from tests.helpers.libreoffice import recalculate, soffice
+from workbooks.vba_project import build_vba_project
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "workbooks" / "src"
@@ -274,11 +275,11 @@ def test_download_folder_comes_from_the_config_sheet(vba_app) -> None:
 def test_build_vba_project_is_deterministic() -> None:
     pytest.importorskip("pyopenvba")
     modules = {"SWAT": _bas_text()}
-    first = xlsm.build_vba_project(modules)
-    assert xlsm.build_vba_project(modules) == first
+    first = build_vba_project(modules)
+    assert build_vba_project(modules) == first
     crlf = {"SWAT": _bas_text().replace("\n", "\r\n").replace("\r\r\n", "\r\n")}
     lf = {"SWAT": _lines(_bas_text())}
-    assert xlsm.build_vba_project(crlf) == xlsm.build_vba_project(lf) == first
+    assert build_vba_project(crlf) == build_vba_project(lf) == first
 
 
 def test_shipped_artifacts_equal_a_fresh_build() -> None:
@@ -327,22 +328,22 @@ def test_build_vba_project_replaces_and_refuses() -> None:
     from pyopenvba.cfb import CFB
     from pyopenvba.vba import parse_vba_project
 
-    built = xlsm.build_vba_project({"Module1": "Sub Hola()\nEnd Sub"})
+    built = build_vba_project({"Module1": "Sub Hola()\nEnd Sub"})
     modules = {m.name: m for m in parse_vba_project(CFB.from_bytes(built)).modules}
     assert modules["Module1"].source == 'Attribute VB_Name = "Module1"\r\nSub Hola()\r\nEnd Sub\r\n'
     assert modules["Module1"].kind is pyopenvba.VBAModuleKind.standard
     with pytest.raises(ValueError, match="otro nombre"):
-        xlsm.build_vba_project({"SWAT": 'Attribute VB_Name = "Otro"\nSub X()\nEnd Sub\n'})
+        build_vba_project({"SWAT": 'Attribute VB_Name = "Otro"\nSub X()\nEnd Sub\n'})
     with pytest.raises(ValueError, match="caracteres"):
-        xlsm.build_vba_project({"SWAT": "' ✓ listo\n"})
+        build_vba_project({"SWAT": "' ✓ listo\n"})
     with pytest.raises(ValueError, match="no es un módulo estándar"):
-        xlsm.build_vba_project({"Dictionary": "Sub X()\nEnd Sub\n"})
+        build_vba_project({"Dictionary": "Sub X()\nEnd Sub\n"})
 
 
 def test_build_vba_project_without_pyopenvba(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyopenvba", None)
     with pytest.raises(ImportError, match=r"pyOpenVBA.*swat-xl\[build\]"):
-        xlsm.build_vba_project({"SWAT": _bas_text()})
+        build_vba_project({"SWAT": _bas_text()})
 
 
 def test_olevba_reads_the_modules_back(master: Path) -> None:
