@@ -1,6 +1,6 @@
 """Benchmarks of swat_xl at Power BI's export limit, as whole processes.
 
-Generates Power BI-like exports (``swat_xl.sample.make_export``, 17 columns of realistic text)
+Generates Power BI-like exports (``swat_xl.demo.sample.make_export``, 17 columns of realistic text)
 and a 25-agent roster, then times, each several times (median, peak memory of the process):
 
 * ``swat-xl init`` of a master, ``swat-xl import`` of a cut into the fresh master, a second cut
@@ -117,7 +117,7 @@ def fresh_copy(template: Path, scratch: Path) -> Path:
 
 # -- inputs -----------------------------------------------------------------------------------
 def make_inputs(out: Path, size: int) -> tuple[Path, Path]:
-    from swat_xl.sample import make_export
+    from swat_xl.demo.sample import make_export
 
     first = out / f"corte-{size}-1.xlsx"
     second = out / f"corte-{size}-2.xlsx"
@@ -128,7 +128,7 @@ def make_inputs(out: Path, size: int) -> tuple[Path, Path]:
 
 
 def make_roster_file(out: Path) -> Path:
-    from swat_xl.sample import make_roster
+    from swat_xl.demo.sample import make_roster
 
     roster = out / "asesores.csv"
     if not roster.exists():
@@ -263,7 +263,7 @@ def build_month(out: Path, roster: Path, days: int, per_day: int) -> Path:
     (90 % closed within the day) and archived after 5 days, as the procedure asks."""
     import random
 
-    from swat_xl.sample import make_export
+    from swat_xl.demo.sample import make_export
 
     folder = out / f"mes-{days}x{per_day}"
     workbook = folder / "maestro.xlsx"

@@ -228,7 +228,7 @@ def cmd_build_workbook(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from swat_xl.services.demo import run_demo
+    from swat_xl.demo.run import run_demo
 
     run_demo(Path(args.dir), echo=print)
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from tests.helpers.cli import agent_sheets, ledger_of, run_cli, sha
 
 HEADER = [

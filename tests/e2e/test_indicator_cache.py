@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openpyxl
 
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from tests.helpers.cli import run_cli
 from tests.helpers.marks import mark_like_a_user
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from tests.helpers.cli import ledger_of, run_cli, sha
 
 JSON_KEYS = {

@@ -23,7 +23,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from tests.helpers.cli import agent_sheets, run_cli
 from tests.helpers.libreoffice import defined_values, recalculate, soffice
 

@@ -10,7 +10,7 @@ import openpyxl
 from python_calamine import CalamineWorkbook
 
 from swat_xl.core.text import fold
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from swat_xl.workbook import labels as L
 from tests.helpers.cli import ledger_of, run_cli
 from tests.helpers.marks import shown_ids

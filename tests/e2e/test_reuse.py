@@ -22,7 +22,7 @@ import pytest
 
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.adapters.packages import copy_member, sheet_parts
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from tests.helpers.cli import agent_sheets, ledger_of, run_cli
 from tests.helpers.libreoffice import defined_values, recalculate, soffice
 

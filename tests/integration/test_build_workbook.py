@@ -19,8 +19,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from swat_xl.adapters import xlsm
+from swat_xl.demo.sample import make_export
 from swat_xl.errors import InputError
-from swat_xl.sample import make_export
 from swat_xl.services.build import BUILD_DATE, build_workbook
 from tests.helpers.cli import ledger_of, run_cli
 from tests.helpers.libreoffice import recalculate, soffice

@@ -16,7 +16,7 @@ import pytest
 
 import swat_xl
 from swat_xl import macros
-from swat_xl.sample import FORMULA_LIKE_REASONS, make_export
+from swat_xl.demo.sample import FORMULA_LIKE_REASONS, make_export
 from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli
 from tests.helpers.fake_xlwings import FakeApp, FakeBook, FakeRange
 

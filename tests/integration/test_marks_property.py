@@ -11,7 +11,7 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swat_xl.sample import make_export
+from swat_xl.demo.sample import make_export
 from swat_xl.services import assign_pending, import_cut, init_workbook
 from swat_xl.services.agents import collect_agent_workbooks, export_agent_workbooks
 from swat_xl.services.files import FileMaster

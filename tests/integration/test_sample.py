@@ -16,10 +16,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from swat_xl import sample
 from swat_xl.core.fields import AliasMap
 from swat_xl.core.model import EXCLUSION_REASONS
-from swat_xl.sample import (
+from swat_xl.demo import sample
+from swat_xl.demo.sample import (
     ALLY_SPELLINGS,
     DEFAULT_START,
     FORMULA_LIKE_REASONS,

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from swat_xl.sample import make_export, simulate_agent_day
+from swat_xl.demo.sample import make_export, simulate_agent_day
 from swat_xl.services.agents import collect_agent_workbooks, export_agent_workbooks
 from swat_xl.services.files import FileMaster
 from swat_xl.services.form import export_form
