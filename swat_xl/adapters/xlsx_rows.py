@@ -1,6 +1,6 @@
 """Table data rows written as sheet XML and spliced into the package XlsxWriter wrote.
 
-A private helper of :mod:`swat_xl.adapters.xlsx_file`. XlsxWriter spends several microseconds
+A private helper of :mod:`swat_xl.adapters.xlsx_writer`. XlsxWriter spends several microseconds
 on each cell, and a master holding 150 000 records has millions of them. So the data rows of a
 :class:`~swat_xl.workbook.spec.Table` are left out of XlsxWriter: XlsxWriter writes everything
 else (headers, formats, column widths, validations, conditional formats, names, charts, VBA,
@@ -21,7 +21,7 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat, zip_longest
 from pathlib import Path
@@ -291,23 +291,32 @@ def splice(
     *,
     reused: Mapping[str, str] | None = None,
     previous: Path | None = None,
+    replaced: Mapping[str, bytes] | None = None,
+    dropped: Collection[str] = (),
 ) -> None:
-    """Copy the package ``source`` to ``target`` with each block's rows in its sheet part, and
+    """Copy the package ``source`` to ``target`` with each block's rows in its sheet part,
     each part named in ``reused`` replaced by the part it maps to in ``previous`` (copied
-    compressed, as it is)."""
+    compressed, as it is), each part named in ``replaced`` holding its new bytes and the parts
+    in ``dropped`` left out."""
     by_part: dict[str, list[Block]] = {}
     for block in sorted(blocks, key=lambda b: (b.sheet_index, b.table.first_row)):
         by_part.setdefault(block.part, []).append(block)
     reused = dict(reused or {})
+    replaced = dict(replaced or {})
+    dropped = set(dropped)
     with contextlib.ExitStack() as stack:
         package = stack.enter_context(zipfile.ZipFile(source))
         out = stack.enter_context(zipfile.ZipFile(target, "w"))
         old = stack.enter_context(zipfile.ZipFile(previous)) if reused and previous else None
         for info in package.infolist():
+            if info.filename in dropped:
+                dropped.discard(info.filename)
+                continue
             if info.filename in reused and old is not None:
                 copy_member(old, old.getinfo(reused.pop(info.filename)), out, info.filename)
                 continue
-            data = package.read(info)
+            name = info.filename
+            data = replaced.pop(name) if name in replaced else package.read(info)
             clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             clone.compress_type = info.compress_type
             clone.external_attr = info.external_attr
@@ -321,8 +330,9 @@ def splice(
             with out.open(clone, "w", force_zip64=cells > 4_000_000) as stream:
                 for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here)):
                     stream.write(piece)
-    if by_part or reused:  # pragma: no cover - XlsxWriter names its parts sheet1.xml, ...
-        raise RuntimeError(f"sheet parts not found: {sorted(by_part) + sorted(reused)}")
+    if by_part or reused or replaced or dropped:  # pragma: no cover - XlsxWriter's part names
+        missing = sorted(by_part) + sorted(reused) + sorted(replaced) + sorted(dropped)
+        raise RuntimeError(f"parts not found: {missing}")
 
 
 def _ahead(pieces: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from swat_xl.adapters import xlsx_file, xlsx_rows
+from swat_xl.adapters import xlsx_rows, xlsx_writer
 from swat_xl.workbook.spec import Cell, Column, CondFormat, Sheet, Table, Validation, WorkbookSpec
 
 COLUMNS = [
@@ -108,8 +108,8 @@ def _spec(rows: list[list[object]]) -> WorkbookSpec:
 
 
 def _render(spec: WorkbookSpec, path: Path, stream: bool, monkeypatch) -> Path:
-    monkeypatch.setattr(xlsx_file, "STREAM_TABLES", stream)
-    xlsx_file.render(spec, path)
+    monkeypatch.setattr(xlsx_writer, "STREAM_TABLES", stream)
+    xlsx_writer.render(spec, path)
     return path
 
 

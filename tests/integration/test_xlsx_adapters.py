@@ -1,0 +1,154 @@
+"""The xlsx adapters on their own: the writer (XlsxWriter, public API only) numbers its formats
+in a fixed order through a scratch sheet that leaves no trace, and the reader (calamine,
+openpyxl) reads back what the writer wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from swat_xl.adapters import xlsx_rows, xlsx_writer
+from swat_xl.adapters.xlsx_reader import XlsxReader
+from swat_xl.errors import WorkbookError
+from swat_xl.workbook.spec import Cell, Column, CondFormat, Sheet, Table, WorkbookSpec
+
+PACKAGE_PARTS = (
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "[Content_Types].xml",
+    "docProps/app.xml",
+)
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def _spec() -> WorkbookSpec:
+    table = Table(
+        [Column("Nombre"), Column("Fecha", kind="datetime"), Column("Nota", editable=True)],
+        [["Ana", dt.datetime(2026, 11, 30, 9, 15), ""], ["Luis & <Co>", None, "ok"]],
+        autofilter=True,
+    )
+    return WorkbookSpec(
+        [
+            Sheet("Uno & <dos>", tables=[table], cells=[Cell(5, 0, None, "int", formula="=1+1")]),
+            Sheet("Oculta", cells=[Cell(0, 0, "x", "note")], hidden=True),
+            Sheet("Tres", cells=[Cell(0, 0, 0.5, "pct")]),
+        ],
+        names={"KPI": "='Tres'!$A$1"},
+        active="Tres",
+    )
+
+
+def _plain_xlsxwriter(path: Path) -> Path:
+    """The same workbook written with XlsxWriter directly: same sheets, names, properties."""
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    book.set_properties(
+        {"title": "SWAT Detractores", "author": "swat_xl", "created": dt.datetime(2021, 12, 7)}
+    )
+    book.set_calc_mode("auto")
+    first = book.add_worksheet("Uno & <dos>")
+    first.autofilter(0, 0, 2, 2)
+    book.add_worksheet("Oculta").hide()
+    book.add_worksheet("Tres").activate()
+    book.define_name("KPI", "='Tres'!$A$1")
+    book.close()
+    return path
+
+
+def test_the_package_is_xlsxwriter_s_without_the_scratch_sheet(tmp_path):
+    written = tmp_path / "escrito.xlsx"
+    xlsx_writer.render(_spec(), written)
+    parts = _parts(written)
+    reference = _parts(_plain_xlsxwriter(tmp_path / "referencia.xlsx"))
+    for name in PACKAGE_PARTS:
+        assert parts[name] == reference[name], name
+    sheets = sorted(n for n in parts if n.startswith("xl/worksheets/"))
+    assert sheets == [f"xl/worksheets/sheet{n}.xml" for n in (1, 2, 3)]
+    assert all(xlsx_writer.SCRATCH_SHEET.encode() not in data for data in parts.values())
+
+
+def test_format_numbers_do_not_depend_on_what_the_sheets_hold(tmp_path):
+    few = WorkbookSpec([Sheet("A", cells=[Cell(0, 0, "x")])])
+    many = WorkbookSpec(
+        [
+            Sheet(
+                "B",
+                cells=[Cell(0, 0, 0.25, "big_pct"), Cell(1, 0, "t", "title")],
+                tables=[Table([Column("F", kind="date", editable=True)], [[dt.date(2026, 1, 2)]])],
+                cond_formats=[CondFormat(0, 0, 9, 0, "=A1>0", "warn")],
+            ),
+            Sheet("C", cells=[Cell(0, 0, dt.datetime(2026, 1, 1))]),
+        ]
+    )
+    xlsx_writer.render(few, tmp_path / "pocos.xlsx")
+    xlsx_writer.render(many, tmp_path / "muchos.xlsx")
+    styles = _parts(tmp_path / "pocos.xlsx")["xl/styles.xml"]
+    assert styles == _parts(tmp_path / "muchos.xlsx")["xl/styles.xml"]
+    assert styles.count(b"<xf ") > 50  # every format, used or not
+
+
+def test_streamed_rows_carry_the_numbers_xlsxwriter_gave(tmp_path, monkeypatch):
+    """The style of each streamed column is the one XlsxWriter gives the column's cells."""
+    spec = _spec()
+    streamed: list[int] = []
+    splice = xlsx_rows.splice
+
+    def spy(source, target, blocks, **options):
+        streamed.extend(block.sheet_index for block in blocks)
+        return splice(source, target, blocks, **options)
+
+    monkeypatch.setattr(xlsx_rows, "splice", spy)
+    for name, stream in (("rapido", True), ("lento", False)):
+        monkeypatch.setattr(xlsx_writer, "STREAM_TABLES", stream)
+        xlsx_writer.render(spec, tmp_path / f"{name}.xlsx")
+    assert streamed == [0]
+    fast, slow = (_parts(tmp_path / f"{n}.xlsx") for n in ("rapido", "lento"))
+    fast, slow = fast["xl/worksheets/sheet1.xml"], slow["xl/worksheets/sheet1.xml"]
+    cell = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?: s="(\d+)")?')
+    assert cell.findall(fast) == cell.findall(slow)
+    assert rb'<c r="B2" s="' in fast  # the date column has its format
+
+
+def test_the_writer_uses_xlsxwriter_s_public_api_only():
+    source = Path(xlsx_writer.__file__).read_text(encoding="utf-8")
+    assert not re.findall(r"\._get_\w+\(", source)
+
+
+def test_the_reader_reads_back_what_the_writer_wrote(tmp_path):
+    path = tmp_path / "libro.xlsx"
+    xlsx_writer.render(_spec(), path)
+    reader = XlsxReader(path)
+    try:
+        assert reader.sheet_names() == ["Uno & <dos>", "Oculta", "Tres"]
+        assert reader.header("Uno & <dos>") == ["Nombre", "Fecha", "Nota"]
+        rows = reader.rows("Uno & <dos>")
+        assert rows[1][:2] == ["Ana", dt.datetime(2026, 11, 30, 9, 15)]
+        assert rows[2] == ["Luis & <Co>", "", "ok"]
+        assert reader.header("No existe") == []
+        with pytest.raises(WorkbookError):
+            reader.rows("No existe")
+        user = reader.user_sheet("Uno & <dos>")
+        assert user.role == "user"
+        cells = {(c.row, c.col): c for c in user.cells}
+        assert cells[(5, 0)].formula == "=1+1" and cells[(5, 0)].value is None
+        assert cells[(2, 0)].value == "Luis & <Co>" and cells[(2, 0)].kind == "text"
+    finally:
+        reader.close()
+
+
+def test_the_reader_names_a_missing_or_broken_file(tmp_path):
+    with pytest.raises(WorkbookError, match="No se encontró el libro maestro"):
+        XlsxReader(tmp_path / "nada.xlsx").sheet_names()
+    broken = tmp_path / "roto.xlsx"
+    broken.write_bytes(b"PK\x03\x04 no es un libro")
+    with pytest.raises(WorkbookError, match="No se pudo leer el libro maestro") as caught:
+        XlsxReader(broken).sheet_names()
+    assert caught.value.file == str(broken)
