@@ -34,7 +34,7 @@ from swat_xl.workbook.spec import STYLE_LOOKS, Chart, Sheet, Table, WorkbookSpec
 
 _MAX_TEXT = 32767
 STREAM_TABLES = True  # False: every cell through XlsxWriter (tests compare both ways)
-#: Name of the scratch worksheet (removed before the file is used; no spec may use it).
+#: Name of the scratch worksheet (taken out of the package; numbered if a sheet has the name).
 SCRATCH_SHEET = "swat_xl formatos"
 
 _XLSXWRITER_KEYS = {"fill": "bg_color", "wrap": "text_wrap"}
@@ -196,8 +196,13 @@ def _render(
     worksheets = [book.add_worksheet(sheet.name) for sheet in spec.sheets]
     if not worksheets:
         worksheets.append(book.add_worksheet())  # as XlsxWriter does for a workbook without any
+    scratch_name, n = SCRATCH_SHEET, 1
+    taken = {sheet.name.casefold() for sheet in spec.sheets}
+    while scratch_name.casefold() in taken:
+        n += 1
+        scratch_name = f"{SCRATCH_SHEET} {n}"
     formats = _Formats(book)
-    formats.register(book.add_worksheet(SCRATCH_SHEET))
+    formats.register(book.add_worksheet(scratch_name))
     streamed: list[_Streamed] = []
     reused: dict[str, str] = {}  # part in the new package -> part of the same sheet in previous
     for index, (sheet, ws) in enumerate(zip(spec.sheets, worksheets, strict=False)):
@@ -219,7 +224,7 @@ def _render(
     scratch = len(worksheets) + 1
     with zipfile.ZipFile(base) as package:
         formats.read_numbers(package.read(_sheet_part(scratch)).decode("utf-8"))
-        edited = _without_scratch(package, scratch)
+        edited = _without_scratch(package, scratch, scratch_name)
     for block, keys in streamed:
         block.styles = [formats.number(key) for key in keys]
     xlsx_rows.splice(
@@ -244,17 +249,17 @@ _REL_ID = re.compile(r'Id="rId(\d+)"')
 _TITLES = re.compile(r'<TitlesOfParts><vt:vector size="(\d+)" baseType="lpstr">')
 
 
-def _without_scratch(package: zipfile.ZipFile, number: int) -> dict[str, bytes]:
-    """The parts of XlsxWriter's package that name the scratch worksheet (its ``number``-th,
-    the last), as XlsxWriter writes them for the same workbook without that sheet.
+def _without_scratch(package: zipfile.ZipFile, number: int, name: str) -> dict[str, bytes]:
+    """The parts of XlsxWriter's package that name the scratch worksheet ``name`` (its
+    ``number``-th, the last), as XlsxWriter writes them for the same workbook without it.
 
     The edits are exact texts: should a new XlsxWriter write these parts differently, this
     raises instead of leaving the sheet half removed."""
     part = _sheet_part(number).removeprefix("xl/")
-    title = f"<vt:lpstr>{SCRATCH_SHEET}</vt:lpstr>"  # nothing to escape in the name
+    title = f"<vt:lpstr>{name}</vt:lpstr>"  # nothing to escape in the name
     heading = "<vt:lpstr>Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>{}</vt:i4>"
     removed = {
-        "xl/workbook.xml": f'<sheet name="{SCRATCH_SHEET}" sheetId="{number}" r:id="rId{number}"/>',
+        "xl/workbook.xml": f'<sheet name="{name}" sheetId="{number}" r:id="rId{number}"/>',
         "xl/_rels/workbook.xml.rels": (
             f'<Relationship Id="rId{number}" Type="{_WORKSHEET_REL}" Target="{part}"/>'
         ),
@@ -262,11 +267,11 @@ def _without_scratch(package: zipfile.ZipFile, number: int) -> dict[str, bytes]:
         "docProps/app.xml": title,
     }
     edited: dict[str, str] = {}
-    for name, piece in removed.items():
-        text = package.read(name).decode("utf-8")
+    for part_name, piece in removed.items():
+        text = package.read(part_name).decode("utf-8")
         if text.count(piece) != 1:
-            raise RuntimeError(f"unexpected {name} from XlsxWriter: cannot remove {piece!r}")
-        edited[name] = text.replace(piece, "")
+            raise RuntimeError(f"unexpected {part_name} from XlsxWriter: cannot remove {piece!r}")
+        edited[part_name] = text.replace(piece, "")
     # The relationships after the sheet's move down by one, as if it had never been added.
     edited["xl/_rels/workbook.xml.rels"] = _REL_ID.sub(
         lambda m: f'Id="rId{int(m[1]) - 1}"' if int(m[1]) > number else m[0],
@@ -278,7 +283,7 @@ def _without_scratch(package: zipfile.ZipFile, number: int) -> dict[str, bytes]:
         raise RuntimeError("unexpected docProps/app.xml from XlsxWriter: cannot count sheets")
     app = f"{app[: titles.start(1)]}{int(titles[1]) - 1}{app[titles.end(1) :]}"
     edited["docProps/app.xml"] = app.replace(heading.format(number), heading.format(number - 1))
-    return {name: text.encode("utf-8") for name, text in edited.items()}
+    return {part_name: text.encode("utf-8") for part_name, text in edited.items()}
 
 
 def _previous_parts(spec: WorkbookSpec, previous: Path | None) -> dict[str, SheetPart]:

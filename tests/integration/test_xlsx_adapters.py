@@ -75,6 +75,17 @@ def test_the_package_is_xlsxwriter_s_without_the_scratch_sheet(tmp_path):
     assert all(xlsx_writer.SCRATCH_SHEET.encode() not in data for data in parts.values())
 
 
+def test_a_sheet_named_like_the_scratch_sheet_stays(tmp_path):
+    spec = WorkbookSpec([Sheet(xlsx_writer.SCRATCH_SHEET.upper(), cells=[Cell(0, 0, "mía")])])
+    xlsx_writer.render(spec, tmp_path / "libro.xlsx")
+    reader = XlsxReader(tmp_path / "libro.xlsx")
+    try:
+        assert reader.sheet_names() == [xlsx_writer.SCRATCH_SHEET.upper()]
+        assert reader.rows(xlsx_writer.SCRATCH_SHEET.upper()) == [["mía"]]
+    finally:
+        reader.close()
+
+
 def test_format_numbers_do_not_depend_on_what_the_sheets_hold(tmp_path):
     few = WorkbookSpec([Sheet("A", cells=[Cell(0, 0, "x")])])
     many = WorkbookSpec(
