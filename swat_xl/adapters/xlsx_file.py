@@ -26,6 +26,8 @@ from swat_xl.adapters.xlsx_writer import render
 from swat_xl.errors import WorkbookError, WorkbookOpenError
 from swat_xl.workbook.spec import Sheet, WorkbookSpec
 
+__all__ = ["BACKUP_DIR", "TMP_PREFIX", "FileWorkbook", "render"]  # render: the writer's, here too
+
 TMP_PREFIX = ".swat-tmp-"  # every temporary file beside the workbook starts with this
 _PROCESS_START = time.time()
 BACKUP_DIR = "swat_copias"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swat_xl.adapters.ledger import Ledger, iso
-from swat_xl.adapters.xlsx_writer import render
+from swat_xl.adapters.xlsx_file import render
 from swat_xl.errors import InputError, LedgerError, WorkbookError
 from swat_xl.workbook.form import form_workbook
 
