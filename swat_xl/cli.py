@@ -18,6 +18,7 @@ from typing import Any
 from swat_xl import __version__
 from swat_xl.errors import SwatError
 
+EXIT_NEEDS_FIXING = 1  # doctor: something on this PC or in the workbook must change
 EXIT_UNEXPECTED = 70
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that left early
 
@@ -234,6 +235,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from swat_xl.services.doctor import current_environment, diagnose, workbook_facts
+
+    facts = workbook_facts(args.workbook) if args.workbook else None
+    report = diagnose(current_environment(), facts)
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print(report.text())
+    return EXIT_NEEDS_FIXING if report.needs_fixing else 0
+
+
 def _without_gc(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """One command is one short batch over large tables: the cyclic garbage collector would
     rescan millions of young objects over and over for next to no garbage (reference
@@ -363,6 +376,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)"
     )
+
+    p = add(
+        "doctor",
+        cmd_doctor,
+        "Revisa esta instalación (Python, xlwings, pywin32) y, con --workbook, el libro "
+        "(macros, Python de la hoja «xlwings.conf», OneDrive o unidad de red, archivo bloqueado "
+        "por venir de Internet), y dice qué corregir.",
+    )
+    p.add_argument("--workbook", help="libro maestro a revisar (.xlsm)")
+    p.add_argument("--json", action="store_true", help="imprime el diagnóstico como JSON")
 
     return parser
 

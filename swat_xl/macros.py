@@ -30,6 +30,7 @@ tested) anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tempfile
@@ -440,7 +441,32 @@ def help_text() -> str:
 
 
 def _help(context: _Context, *_: str) -> str:
-    return help_text()
+    """The steps, then what `swat-xl doctor` finds wrong with this PC and this workbook."""
+    try:
+        from swat_xl.services.doctor import current_environment, diagnose
+
+        report = diagnose(current_environment(), book_facts(context.book))
+        found = report.text(problems_only=True)
+    except Exception:
+        log = _log_unexpected(context, "ayuda")
+        found = "No se pudo completar el diagnóstico" + (f" (detalle en «{log}»)." if log else ".")
+    return f"{help_text()}\n\n{found}"
+
+
+def book_facts(book: Any) -> Any:
+    """The doctor's facts of the open workbook: its file (macros) as saved, and the
+    ``xlwings.conf`` sheet as Excel has it now (that is what the xlwings VBA reads)."""
+    from swat_xl.services.doctor import CONF_SHEET, WorkbookFacts, conf_from_rows, workbook_facts
+
+    path = str(book.fullname)
+    local = Path(path).is_absolute() and Path(path).is_file()
+    facts = workbook_facts(path, conf=False) if local else WorkbookFacts(path)
+    names = [str(sheet.name) for sheet in book.sheets]
+    conf = None
+    if CONF_SHEET in names:
+        rows = book.sheets[CONF_SHEET].range("A1:B40").options(ndim=2).value or []
+        conf = conf_from_rows(rows)
+    return dataclasses.replace(facts, conf=conf) if facts.problem != "missing" else facts
 
 
 _HANDLERS: dict[str, Callable[..., str]] = {
