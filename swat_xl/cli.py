@@ -247,6 +247,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_NEEDS_FIXING if report.needs_fixing else 0
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from swat_xl.services.bundle import make_bundle
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr)
+
+    result = make_bundle(args.out, source=args.fuente, say=say)
+    if args.json:
+        _print_json(result)
+        return 0
+    pythons = ", ".join(result["pythons"])
+    print(
+        f"Paquete de instalación sin Internet en «{result['folder']}»: swat_xl "
+        f"{result['swat_xl']}, {result['wheels']} ruedas para Windows de 64 bits y Python "
+        f"{pythons}, instalar.bat y {Path(result['workbook']).name}."
+    )
+    print("En el PC de destino: doble clic en instalar.bat (ver LEEME.txt).")
+    return 0
+
+
 def _without_gc(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """One command is one short batch over large tables: the cyclic garbage collector would
     rescan millions of young objects over and over for next to no garbage (reference
@@ -376,6 +396,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)"
     )
+
+    p = add(
+        "bundle",
+        cmd_bundle,
+        "Prepara una carpeta que instala swat_xl en un PC con Windows sin Internet: ruedas de "
+        "Windows de swat_xl y de todas sus dependencias para Python 3.11, 3.12 y 3.13, "
+        "instalar.bat y el libro maestro. Necesita Internet y uv (pip install 'swat-xl[bundle]').",
+    )
+    p.add_argument("--out", required=True, help="carpeta a crear (nueva o vacía)")
+    p.add_argument(
+        "--fuente",
+        help="carpeta del proyecto swat_xl o rueda swat_xl-….whl (por defecto: el proyecto de "
+        "este swat_xl)",
+    )
+    p.add_argument("--json", action="store_true", help="imprime el resumen como JSON")
 
     p = add(
         "doctor",

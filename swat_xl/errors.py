@@ -12,7 +12,8 @@ Only the entry points (``swat_xl.cli`` and ``swat_xl.macros``) catch these.
     ├── WorkbookError         the master workbook cannot be read or written
     │   └── WorkbookOpenError the workbook is open in Excel (lock file beside it)
     ├── LedgerError           the SQLite ledger is unusable
-    └── BusyError             another operation holds the workbook
+    ├── BusyError             another operation holds the workbook
+    └── BundleError           the offline installation bundle could not be made
 """
 
 from __future__ import annotations
@@ -96,3 +97,9 @@ class BusyError(SwatError):
     """Otra operación está usando el libro."""
 
     exit_code = 5
+
+
+class BundleError(SwatError):
+    """No se pudo preparar el paquete de instalación sin Internet."""
+
+    exit_code = 6
