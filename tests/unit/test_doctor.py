@@ -85,8 +85,14 @@ def test_a_healthy_pc_and_workbook_need_nothing() -> None:
     assert "Nada que corregir." in report.text()
 
 
-def test_the_shipped_project_is_xlwings_pinned_by_swat_xl() -> None:
-    assert XLWINGS == "0.37.8"  # the pin in pyproject.toml: RunPython's protocol must match
+def test_the_shipped_project_is_the_xlwings_pinned_by_swat_xl() -> None:
+    """RunPython's protocol must match: the VBA module's version is the pyproject.toml pin."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text("utf-8"))["project"]["dependencies"]
+    assert f"xlwings=={XLWINGS}" in dependencies
 
 
 # -- Python and the installed packages ----------------------------------------------------------
