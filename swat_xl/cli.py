@@ -105,18 +105,9 @@ def cmd_reassign(args: argparse.Namespace) -> int:
 
 
 def _date_arg(text: str | None) -> Any:
-    import datetime as dt
+    from swat_xl.services.indicator import parse_day
 
-    if not text:
-        return None
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    from swat_xl.errors import InputError
-
-    raise InputError(f"La fecha «{text}» no es válida; use dd/mm/aaaa")
+    return parse_day(text)
 
 
 def cmd_archive(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from swat_xl.core.dates import DATE_HINT, NotADate, parse_date
 from swat_xl.core.fields import FIELDS, default_aliases
 from swat_xl.core.model import EXCLUSION_REASONS
 from swat_xl.core.text import clean_text, fold, is_blank
@@ -144,21 +145,12 @@ def _coerce(attr: str, key: str, value: Any, default: Any) -> Any:
             return False
         raise ConfigError(f"«{key}» debe ser Sí o No, no «{value}»", sheet="Config")
     if attr == "period_start":
-        if is_blank(value):
-            return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
         try:
-            return dt.datetime.strptime(clean_text(value)[:10], "%d/%m/%Y").date()
-        except ValueError:
-            try:
-                return dt.date.fromisoformat(clean_text(value)[:10])
-            except ValueError:
-                raise ConfigError(
-                    f"«{key}» debe ser una fecha (dd/mm/aaaa), no «{value}»", sheet="Config"
-                ) from None
+            return parse_date(value)
+        except NotADate:
+            raise ConfigError(
+                f"«{key}» debe ser una fecha ({DATE_HINT}), no «{value}»", sheet="Config"
+            ) from None
     if is_blank(value):
         return default
     if isinstance(default, bool):

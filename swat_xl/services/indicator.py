@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from swat_xl.core.dates import DATE_HINT, NotADate, parse_date
 from swat_xl.core.kpi import USED_COLUMNS, KpiReport, compute_kpi
-from swat_xl.core.text import clean_text
 from swat_xl.errors import InputError
 
 if TYPE_CHECKING:
@@ -53,26 +53,12 @@ def ledger_holidays(ledger: Ledger, years: Iterable[int]) -> frozenset[dt.date]:
 
 
 def parse_day(value: DayArg, *, name: str = "fecha") -> dt.date | None:
-    """A day typed by a user: ``dd/mm/aaaa`` or ISO ``aaaa-mm-dd`` (a date passes through)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = clean_text(value)
-    if not text:
-        return None
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
+    """A day typed by a user (see :mod:`swat_xl.core.dates`; a date passes through)."""
     try:
-        return dt.datetime.fromisoformat(text).date()
-    except ValueError:
+        return parse_date(value)
+    except NotADate as exc:
         raise InputError(
-            f"La {name} «{text}» no es válida; use dd/mm/aaaa (por ejemplo 01/12/2026)"
+            f"La {name} «{exc.text}» no es válida; use {DATE_HINT} (por ejemplo 01/12/2026)"
         ) from None
 
 

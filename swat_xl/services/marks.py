@@ -12,11 +12,11 @@ A sheet is an agent sheet when its first row holds ``ID`` and ``Resultado``, wha
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from swat_xl.core.dates import DATETIME_HINT, NotADate, parse_datetime, understood
 from swat_xl.core.model import MARK_FIELDS
 from swat_xl.core.text import clean_code, clean_text, is_blank, label_key
 from swat_xl.workbook import labels as L
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 _HEADER_TO_FIELD = {label_key(header): name for name, header in L.MARK_HEADERS.items()}
 _ATTEMPTS = ("attempt1", "attempt2", "attempt3")
-_DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
 def is_agent_header(header: Sequence[Any]) -> bool:
@@ -40,6 +39,7 @@ class MarkRow:
     values: dict[str, str]  # non-empty mark fields only
     source: str  # sheet name or file name
     row: int  # 1-based
+    unread: frozenset[str] = frozenset()  # attempt fields whose text is not a date
 
     @property
     def latest_attempt(self) -> str:
@@ -51,20 +51,11 @@ def normalise(field: str, value: Any) -> str:
     if is_blank(value):
         return ""
     if field in _ATTEMPTS:
-        if isinstance(value, dt.datetime):
-            return value.replace(microsecond=0).isoformat()
-        if isinstance(value, dt.date):
-            return dt.datetime.combine(value, dt.time()).isoformat()
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            base = dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))
-            return base.replace(microsecond=0).isoformat()
-        text = clean_text(value)
-        for fmt in _DATE_FORMATS:
-            try:
-                return dt.datetime.strptime(text, fmt).isoformat()
-            except ValueError:
-                continue
-        return text
+        try:
+            when = parse_datetime(value)
+        except NotADate as exc:
+            return exc.text  # kept as typed: shown back on the sheet and flagged
+        return when.replace(microsecond=0).isoformat() if when else ""
     if field == "agent_survey":
         return clean_code(value)
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -103,6 +94,7 @@ def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], l
                 continue
             record_id = int(code)
         values = {}
+        unread: set[str] = set()
         for i, field in mark_columns:
             if i < width:
                 cell = row[i]
@@ -111,7 +103,9 @@ def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], l
                 text = normalise(field, cell)
                 if text:
                     values[field] = text
-        out.append(MarkRow(record_id, values, source, number))
+                    if field in _ATTEMPTS and not understood(cell):
+                        unread.add(field)
+        out.append(MarkRow(record_id, values, source, number, frozenset(unread)))
     return out, notes
 
 
@@ -176,11 +170,18 @@ def apply_mark_rows(
                     level="conflict",
                     record_id=record_id,
                 )
-                value = winner[1]
+                taken, value = winner
             else:
-                value = offered[0][1]
+                taken, value = offered[0]
             if value != (stored.get(field) or ""):
                 changes.append((record_id, field, stored.get(field) or "", value))
+                if field in taken.unread:
+                    session.warn(
+                        f"Hoja «{taken.source}», fila {taken.row}, columna "
+                        f"«{L.MARK_HEADERS[field]}»: «{value}» no es una fecha y hora reconocible "
+                        f"(use {DATETIME_HINT}, por ejemplo 02/12/2026 9:05 a. m.); quedó como "
+                        "está y el indicador la señala"
+                    )
     ledger.update_marks(
         changes, source=source_label, at=session.now, operation_id=session.operation_id
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
+from swat_xl.core.dates import DATE_HINT, NotADate, parse_date, understood
 from swat_xl.core.text import clean_text, is_blank
 from swat_xl.workbook import labels as L
 
@@ -13,17 +13,12 @@ if TYPE_CHECKING:
 
 
 def _date(value: object) -> str:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = clean_text(value)
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text[:10], fmt).date().isoformat()
-        except ValueError:
-            continue
-    return text
+    """The day as the ledger keeps it (ISO); what is not a date stays as typed."""
+    try:
+        day = parse_date(value)
+    except NotADate as exc:
+        return exc.text
+    return day.isoformat() if day else ""
 
 
 def sync_practice_log(session: Session) -> None:
@@ -32,22 +27,29 @@ def sync_practice_log(session: Session) -> None:
     if L.SHEET_PRACTICES not in workbook.sheet_names():
         return
     rows = workbook.rows(L.SHEET_PRACTICES)
+    db = session.ledger.db
+    kept = {row[0] for row in db.execute("SELECT held_on FROM practice_log")}
     entries = []
-    for row in rows[1:]:
+    for number, row in enumerate(rows[1:], start=2):
         cells = [*row[:5], "", "", "", "", ""][:5]
         if all(is_blank(c) for c in cells):
             continue
         held, practice, owner, minutes, notes = cells
+        day = _date(held)
+        if day and day not in kept and not understood(held):  # said once, when first typed
+            session.warn(
+                f"Hoja «{L.SHEET_PRACTICES}», fila {number}, columna «Fecha»: «{day}» no es una "
+                f"fecha reconocible (use {DATE_HINT}); quedó como está"
+            )
         entries.append(
             (
-                _date(held),
+                day,
                 clean_text(practice),
                 clean_text(owner),
                 clean_text(minutes),
                 clean_text(notes),
             )
         )
-    db = session.ledger.db
     db.execute("DELETE FROM practice_log")
     db.executemany(
         "INSERT INTO practice_log (held_on, practice, owner, minutes, notes) "

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from swat_xl.adapters.export_reader._guards import _thousands
+from swat_xl.core.dates import NotADate, parse_datetime, parse_datetime_column
 from swat_xl.core.text import clean_code, clean_phone, clean_text
 
 _BOOL_TEXT = {True: "VERDADERO", False: "FALSO"}
@@ -171,56 +172,12 @@ def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
 
 # --- dates ---------------------------------------------------------------------------------------
 
-_TIME_PART = (
-    r"(?:(?:t|\s+|\s*,\s*)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?"
-    r"\s*(?:([ap])\.?\s?m\.?)?\s*(?:z|[+-]\d{2}:?\d{2})?)?"
-)
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})" + _TIME_PART)
-_YMD = re.compile(r"(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})" + _TIME_PART)
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-
-
-def _parse_date_text(text: str) -> dt.datetime | None:
-    """Day-first dates: ``dd/mm/yyyy[ hh:mm[:ss]][ a. m.]``, ``yyyy-mm-dd[Thh:mm:ss]``."""
-    folded = " ".join(text.lower().split())
-    if not folded:
-        return None
-    match = _YMD.fullmatch(folded)
-    if match:
-        year, month, day = (int(g) for g in match.group(1, 2, 3))
-    else:
-        match = _DMY.fullmatch(folded)
-        if not match:
-            return None
-        day, month, year = (int(g) for g in match.group(1, 2, 3))
-        if len(match.group(3)) == 2:
-            year += 2000 if year < 70 else 1900
-    hour = int(match.group(4) or 0)
-    minute = int(match.group(5) or 0)
-    second = int(match.group(6) or 0)
-    micro = int((match.group(7) or "0").ljust(6, "0"))
-    meridiem = match.group(8)
-    if meridiem:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if meridiem == "p" else 0)
-    try:
-        return dt.datetime(year, month, day, hour, minute, second, micro)
-    except ValueError:
-        return None
-
 
 def _to_datetime(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        return _parse_date_text(clean_text(value))
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if is_number and 1 <= value < 2_958_466:  # an Excel serial date (1900 .. 9999)
-        return _EXCEL_EPOCH + dt.timedelta(days=float(value))
-    return None
+    try:
+        return parse_datetime(value)
+    except NotADate:
+        return None
 
 
 def _datetime_series(
@@ -230,7 +187,7 @@ def _datetime_series(
         return pd.Series([pd.NaT] * count, dtype="datetime64[us]")
     if set(map(type, values)) == {str}:  # csv: text dates, parsed by column
         texts = _clean_column(values, "text")
-        series = _parse_text_dates(texts)
+        series = parse_datetime_column(texts)
         failed = [t for t, missing in zip(texts, series.isna(), strict=True) if missing and t]
     else:  # xlsx: datetime (date at midnight) cells, "" when empty, maybe text or numbers
         parsed = [
@@ -253,35 +210,3 @@ def _datetime_series(
             f"(por ejemplo «{failed[0][:40]}») y quedaron vacíos; se esperaba dd/mm/aaaa hh:mm."
         )
     return series
-
-
-# Exact formats parsed by pandas in C before the per-value parser handles what is left.
-_DATE_FORMATS = (
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-)
-
-
-def _parse_text_dates(texts: list[str]) -> pd.Series:
-    """Day-first text dates of a column (cleaned text, "" when empty) as ``datetime64[us]``."""
-    source = pd.Series(texts, dtype=object)
-    result = pd.Series(pd.NaT, index=source.index, dtype="datetime64[us]")
-    pending = source != ""
-    for date_format in _DATE_FORMATS:
-        if not pending.any():
-            break
-        parsed = pd.to_datetime(source[pending], format=date_format, errors="coerce")
-        done = parsed.index[parsed.notna()]
-        if len(done):
-            result[done] = parsed[done].astype("datetime64[us]")
-            pending[done] = False
-    for index in pending.index[pending]:
-        value = _parse_date_text(texts[index])
-        if value is not None:
-            result[index] = value
-    return result
