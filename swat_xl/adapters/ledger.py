@@ -3,6 +3,9 @@
 Every cut, record, assignment and mark lives here, so a sorted or deleted sheet loses nothing.
 One :meth:`Ledger.transaction` per operation: it commits only when the whole block succeeds.
 The schema is versioned with ``PRAGMA user_version`` and migrated forward on open.
+
+Times are stored as ISO text (``YYYY-MM-DDTHH:MM:SS``, ``""`` when blank) and read back typed
+(:func:`typed_records`, see :mod:`swat_xl.core.records`): no other module reads that text.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from swat_xl.core.dates import parse_datetime_column
 from swat_xl.core.fields import CANONICAL
 from swat_xl.core.model import MARK_FIELDS
+from swat_xl.core.records import ATTEMPTS, INT_FIELDS, TIME_FIELDS, UNREAD_FIELDS, unread
 from swat_xl.errors import LedgerError
 
 RECORD_FIELDS: tuple[str, ...] = CANONICAL
@@ -169,6 +175,76 @@ def iso(value: dt.datetime | None) -> str:
     return value.replace(microsecond=0).isoformat() if value else ""
 
 
+_STORED_TIME = "%Y-%m-%dT%H:%M:%S"  # what iso() writes
+
+
+def stored_times(texts: pd.Series | Sequence[str]) -> pd.Series:
+    """The ledger's time text -> ``datetime64[us]`` (``NaT`` when blank or not a time).
+
+    The form :func:`iso` writes is read by pandas in C; any other ISO 8601 text (older ledgers,
+    an offset typed by hand: the wall time counts) then once per distinct text."""
+    series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    parsed = pd.to_datetime(series, format=_STORED_TIME, errors="coerce").dt.as_unit("us")
+    values = series.to_numpy(dtype=object)
+    failed = parsed.isna().to_numpy() & (values != "")
+    if failed.any():
+        table: dict[str, Any] = {}
+        for text in dict.fromkeys(values[failed]):
+            try:
+                table[text] = dt.datetime.fromisoformat(str(text)).replace(tzinfo=None)
+            except ValueError:
+                table[text] = pd.NaT
+        where = np.flatnonzero(failed)
+        parsed.iloc[where] = pd.Series([table[values[i]] for i in where], dtype="datetime64[us]")
+    return parsed
+
+
+def typed_records(frame: pd.DataFrame) -> pd.DataFrame:
+    """The records as the ledger stores them (text) -> typed (see :mod:`swat_xl.core.records`):
+    integers, times, each attempt's text that is not a date beside it, ``extra`` as dicts."""
+    return _typed(frame.copy())
+
+
+def _typed(out: pd.DataFrame) -> pd.DataFrame:
+    """:func:`typed_records` in place (of a frame just read)."""
+    for name in INT_FIELDS:
+        if name in out and out[name].dtype != "int64":
+            out[name] = pd.to_numeric(out[name], errors="coerce").fillna(0).astype("int64")
+    for name in TIME_FIELDS:
+        if name not in out:
+            continue
+        text = out[name]
+        times = stored_times(text)
+        out[name] = times
+        if name in ATTEMPTS:
+            out[unread(name)] = _unread_text(text, times)
+    if "extra" in out:
+        parsed: dict[str, dict[str, Any]] = {}
+        out["extra"] = pd.Series(
+            [
+                parsed[text] if text in parsed else parsed.setdefault(text, _extra(text))
+                for text in out["extra"].tolist()
+            ],
+            index=out.index,
+            dtype=object,
+        )
+    return out
+
+
+def _unread_text(text: pd.Series, times: pd.Series) -> np.ndarray:
+    """The stored text where it is not a time, ``""`` elsewhere."""
+    values = text.to_numpy(dtype=object)
+    out = np.full(len(values), "", dtype=object)
+    typed = times.isna().to_numpy() & (values != "")
+    out[typed] = values[typed]
+    return out
+
+
+def _extra(text: Any) -> dict[str, Any]:
+    value = json.loads(text) if isinstance(text, str) and text else {}
+    return value if isinstance(value, dict) else {}
+
+
 class Ledger:
     """An open SQLite ledger. Use as a context manager or call :meth:`close`."""
 
@@ -260,6 +336,8 @@ class Ledger:
         return found
 
     def add_cut(self, **values: Any) -> int:
+        """A new cut (``imported_at``: a datetime, stored as ISO text)."""
+        values = {k: iso(v) if isinstance(v, dt.datetime) else v for k, v in values.items()}
         columns = ", ".join(values)
         marks = ", ".join("?" * len(values))
         cursor = self.db.execute(
@@ -279,11 +357,10 @@ class Ledger:
             return []
         start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
         dates = frame["survey_date"]
-        date_text = (
-            dates.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
-            if pd.api.types.is_datetime64_any_dtype(dates)
-            else dates.astype(str)
-        )
+        if not pd.api.types.is_datetime64_any_dtype(dates):
+            dates = parse_datetime_column(dates.astype(object).fillna("").astype(str).tolist())
+            dates.index = frame.index
+        date_text = dates.dt.strftime(_STORED_TIME).fillna("")
         columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
         text_fields = [name for name in CANONICAL if name != "survey_date"]
         extras = (
@@ -323,9 +400,10 @@ class Ledger:
         params: Sequence[Any] = (),
         columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """All records (with cut time, assignment and marks) as a frame of strings; only
-        ``columns`` of them (``cut_at`` included) when given: the text of the survey is most of
-        the frame, and the indicator does not read it.
+        """All records (with cut time, assignment and marks), typed (see
+        :mod:`swat_xl.core.records`); only ``columns`` of them (``cut_at`` included; an attempt
+        brings its unread text along) when given: the text of the survey is most of the frame,
+        and the indicator does not read it.
 
         Read once while nothing changes: an operation that computes the indicator and then
         draws the workbook asks twice (each caller gets its own copy)."""
@@ -342,23 +420,26 @@ class Ledger:
                 "SELECT r.*, c.imported_at AS cut_at FROM records r JOIN cuts c ON c.id = r.cut_id"
                 f"{condition} ORDER BY r.id"
             )
-            frame = pd.read_sql_query(sql, self.db, params=list(params))
+            frame = _typed(pd.read_sql_query(sql, self.db, params=list(params)))
         else:
             known = set(self._record_columns())
-            unknown = [name for name in wanted if name not in known and name != "cut_at"]
+            derived = {"cut_at", *UNREAD_FIELDS}
+            unknown = [name for name in wanted if name not in known and name not in derived]
             if unknown:
                 raise ValueError(f"unknown record columns: {unknown}")
             # The cut's time is looked up here rather than joined: one text per cut, not per row.
-            read = [name for name in wanted if name != "cut_at"]
+            read = [name for name in wanted if name not in derived]
             if "cut_at" in wanted and "cut_id" not in read:
                 read.append("cut_id")
+            read += [a for a in ATTEMPTS if unread(a) in wanted and a not in read]
             selected = ", ".join(f"r.{name}" for name in read)
             sql = f"SELECT {selected} FROM records r{condition} ORDER BY r.id"
             frame = pd.read_sql_query(sql, self.db, params=list(params))
             if "cut_at" in wanted:
                 imported = dict(self.db.execute("SELECT id, imported_at FROM cuts"))
                 frame["cut_at"] = frame["cut_id"].map(imported).fillna("")
-            frame = frame[list(wanted)]
+            frame = _typed(frame)
+            frame = frame[[*wanted, *(n for n in UNREAD_FIELDS if n in frame and n not in wanted)]]
         self._records = (key, frame)
         return frame.copy()
 
@@ -523,17 +604,42 @@ class Ledger:
         )
 
     def operations(self, limit: int = 2000) -> pd.DataFrame:
-        return pd.read_sql_query(
+        """The latest operations, newest first (``started_at`` / ``finished_at`` as times)."""
+        frame = pd.read_sql_query(
             "SELECT * FROM operations ORDER BY id DESC LIMIT ?", self.db, params=[limit]
         )
+        return _with_times(frame, ("started_at", "finished_at"))
 
     def events(self, limit: int = 2000) -> pd.DataFrame:
-        return pd.read_sql_query(
+        """The latest events of the log, newest first (``at`` as a time)."""
+        frame = pd.read_sql_query(
             "SELECT * FROM events ORDER BY id DESC LIMIT ?", self.db, params=[limit]
         )
+        return _with_times(frame, ("at",))
 
     def cuts(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM cuts ORDER BY id", self.db)
+        """Every cut (``imported_at`` as a time)."""
+        frame = pd.read_sql_query("SELECT * FROM cuts ORDER BY id", self.db)
+        return _with_times(frame, ("imported_at",))
+
+    def practice_log(self) -> pd.DataFrame:
+        """The supervisors' log of practices: ``held_on`` as a time (the day), with the text
+        typed there when it is not a date in ``held_on_unread``; the rest as text."""
+        frame = pd.read_sql_query(
+            "SELECT held_on, practice, owner, minutes, notes FROM practice_log ORDER BY id",
+            self.db,
+        )
+        text = frame["held_on"]
+        held = stored_times(text)
+        frame["held_on"] = held
+        frame[unread("held_on")] = _unread_text(text, held)
+        return frame
+
+
+def _with_times(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    for name in names:
+        frame[name] = stored_times(frame[name])
+    return frame
 
 
 def _row_dict(db: sqlite3.Connection, row: tuple[Any, ...], table: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The indicator of section 5: effective contacts / records sent by the client, and its detail.
 
-Pure and vectorised: the ledger's records frame (text columns, as :meth:`Ledger.records`
-returns them) in, plain dataclasses out. The caller passes ``now``, the settings and the set of
+Pure and vectorised: the ledger's typed records frame (see :mod:`swat_xl.core.records`) in,
+plain dataclasses out. The caller passes ``now``, the settings and the set of
 Colombian national holidays (the core imports no calendar library).
 
 Scope: without a date range the indicator covers what the live formulas of the ``Indicador``
@@ -21,7 +21,7 @@ import pandas as pd
 
 from swat_xl.core.config import Settings
 from swat_xl.core.model import OUTCOME_EFFECTIVE, OUTCOME_NO_CONTACT
-from swat_xl.core.text import empty_mask
+from swat_xl.core.records import ATTEMPTS, as_datetime, unread
 
 # by_outcome keys for records without an outcome.
 NO_OUTCOME = "SIN RESULTADO"
@@ -37,7 +37,6 @@ RULES: dict[str, str] = {
     "attempt_not_a_date": "Intento sin fecha válida",
     "same_day_attempts": "Dos intentos el mismo día",
 }
-ATTEMPTS: tuple[str, ...] = ("attempt1", "attempt2", "attempt3")
 _WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
@@ -86,11 +85,12 @@ class AgentStats(Group):
 @dataclass(frozen=True)
 class CutStats(Group):
     cut_id: int = 0
-    imported_at: str = ""
+    imported_at: dt.datetime | None = None
     file_name: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"imported_at": self.imported_at, "file_name": self.file_name, **super().as_json()}
+        imported = self.imported_at.isoformat() if self.imported_at else ""
+        return {"imported_at": imported, "file_name": self.file_name, **super().as_json()}
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,13 @@ def kpi_scope(records: pd.DataFrame, period_start: dt.date | None) -> pd.Series:
         return pd.Series(False, index=records.index, dtype=bool)
     if period_start is None:
         return pd.Series(True, index=records.index, dtype=bool)
-    live = empty_mask(records["archived_at"])
-    in_period = records["cut_at"].to_numpy(dtype=object) >= period_start.isoformat()  # ISO text
+    live = records["archived_at"].isna().to_numpy()
+    in_period = (records["cut_at"] >= _midnight(period_start)).to_numpy()  # NaT compares False
     return pd.Series(live | in_period, index=records.index, dtype=bool)
+
+
+def _midnight(day: dt.date) -> pd.Timestamp:
+    return pd.Timestamp(day.year, day.month, day.day)
 
 
 def range_scope(records: pd.DataFrame, desde: dt.date | None, hasta: dt.date | None) -> pd.Series:
@@ -198,9 +202,9 @@ def range_scope(records: pd.DataFrame, desde: dt.date | None, hasta: dt.date | N
     cut_at = records["cut_at"]
     mask = pd.Series(True, index=records.index, dtype=bool)
     if desde is not None:
-        mask &= cut_at >= desde.isoformat()
+        mask &= cut_at >= _midnight(desde)
     if hasta is not None:
-        mask &= cut_at < (hasta + dt.timedelta(days=1)).isoformat()
+        mask &= cut_at < _midnight(hasta + dt.timedelta(days=1))
     return mask
 
 
@@ -220,8 +224,8 @@ def live_parts(records: pd.DataFrame, period_start: dt.date | None, unassigned: 
     scope = kpi_scope(records, period_start).to_numpy()
     outcome = records["outcome"].to_numpy(dtype=object)
     agent = records["agent"].to_numpy(dtype=object)
-    archived = ~empty_mask(records["archived_at"])
-    excluded = ~empty_mask(records["exclusion"])
+    archived = records["archived_at"].notna().to_numpy()
+    excluded = records["exclusion"].to_numpy(dtype=object) != ""
     open_unassigned = (
         ~archived & ~excluded & (outcome == "") & ((agent == "") | (agent == unassigned))
     )
@@ -246,6 +250,7 @@ USED_COLUMNS = (
     "assigned_at",
     "due_at",
     *ATTEMPTS,
+    *(unread(name) for name in ATTEMPTS),
     "outcome",
     "resolution",
     "agent_survey",
@@ -254,46 +259,22 @@ USED_COLUMNS = (
 )
 
 
+_TIME_COLUMNS = ("cut_at", "assigned_at", "due_at", *ATTEMPTS, "closed_at", "archived_at")
+_TEXT_COLUMNS = tuple(name for name in USED_COLUMNS if name not in (*_TIME_COLUMNS, "id", "cut_id"))
+
+
 # Each text column is taken once as a numpy array of ``str`` and compared there: on 150 000
 # records that is several times faster than pandas' string columns, and the indicator makes
 # dozens of comparisons.
 def _texts(frame: pd.DataFrame, names: Iterable[str]) -> dict[str, np.ndarray]:
-    """Columns of ``frame`` as object arrays (no copy). The ledger's text is never missing; a
-    missing value elsewhere counts as a non-empty value of its own, as the text ``"nan"``
-    would."""
+    """Columns of ``frame`` as object arrays. The ledger's text is never missing; a missing
+    value elsewhere counts as a non-empty value of its own, as the text ``"nan"`` would."""
     return {name: frame[name].to_numpy(dtype=object) for name in names}
 
 
-def _times(values: np.ndarray) -> np.ndarray:
-    """ISO text -> ``datetime64[ns]`` (``NaT`` when blank or not a date).
-
-    The ledger writes ``YYYY-MM-DDTHH:MM:SS``: that exact form is parsed first (fast), any
-    other text then by the general ISO 8601 parser."""
-    if len(values) == 0:
-        return np.empty(0, dtype="datetime64[ns]")
-    out = _parse(values, _LEDGER_TIME)
-    retry = np.isnat(out) & (values != "")
-    if retry.any():
-        out[retry] = _parse(values[retry], "ISO8601")
-    return out
-
-
-_LEDGER_TIME = "%Y-%m-%dT%H:%M:%S"
-
-
-def _parse(values: np.ndarray, fmt: str) -> np.ndarray:
-    parsed = pd.to_datetime(values, errors="coerce", format=fmt)
-    if parsed.tz is not None:  # an offset typed by hand: the wall time is what counts
-        parsed = parsed.tz_localize(None)
-    return np.array(parsed.as_unit("ns").to_numpy(), dtype="datetime64[ns]")
-
-
-def _times_where(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """:func:`_times` of the values under ``mask`` only; ``NaT`` elsewhere."""
-    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if mask.any():
-        out[mask] = _times(values[mask])
-    return out
+def _moments(frame: pd.DataFrame, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Time columns of ``frame`` as ``datetime64[us]`` arrays (``NaT`` when blank)."""
+    return {name: frame[name].to_numpy(dtype="datetime64[us]") for name in names}
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:
@@ -372,18 +353,18 @@ def compute_kpi(
         if not mask.all():
             r = r.loc[mask]
     n = len(r)
-    cut_id = pd.to_numeric(r["cut_id"], errors="coerce").fillna(0).astype(int).to_numpy()
-    c = _texts(r, [name for name in r.columns if name not in ("id", "cut_id")])
+    cut_id = r["cut_id"].to_numpy(dtype="int64")
+    c = _texts(r, [name for name in _TEXT_COLUMNS if name in r.columns])
+    t = _moments(r, [name for name in _TIME_COLUMNS if name in r.columns])
     outcome = c["outcome"]
     excluded = c["exclusion"] != ""
     effective = outcome == OUTCOME_EFFECTIVE
-    live = c["archived_at"] == ""
+    live = np.isnat(t["archived_at"])
     agent = c["agent"]
     no_outcome = outcome == ""
     pending = live & ~excluded & no_outcome
     mine = agent != ""
-    due = _times_where(c["due_at"], pending & mine)
-    overdue = pending & mine & (due < np.datetime64(now, "ns"))  # NaT compares False
+    overdue = pending & mine & (t["due_at"] < np.datetime64(now, "us"))  # NaT compares False
     flags = _Flags(effective, excluded, pending, overdue)
 
     label = np.where(no_outcome, np.where(excluded, EXCLUDED, NO_OUTCOME), outcome)
@@ -395,10 +376,8 @@ def compute_kpi(
     by_agent: dict[str, AgentStats] = {}
     if mine.any():
         codes, names = pd.factorize(agent[mine], sort=True, use_na_sentinel=False)
-        closed_text = c["closed_at"][mine]
-        is_closed = closed_text != ""
-        closed = _times_where(closed_text, is_closed)
-        assigned = _times_where(c["assigned_at"][mine], is_closed)
+        closed = t["closed_at"][mine]
+        assigned = t["assigned_at"][mine]
         extra = pd.DataFrame(
             {
                 "hours": (closed - assigned) / np.timedelta64(1, "h"),
@@ -421,29 +400,27 @@ def compute_kpi(
     files: dict[int, str] = {}
     if cuts is not None and not cuts.empty:
         files = {int(i): str(f) for i, f in zip(cuts["id"], cuts["file_name"], strict=True)}
-    cut_codes, cut_texts = pd.factorize(
-        c["cut_at"], sort=True, use_na_sentinel=False
-    )  # code order is text order
-    first = pd.Series(cut_codes).groupby(cut_id).min().to_dict() if n else {}
-    imported = {cid: cut_texts[code] for cid, code in first.items()}
+    cut_at = t["cut_at"]
+    # A cut's records share its import time: the earliest one stands for it.
+    first = pd.Series(cut_at).groupby(cut_id).min().to_dict() if n else {}
     by_cut = [
         CutStats(
             **group,
             cut_id=int(cid),
-            imported_at=str(imported.get(cid, "")),
+            imported_at=as_datetime(first.get(cid)),
             file_name=files.get(int(cid), ""),
         )
         for cid, group in flags.by(cut_id).items()
     ]
-    day = np.array([str(text)[:10] for text in cut_texts], dtype=object)[cut_codes]
+    dated = ~np.isnat(cut_at)
+    day = cut_at.astype("datetime64[D]")
     by_day = [
-        DayStats(**group, day=dt.date.fromisoformat(str(key)))
-        for key, group in flags.by(day).items()
-        if _is_iso_day(str(key))
+        DayStats(**group, day=pd.Timestamp(key).date())
+        for key, group in flags.subset(dated).by(day[dated]).items()
     ]
 
-    ids = pd.to_numeric(r["id"], errors="coerce").to_numpy() if n else np.empty(0)
-    found = _Problems.find(ids, c, settings, now, holidays)
+    ids = r["id"].to_numpy(dtype="int64")
+    found = _Problems.find(ids, {**c, **t}, settings, now, holidays)
     listed = [
         Inconsistency(int(rid), str(who), str(rule), describe(rule, attempt, when, info, settings))
         for rid, who, rule, attempt, when, info in found.frame(max_listed).itertuples(
@@ -468,14 +445,6 @@ def compute_kpi(
         inconsistency_counts=found.counts(),
         inconsistencies=listed,
     )
-
-
-def _is_iso_day(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 # -- inconsistencies ----------------------------------------------------------------------------
@@ -505,9 +474,9 @@ def inconsistencies(
     """
     if records.empty:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    ids = pd.to_numeric(records["id"], errors="coerce").to_numpy()
-    columns = ["agent", "outcome", "resolution", *ATTEMPTS]
-    found = _Problems.find(ids, _texts(records, columns), settings, now, holidays)
+    ids = records["id"].to_numpy(dtype="int64")
+    texts = _texts(records, ["agent", "outcome", "resolution", *(unread(a) for a in ATTEMPTS)])
+    found = _Problems.find(ids, {**texts, **_moments(records, ATTEMPTS)}, settings, now, holidays)
     return found.frame()
 
 
@@ -535,9 +504,9 @@ class _Problems:
             return found
         outcome = c["outcome"][marked]
         size = len(outcome)
-        texts = {a: c[a][marked] for a in ATTEMPTS}
-        present = {a: texts[a] != "" for a in ATTEMPTS}
-        stamps = {a: _times_where(texts[a], present[a]) for a in ATTEMPTS}
+        stamps = {a: c[a][marked] for a in ATTEMPTS}
+        typed = {a: c[unread(a)][marked] != "" for a in ATTEMPTS}  # text that is not a date
+        present = {a: ~np.isnat(stamps[a]) | typed[a] for a in ATTEMPTS}
 
         attempts = sum(present[a].astype(int) for a in ATTEMPTS)
         few = (outcome == OUTCOME_NO_CONTACT) & (attempts < settings.min_attempts_no_contact)
@@ -548,7 +517,7 @@ class _Problems:
         holiday_days = np.array(sorted(holidays), dtype="datetime64[D]")
         week_start, week_end = (h * 60 for h in settings.weekday_hours)
         sat_start, sat_end = (h * 60 for h in settings.saturday_hours)
-        now_ts = np.datetime64(now, "ns")
+        now_ts = np.datetime64(now, "us")
         for number, name in enumerate(ATTEMPTS, start=1):
             ts = stamps[name]
             valid = ~np.isnat(ts)
@@ -575,7 +544,7 @@ class _Problems:
         if settings.one_contact_per_day:
             days = {a: stamps[a].astype("datetime64[D]") for a in ATTEMPTS}
             same = np.zeros(size, dtype=bool)
-            shown = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
+            shown = np.full(size, np.datetime64("NaT"), dtype="datetime64[us]")
             for left, right in (
                 ("attempt1", "attempt2"),
                 ("attempt1", "attempt3"),
@@ -623,7 +592,7 @@ class _Problems:
         sort = np.lexsort((attempt, rank, record_id))  # stable: by record, rule, attempt
         if limit is not None:
             sort = sort[:limit]
-        nat = np.datetime64("NaT", "ns")
+        nat = np.datetime64("NaT", "us")
         when = np.concatenate(
             [np.full(len(p[0]), nat) if p[3] is None else p[3] for p in self.parts]
         )
@@ -640,7 +609,7 @@ class _Problems:
                 "agent": self.agent[where[sort]],
                 "rule": rules[sort],
                 "attempt": attempt[sort],
-                "when": when[sort].astype("datetime64[ns]"),
+                "when": when[sort].astype("datetime64[us]"),
                 "info": info[sort],
             },
             columns=PROBLEM_COLUMNS,

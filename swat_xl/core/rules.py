@@ -14,8 +14,9 @@ from collections.abc import Iterable
 import pandas as pd
 
 from swat_xl.core.config import Settings
+from swat_xl.core.dates import parse_datetime_column
 from swat_xl.core.model import EXCLUSION_REASONS, Segment
-from swat_xl.core.text import fold
+from swat_xl.core.text import clean_text, fold
 
 _LEGAL_SUFFIXES = ("sasbic", "sas", "sa", "ltda", "sca", "scs", "eu")
 _HOGAR_WORDS = ("hogar", "fijo", "fija", "residencial", "hfc", "ftth", "rr")
@@ -144,7 +145,8 @@ def record_keys(frame: pd.DataFrame, segments: pd.Series) -> pd.Series:
     survey = frame["survey_id"].astype(str)
     when = frame["survey_date"]
     if not pd.api.types.is_datetime64_any_dtype(when):
-        when = pd.to_datetime(when, errors="coerce")
+        when = parse_datetime_column([clean_text(value) for value in when.tolist()])
+        when.index = frame.index
     stamp = when.dt.strftime("%Y-%m-%dT%H:%M").fillna("")
     account = (
         frame["account"]

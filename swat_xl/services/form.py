@@ -73,7 +73,7 @@ def export_form(
         finally:
             tmp.unlink(missing_ok=True)
         state.update(ledger=ledger.path, written=True, when=iso(session.now))
-        fresh = rows.loc[rows["form_exported_at"] == "", "id"].astype(int).tolist()
+        fresh = rows.loc[rows["form_exported_at"].isna(), "id"].astype(int).tolist()
         state["ids"] = fresh
         ledger.db.executemany(
             "UPDATE records SET form_exported_at = ? WHERE id = ? AND form_exported_at = ''",

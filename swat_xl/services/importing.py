@@ -68,7 +68,7 @@ def import_cut(
             cut_id = ledger.add_cut(
                 file_name=export_path.name,
                 sha256=table.sha256,
-                imported_at=session.now.isoformat(),
+                imported_at=session.now,
                 sheet=table.sheet,
                 header_row=table.header_row,
                 rows_read=table.rows_read,

@@ -71,9 +71,9 @@ def _years(cuts: pd.DataFrame | None, now: dt.datetime) -> set[int]:
     """Years the attempts may fall in: from the first cut's year to next year."""
     first = now.year
     if cuts is not None and not cuts.empty:
-        earliest = str(cuts["imported_at"].min())[:4]  # ISO text: the smallest is the earliest
-        if earliest.isdigit():
-            first = min(int(earliest), now.year)
+        earliest = cuts["imported_at"].min()
+        if not pd.isna(earliest):
+            first = min(earliest.year, now.year)
     return set(range(first, now.year + 2))
 
 

@@ -24,11 +24,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import pandas as pd
 from filelock import FileLock, Timeout
 
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.core.config import Settings, settings_from_rows, settings_to_rows
+from swat_xl.core.dates import parse_datetime
 from swat_xl.core.kpi import USED_COLUMNS, KpiReport
 from swat_xl.core.model import Agent
 from swat_xl.core.roster import parse_roster
@@ -56,9 +56,9 @@ class WorkbookPort(Protocol):
 
 def now() -> dt.datetime:
     """Local time, or ``SWAT_NOW`` (ISO) when set — used by tests and demos for reproducibility."""
-    fixed = os.environ.get("SWAT_NOW")
+    fixed = parse_datetime(os.environ.get("SWAT_NOW"))
     if fixed:
-        return dt.datetime.fromisoformat(fixed)
+        return fixed
     return dt.datetime.now().replace(microsecond=0)
 
 
@@ -194,10 +194,7 @@ def master_state(
         cuts=cuts,
         operations=ledger.operations(),
         events=ledger.events(),
-        practice_log=pd.read_sql_query(
-            "SELECT held_on, practice, owner, minutes, notes FROM practice_log ORDER BY id",
-            ledger.db,
-        ),
+        practice_log=ledger.practice_log(),
         now=session.now,
         user_sheets=user_sheets,
         xlwings_conf=xlwings_conf,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from swat_xl.core.records import as_datetime
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.spec import Cell, Column, Sheet, Table, WorkbookSpec
 
@@ -27,15 +28,6 @@ FORM_COLUMNS: tuple[Column, ...] = (
     Column("Asesor", 22),
     Column("Fecha de gestión", 17, "datetime"),
 )
-
-
-def _when(text: str) -> dt.datetime | str | None:
-    if not text:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        return text
 
 
 def form_rows(records: pd.DataFrame) -> list[list[Any]]:
@@ -57,7 +49,7 @@ def form_rows(records: pd.DataFrame) -> list[list[Any]]:
                 r.order_number,
                 L.EXCLUSION_LABELS.get(r.exclusion, r.exclusion),
                 r.agent,
-                _when(r.closed_at or r.cut_at),
+                as_datetime(r.closed_at) or as_datetime(r.cut_at),
             ]
         )
     return rows

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from swat_xl.core.kpi import EXCLUDED, NO_OUTCOME, NO_SEGMENT, RULES, KpiReport, live_parts
@@ -79,9 +80,9 @@ def sheet_counts(frame: pd.DataFrame, now: dt.datetime) -> tuple[int, int, int, 
     if frame.empty:
         return (0, 0, 0, 0)
     outcome = frame["outcome"].to_numpy(dtype=object)
-    due = frame["due_at"].to_numpy(dtype=object)
+    due = frame["due_at"].to_numpy(dtype="datetime64[us]")
     open_ = outcome == ""
-    overdue = open_ & (due != "") & (due < now.isoformat())  # ISO text sorts as time
+    overdue = open_ & (due < np.datetime64(now, "us"))  # NaT compares False
     return (
         len(frame),
         int((outcome == OUTCOME_EFFECTIVE).sum()),
@@ -396,7 +397,7 @@ def _detail(sheet: Sheet, report: KpiReport, chart_row: int) -> None:
         [
             [
                 c.cut_id,
-                _when(c.imported_at),
+                c.imported_at,
                 c.file_name,
                 c.total_records,
                 c.excluded,
@@ -444,13 +445,6 @@ def _detail(sheet: Sheet, report: KpiReport, chart_row: int) -> None:
             anchor_col=CHART_COL,
         )
     )
-
-
-def _when(text: str) -> dt.datetime | str:
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        return text
 
 
 def indicator_sheet(

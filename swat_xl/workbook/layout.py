@@ -7,7 +7,6 @@ live in :mod:`indicator` and :mod:`practices`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from swat_xl import __version__
 from swat_xl.core.config import Settings, settings_to_rows
 from swat_xl.core.kpi import KpiReport
 from swat_xl.core.model import OUTCOME_NO_CONTACT, OUTCOMES, RESOLUTIONS, UNASSIGNED, Agent
+from swat_xl.core.records import as_datetime, shown_times
 from swat_xl.core.roster import roster_rows
 from swat_xl.core.text import empty_mask
 from swat_xl.workbook import labels as L
@@ -126,24 +126,6 @@ def sheet_names_for(
     return out
 
 
-def _dates(values: Sequence[Any]) -> list[Any]:
-    """ISO text -> datetime objects (None when blank); unparseable text stays text.
-
-    Each distinct text is parsed once: a cut shares its assignment and due times, and
-    surveys share minutes."""
-    parsed: dict[Any, Any] = {}
-    for raw in dict.fromkeys(values):
-        if raw is None or raw == "":
-            parsed[raw] = None
-            continue
-        text = str(raw)
-        try:
-            parsed[raw] = dt.datetime.fromisoformat(text)
-        except ValueError:
-            parsed[raw] = text
-    return [parsed[value] for value in values]
-
-
 def _ints(values: list[Any]) -> list[Any]:
     if set(map(type, values)) <= {int}:
         return values
@@ -162,10 +144,11 @@ def _table_rows(frame: pd.DataFrame, columns: Sequence[Column]) -> list[tuple[An
     data: list[list[Any]] = []
     blank = [""] * len(frame)
     for column in columns:
-        values = frame[column.field].tolist() if column.field in frame else blank
         if column.kind == "datetime":
-            data.append(_dates(values))
-        elif column.kind == "int":
+            data.append(shown_times(frame, str(column.field)))
+            continue
+        values = frame[column.field].tolist() if column.field in frame else blank
+        if column.kind == "int":
             data.append(_ints(values))
         else:
             data.append(_texts(values))
@@ -231,15 +214,10 @@ def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.da
 
 # -- plain tables ---------------------------------------------------------------------------
 def _extra_values(records: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
-    """The extra columns' names (first seen first) and each record's extras (parsed once)."""
-    cache: dict[str, dict[str, Any]] = {}
-    parsed = []
-    for text in records["extra"].tolist():
-        value = cache.get(text)
-        if value is None:
-            value = cache[text] = json.loads(text or "{}")
-        parsed.append(value)
-    return list(dict.fromkeys(key for value in cache.values() for key in value)), parsed
+    """The extra columns' names (first seen first) and each record's extras."""
+    parsed = records["extra"].tolist()
+    distinct = {id(value): value for value in parsed}.values()  # the ledger shares equal ones
+    return list(dict.fromkeys(key for value in distinct for key in value)), parsed
 
 
 def base_sheet(records: pd.DataFrame) -> Sheet:
@@ -327,7 +305,7 @@ def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str
     open_mask = (
         ~empty_mask(records["agent"])
         & empty_mask(records["outcome"])
-        & empty_mask(records["archived_at"])
+        & records["archived_at"].isna().to_numpy()
     )
     open_counts = (
         records.loc[open_mask, "agent"].value_counts().to_dict() if not records.empty else {}
@@ -407,22 +385,15 @@ def log_sheet(operations: pd.DataFrame, events: pd.DataFrame) -> Sheet:
             event.level, "Detalle"
         )
         by_op.setdefault(int(event.operation_id), []).append(
-            [_parse_iso(event.at), int(event.operation_id), level, "", "", event.message]
+            [as_datetime(event.at), int(event.operation_id), level, "", "", event.message]
         )
     rows: list[list[Any]] = []
     for op in operations.itertuples(index=False):
         text = op.command + (f": {op.summary}" if op.summary else " (sin terminar)")
-        rows.append([_parse_iso(op.started_at), int(op.id), "Operación", op.user, op.host, text])
+        rows.append([as_datetime(op.started_at), int(op.id), "Operación", op.user, op.host, text])
         rows.extend(sorted(by_op.get(int(op.id), []), key=lambda r: r[0] or dt.datetime.min))
     table = Table(columns, rows, spare_rows=0)
     return Sheet(L.SHEET_LOG, tables=[table], freeze=(1, 0), tab_color="#7F7F7F")
-
-
-def _parse_iso(text: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def home_sheet(state: MasterState, names: dict[str, str]) -> Sheet:
@@ -482,7 +453,7 @@ def agents_with_sheets(state: MasterState) -> list[str]:
     """Active agents (roster order), then any agent still holding records on the sheets."""
     names = [a.name for a in state.agents if a.active]
     records = state.records
-    live = records[empty_mask(records["archived_at"]) & ~empty_mask(records["agent"])]
+    live = records[records["archived_at"].isna().to_numpy() & ~empty_mask(records["agent"])]
     for name in live["agent"].unique():
         if name != UNASSIGNED and name not in names:
             names.append(name)
@@ -510,7 +481,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
         records = with_display(full) if not full.empty else full
     if records.empty:
         records = _empty_records(records)
-    live = records[empty_mask(records["archived_at"])]
+    live = records[records["archived_at"].isna().to_numpy()]
     manageable = live[empty_mask(live["exclusion"])]
 
     def drawn(name: str, role: str, draw: Callable[[], Sheet]) -> Sheet:

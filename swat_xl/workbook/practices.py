@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from swat_xl.core.practices import OWNERS, PRACTICES, recent_weeks
+from swat_xl.core.records import as_datetime
 from swat_xl.core.text import clean_text
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.spec import Cell, Column, Sheet, Table, Validation, a1, col_letter
@@ -43,14 +44,11 @@ ADHERENCE_FIRST_ROW = ADHERENCE_TITLE_ROW + 2
 LOG_SPARE_ROWS = 300
 
 
-def _date(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value
-    text = clean_text(value)
-    try:
-        return dt.date.fromisoformat(text[:10]) if text else None
-    except ValueError:
-        return text
+def _held(when: Any, typed: str) -> dt.date | str | None:
+    """The day a practice was held (the ledger's log): the date, or the text typed there when it
+    is not a date (shown back as typed), or ``None``."""
+    day = as_datetime(when)
+    return day.date() if day is not None else (typed or None)
 
 
 def _minutes(value: Any) -> Any:
@@ -71,7 +69,7 @@ def _log_table(state: MasterState) -> Table:
         Column(LOG_COLUMNS[4], 40, editable=True),
     ]
     rows = [
-        [_date(r.held_on), r.practice, r.owner, _minutes(r.minutes), r.notes]
+        [_held(r.held_on, r.held_on_unread), r.practice, r.owner, _minutes(r.minutes), r.notes]
         for r in state.practice_log.itertuples(index=False)
     ]
     return Table(columns, rows, spare_rows=LOG_SPARE_ROWS)

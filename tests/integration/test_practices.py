@@ -112,3 +112,34 @@ def test_adherence_formulas_recalculated_by_libreoffice(master: Path, tmp_path: 
         first = ADHERENCE_FIRST_ROW + 1
         assert ws.cell(first, CATALOG_COL + 2 + 7).value == pytest.approx(1.0)  # 5 of 5
         assert ws.cell(first, CATALOG_COL + 2 + 6).value == pytest.approx(0.4)  # 2 of 5
+
+
+def test_log_dates_typed_as_text_are_read_or_said_back(master: Path):
+    book = openpyxl.load_workbook(master)
+    ws = book["Prácticas"]
+    for row, (typed, practice) in enumerate(
+        [("2/12/26", "Diálogo diario"), ("el lunes", "Diálogo semanal")], start=2
+    ):
+        ws.cell(row, 1).value = typed
+        ws.cell(row, 1).data_type = "s"
+        ws.cell(row, 2).value = practice
+    book.save(master)
+    for _ in range(2):  # the second operation does not say it again
+        result = run_cli("kpi", "--workbook", master, now="2026-12-03T10:00:00")
+        assert result.code == 0, result.err
+    with sqlite3.connect(ledger_of(master)) as db:
+        logged = db.execute("SELECT held_on, practice FROM practice_log ORDER BY id").fetchall()
+    assert logged == [("2026-12-02", "Diálogo diario"), ("el lunes", "Diálogo semanal")]
+    book = openpyxl.load_workbook(master)
+    ws = book["Prácticas"]
+    assert ws.cell(2, 1).value == dt.datetime(2026, 12, 2)
+    assert ws.cell(3, 1).value == "el lunes"  # shown back as typed
+    warnings = [
+        row[5]
+        for row in book["Bitácora"].iter_rows(min_row=2, values_only=True)
+        if row[2] == "Aviso" and "el lunes" in str(row[5])
+    ]
+    assert warnings == [
+        "Hoja «Prácticas», fila 3, columna «Fecha»: «el lunes» no es una fecha reconocible "
+        "(use dd/mm/aaaa); quedó como está"
+    ]

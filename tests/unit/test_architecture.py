@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -43,3 +44,20 @@ def test_core_needs_no_excel_library():
 def test_no_xlwings_pro():
     for path in (ROOT / "swat_xl").rglob("*.py"):
         assert "xlwings.pro" not in path.read_text(encoding="utf-8"), path
+
+
+def test_dates_are_read_in_one_place():
+    """What people type is read by ``swat_xl.core.dates``; the ledger's own ISO text by the
+    ledger alone (into typed records). No other module parses dates."""
+    readers = {"swat_xl/core/dates.py", "swat_xl/adapters/ledger.py"}
+    parsing = re.compile(r"\bstrptime\(|\bfromisoformat\(|\bto_datetime\(")
+    backup_stamp = '"%Y%m%d-%H%M%S"'  # the time in a backup's file name, written by the tool
+    found = []
+    for path in sorted((ROOT / "swat_xl").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name in readers:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if parsing.search(line) and backup_stamp not in line:
+                found.append(f"{name}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)

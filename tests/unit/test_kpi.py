@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from swat_xl.adapters.ledger import typed_records
 from swat_xl.core.config import Settings
 from swat_xl.core.kpi import RULES, compute_kpi, inconsistencies, kpi_scope
 from swat_xl.errors import InputError
@@ -56,8 +57,9 @@ def record(record_id: int, **values: Any) -> dict[str, Any]:
 
 
 def frame(*records: dict[str, Any]) -> pd.DataFrame:
+    """The records as the ledger stores them (ISO text), read back typed as the ledger does."""
     df = pd.DataFrame(list(records))
-    return df.astype({name: "str" for name in TEXT_COLUMNS})
+    return typed_records(df.astype({name: "str" for name in TEXT_COLUMNS}))
 
 
 def rules_of(df: pd.DataFrame, settings: Settings = SETTINGS) -> list[tuple[int, str]]:
