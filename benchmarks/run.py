@@ -324,6 +324,161 @@ def build_month(out: Path, roster: Path, days: int, per_day: int) -> Path:
     return workbook
 
 
+# -- the daily loop ---------------------------------------------------------------------------
+def _sample() -> Any:
+    from swat_xl.demo import sample
+
+    return sample
+
+
+def build_daily_month(
+    out: Path, roster: Path, days: int, cuts_per_day: int, rows_per_cut: int
+) -> Path:
+    """A master after ``days`` days run as the procedure runs them, every step a ``swat-xl``
+    process at its own time: a cut every few hours from 08:00 (a tenth of each repeating the
+    previous one); at the end of the day the agents' workbooks are exported, marked as agents
+    mark them (``simulate_agent_day``), collected, the excluded records exported to the online
+    form and everything closed before the day archived."""
+    sample = _sample()
+    folder = out / f"dia-{days}x{cuts_per_day}x{rows_per_cut}"
+    workbook = folder / "maestro.xlsx"
+    ready = folder / ".listo"
+    if ready.exists():
+        return workbook
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    agents = folder / "asesores"
+    start = (NOW - dt.timedelta(days=days)).replace(hour=7, minute=0)
+    run_process(swat("init", workbook, "--roster", roster), env=_env(start))
+    hours = max(1, 9 // max(1, cuts_per_day - 1)) if cuts_per_day > 1 else 0
+    previous: list[Any] = []
+    for day in range(days):
+        morning = start + dt.timedelta(days=day, hours=1)
+        for n in range(cuts_per_day):
+            cut_at = morning + dt.timedelta(hours=n * hours)
+            export = folder / "corte.xlsx"
+            truth = sample.make_export(
+                export,
+                rows=rows_per_cut,
+                seed=1000 + day * 10 + n,
+                start=cut_at - dt.timedelta(hours=hours or 3),
+                previous=previous,
+                repeat_from_previous=rows_per_cut // 10 if previous else 0,
+            )
+            previous = [truth]
+            run_process(swat("import", export, "--workbook", workbook), env=_env(cut_at))
+        evening = morning + dt.timedelta(hours=10)
+        run_process(
+            swat("agents-export", "--workbook", workbook, "--out", agents), env=_env(evening)
+        )
+        sample.simulate_agent_day(agents, seed=day, now=morning)
+        later = evening + dt.timedelta(minutes=30)
+        run_process(swat("collect", agents, "--workbook", workbook), env=_env(later))
+        form = folder / f"formulario-{day}.xlsx"
+        run_process(swat("form", "--workbook", workbook, "--out", form), env=_env(later))
+        form.unlink(missing_ok=True)
+        before = f"{morning:%d/%m/%Y}"
+        run_process(swat("archive", "--workbook", workbook, "--before", before), env=_env(later))
+    (folder / "corte.xlsx").unlink(missing_ok=True)
+    ready.touch()
+    return workbook
+
+
+def type_marks(workbook: Path, count: int) -> int:
+    """Type ``count`` marks into the agent sheets of ``workbook`` (round robin over the
+    sheets, the first open rows) and save it with openpyxl, as someone saving the file would:
+    every part of the package is written again."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    sheets = []
+    for ws in book.worksheets:
+        header = [c.value for c in ws[1]]
+        if "ID" in header and "Resultado" in header:
+            sheets.append((ws, {name: header.index(name) + 1 for name in header if name}))
+    rows = {ws.title: 2 for ws, _ in sheets}
+    typed = 0
+    while typed < count and sheets:
+        for ws, col in list(sheets):
+            row = rows[ws.title]
+            while row <= ws.max_row and (
+                ws.cell(row, col["ID"]).value is None or ws.cell(row, col["Resultado"]).value
+            ):
+                row += 1
+            if row > ws.max_row:
+                sheets.remove((ws, col))
+                continue
+            ws.cell(row, col["Intento 1"]).value = NOW - dt.timedelta(minutes=30 + typed)
+            ws.cell(row, col["Resultado"]).value = "CONTACTO EFECTIVO"
+            ws.cell(row, col["Solución"]).value = "ESCALADO"
+            rows[ws.title] = row + 1
+            typed += 1
+            if typed == count:
+                break
+    book.save(workbook)
+    return typed
+
+
+def bench_daily(
+    out: Path, roster: Path, runs: int, days: int, cuts_per_day: int, rows_per_cut: int, cut: int
+) -> dict[str, Any]:
+    """The daily loop: a ``cut``-row cut into a fresh master and into the month master, and
+    ``kpi`` on the month master after 20 marks were typed into the file; the runs of the
+    three alternate, so the ratios compare runs made side by side."""
+    sample = _sample()
+    month = build_daily_month(out, roster, days, cuts_per_day, rows_per_cut)
+    work = out / f"bucle-{month.parent.name}-{cut}"
+    work.mkdir(exist_ok=True)
+    export = work / "corte.xlsx"
+    if not export.exists():
+        sample.make_export(export, rows=cut, seed=77, start=NOW - dt.timedelta(hours=3))
+    fresh = work / "fresco"
+    if not fresh.exists():
+        fresh.mkdir()
+        run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
+    # The month as the code being measured leaves it after an operation (the month itself may
+    # have been drawn by older code, kept with --out), and a copy with 20 marks typed in it.
+    settled = work / "mes"
+    shutil.rmtree(settled, ignore_errors=True)
+    shutil.copytree(month.parent, settled, ignore=shutil.ignore_patterns(".listo", "asesores"))
+    run_process(swat("kpi", "--workbook", settled / "maestro.xlsx"))
+    marked = work / "mes-marcado"
+    shutil.rmtree(marked, ignore_errors=True)
+    shutil.copytree(settled, marked)
+    type_marks(marked / "maestro.xlsx", 20)
+    runs_of = {
+        "fresh": (fresh, lambda wb: swat("import", export, "--workbook", wb)),
+        "month": (settled, lambda wb: swat("import", export, "--workbook", wb)),
+        "kpi_marked": (marked, lambda wb: swat("kpi", "--workbook", wb)),
+        "kpi_month": (settled, lambda wb: swat("kpi", "--workbook", wb)),
+    }
+    timings = {key: Timing(key) for key in runs_of}
+    for _ in range(runs):
+        for key, (template, command) in runs_of.items():
+            copy = fresh_copy(template, work / "run")
+            wall, peak = run_process(command(copy))
+            timings[key].walls.append(wall)
+            timings[key].peaks.append(peak)
+    shutil.rmtree(work / "run", ignore_errors=True)
+    with sqlite3.connect(month.with_name("maestro.swat.sqlite")) as db:
+        records, live = db.execute("SELECT COUNT(*), SUM(archived_at = '') FROM records").fetchone()
+        cuts = db.execute("SELECT COUNT(*) FROM cuts").fetchone()[0]
+    return {
+        "timings": timings,
+        "days": days,
+        "cuts": cuts,
+        "records": records,
+        "live": live,
+        "cut": cut,
+        "ratios": [
+            m / f for m, f in zip(timings["month"].walls, timings["fresh"].walls, strict=True)
+        ],
+        "kpi_ratios": [
+            k / f for k, f in zip(timings["kpi_marked"].walls, timings["fresh"].walls, strict=True)
+        ],
+    }
+
+
 # -- report -----------------------------------------------------------------------------------
 def versions() -> dict[str, str]:
     out = {"Python": platform.python_version()}
@@ -374,10 +529,13 @@ def report(sizes: dict[int, dict[str, Timing]], extras: dict[str, Any], runs: in
         + f". Procesos completos (arranque de Python incluido), mediana de {runs} ejecuciones; "
         "memoria: pico de RSS del proceso.",
         "",
-        "| filas del corte | init | import (libro nuevo) | 2.º corte (mismo libro) | kpi "
-        "| analista (pandas + openpyxl) | analista / import | memoria máx. |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if sizes:
+        lines += [
+            "| filas del corte | init | import (libro nuevo) | 2.º corte (mismo libro) | kpi "
+            "| analista (pandas + openpyxl) | analista / import | memoria máx. |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for size, res in sizes.items():
         get = res.get
         ratio = "—"
@@ -408,8 +566,42 @@ def report(sizes: dict[int, dict[str, Timing]], extras: dict[str, Any], runs: in
             f"cuando el libro cambió, p. ej. con marcas escritas en él): "
             f"{_s(extras['kpi_month_full'].wall)}, {_mb(extras['kpi_month_full'].peak)}."
         )
+    if "daily" in extras:
+        lines += ["", *daily_lines(extras["daily"])]
     lines.append("")
     return "\n".join(lines)
+
+
+def _x(value: float) -> str:
+    return "—" if value != value else f"{value:.2f}×".replace(".", ",")
+
+
+def daily_lines(daily: dict[str, Any]) -> list[str]:
+    t = daily["timings"]
+    ratio = statistics.median(daily["ratios"])
+    kpi_ratio = statistics.median(daily["kpi_ratios"])
+    return [
+        "### Bucle diario",
+        "",
+        f"Un mes de {daily['days']} días hecho como lo pide el procedimiento, cada paso un "
+        f"proceso `swat-xl` a su hora: {_n(daily['cuts'])} cortes (uno cada pocas horas), al "
+        "final de cada día los libros por asesor exportados, marcados, recogidos, el "
+        "formulario exportado y lo cerrado archivado. Quedan "
+        f"{_n(daily['records'])} registros en el registro, {_n(daily['live'])} en las hojas. "
+        f"Un corte de {_n(daily['cut'])} filas, las ejecuciones de las cuatro medidas "
+        "alternadas; la razón es la mediana de las razones de cada ronda.",
+        "",
+        "| medida | tiempo | memoria máx. | razón / libro nuevo |",
+        "|---|---:|---:|---:|",
+        f"| import en un libro nuevo | {_s(t['fresh'].wall)} | {_mb(t['fresh'].peak)} | 1,00× |",
+        f"| import en el libro del mes | {_s(t['month'].wall)} | {_mb(t['month'].peak)} "
+        f"| {_x(ratio)} |",
+        f"| kpi en el libro del mes tras 20 marcas escritas en el archivo "
+        f"| {_s(t['kpi_marked'].wall)} | {_mb(t['kpi_marked'].peak)} | {_x(kpi_ratio)} |",
+        f"| kpi en el libro del mes sin cambios | {_s(t['kpi_month'].wall)} "
+        f"| {_mb(t['kpi_month'].peak)} "
+        f"| {_x(t['kpi_month'].wall / t['fresh'].wall)} |",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,6 +614,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kpi-days", type=int, default=30)
     parser.add_argument("--kpi-per-day", type=int, default=5000)
     parser.add_argument("--assign-size", type=int, default=150_000)
+    parser.add_argument("--daily-days", type=int, default=22, help="días del mes (0: sin bucle)")
+    parser.add_argument("--daily-cuts", type=int, default=4, help="cortes por día")
+    parser.add_argument("--daily-rows", type=int, default=2000, help="filas de cada corte del mes")
+    parser.add_argument("--daily-cut", type=int, default=5000, help="filas del corte medido")
     parser.add_argument("--inner", nargs=2, metavar=("WHAT", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:  # a measurement done inside a fresh process
@@ -437,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     roster = make_roster_file(out)
     sizes = {}
-    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+    for size in (int(s) for s in args.sizes.split(",") if s.strip() and s.strip() != "0"):
         print(f"… {size} filas", file=sys.stderr)
         sizes[size] = bench_size(out, size, args.runs, roster, not args.no_analyst)
     extras: dict[str, Any] = {}
@@ -461,6 +657,17 @@ def main(argv: list[str] | None = None) -> int:
             lambda: fresh_copy(month.parent, out / "mes-run"),
             lambda wb: swat("kpi", "--workbook", wb),
             env={**_env(), "SWAT_REUSE": "0"},
+        )
+    if args.daily_days:
+        print(f"… bucle diario de {args.daily_days} días", file=sys.stderr)
+        extras["daily"] = bench_daily(
+            out,
+            roster,
+            args.runs,
+            args.daily_days,
+            args.daily_cuts,
+            args.daily_rows,
+            args.daily_cut,
         )
     table = report(sizes, extras, args.runs)
     print(table)
