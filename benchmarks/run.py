@@ -462,7 +462,9 @@ def bench_daily(
     shutil.rmtree(work / "run", ignore_errors=True)
     with sqlite3.connect(month.with_name("maestro.swat.sqlite")) as db:
         records, live = db.execute("SELECT COUNT(*), SUM(archived_at = '') FROM records").fetchone()
-        cuts = db.execute("SELECT COUNT(*) FROM cuts").fetchone()[0]
+        cuts, days = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT substr(imported_at, 1, 10)) FROM cuts"
+        ).fetchone()
     return {
         "timings": timings,
         "days": days,
@@ -583,8 +585,9 @@ def daily_lines(daily: dict[str, Any]) -> list[str]:
     return [
         "### Bucle diario",
         "",
-        f"Un mes de {daily['days']} días hecho como lo pide el procedimiento, cada paso un "
-        f"proceso `swat-xl` a su hora: {_n(daily['cuts'])} cortes (uno cada pocas horas), al "
+        f"El libro del mes: {daily['days']} días de trabajo hechos como lo pide el "
+        f"procedimiento, cada paso un proceso `swat-xl` a su hora: {_n(daily['cuts'])} cortes "
+        "(cuatro al día, cada tres horas), al "
         "final de cada día los libros por asesor exportados, marcados, recogidos, el "
         "formulario exportado y lo cerrado archivado. Quedan "
         f"{_n(daily['records'])} registros en el registro, {_n(daily['live'])} en las hojas. "
