@@ -467,6 +467,7 @@ def bench_daily(
         ).fetchone()
     return {
         "timings": timings,
+        "runs": runs,
         "days": days,
         "cuts": cuts,
         "records": records,
@@ -591,8 +592,8 @@ def daily_lines(daily: dict[str, Any]) -> list[str]:
         "final de cada día los libros por asesor exportados, marcados, recogidos, el "
         "formulario exportado y lo cerrado archivado. Quedan "
         f"{_n(daily['records'])} registros en el registro, {_n(daily['live'])} en las hojas. "
-        f"Un corte de {_n(daily['cut'])} filas, las ejecuciones de las cuatro medidas "
-        "alternadas; la razón es la mediana de las razones de cada ronda.",
+        f"Un corte de {_n(daily['cut'])} filas; {daily['runs']} rondas de las cuatro medidas, "
+        "alternadas; tiempo: mediana; la razón es la mediana de las razones de cada ronda.",
         "",
         "| medida | tiempo | memoria máx. | razón / libro nuevo |",
         "|---|---:|---:|---:|",
@@ -621,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daily-cuts", type=int, default=4, help="cortes por día")
     parser.add_argument("--daily-rows", type=int, default=2000, help="filas de cada corte del mes")
     parser.add_argument("--daily-cut", type=int, default=5000, help="filas del corte medido")
+    parser.add_argument(
+        "--daily-runs", type=int, help="rondas del bucle diario (por defecto --runs)"
+    )
     parser.add_argument("--inner", nargs=2, metavar=("WHAT", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:  # a measurement done inside a fresh process
@@ -666,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         extras["daily"] = bench_daily(
             out,
             roster,
-            args.runs,
+            args.daily_runs or args.runs,
             args.daily_days,
             args.daily_cuts,
             args.daily_rows,
