@@ -588,7 +588,7 @@ def daily_lines(daily: dict[str, Any]) -> list[str]:
         "",
         f"El libro del mes: {daily['days']} días de trabajo hechos como lo pide el "
         f"procedimiento, cada paso un proceso `swat-xl` a su hora: {_n(daily['cuts'])} cortes "
-        "(cuatro al día, cada tres horas), al "
+        f"({daily['cuts'] / max(daily['days'], 1):.0f} al día, cada pocas horas), al "
         "final de cada día los libros por asesor exportados, marcados, recogidos, el "
         "formulario exportado y lo cerrado archivado. Quedan "
         f"{_n(daily['records'])} registros en el registro, {_n(daily['live'])} en las hojas. "
