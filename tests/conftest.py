@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _excel_object_model_respected():
+    """Whatever a test did through the Excel simulation respected Excel's object model
+    (code that swallows COM errors cannot hide a call Excel would refuse)."""
+    yield
+    sim = sys.modules.get("tests.helpers.excel_sim")
+    if sim is not None:
+        violations = sim.take_violations()
+        assert not violations, "llamadas que Excel rechazaría:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""The ribbon macros (swat_xl.macros) and the live adapter, against a fake of xlwings.
+"""The ribbon macros (swat_xl.macros) and the live adapter, through xlwings on the Excel
+simulation.
 
-Excel is not available here: :mod:`tests.helpers.fake_xlwings` stands in for the xlwings objects the
-macros touch. Each test starts from a real master made with the CLI, loads its values into the
-fake, replaces the single seam ``swat_xl.macros._caller`` and runs the macros, so the real
+Excel is not available here: :mod:`tests.helpers.excel_sim` runs xlwings' own Book/Sheet/Range
+classes on a test engine whose native objects are a strict model of Excel's object model
+(:mod:`tests.helpers.excel_com`). Each test starts from a real master made with the CLI, opens
+it in the simulation, makes it ``xlwings.Book.caller()`` and runs the macros, so the real
 services and the real SQLite ledger beside the workbook do the work.
 """
 
@@ -17,8 +19,9 @@ import pytest
 import swat_xl
 from swat_xl import macros
 from swat_xl.demo.sample import FORMULA_LIKE_REASONS, make_export
+from tests.helpers import excel_com as com
 from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli
-from tests.helpers.fake_xlwings import FakeApp, FakeBook, FakeRange
+from tests.helpers.excel_sim import App, SimBook, empty_book, open_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ("Ana Gómez", "Bruno Díaz", "Carla Ruiz")
@@ -63,19 +66,22 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWAT_NOW", FIXED_NOW)
 
 
-def excel(monkeypatch: pytest.MonkeyPatch, workbook: Path) -> FakeBook:
-    """The workbook "open in Excel": a fake book with its values, set as the macros' caller."""
-    book = FakeBook.from_file(workbook)
-    monkeypatch.setattr(macros, "_caller", lambda: book)
+MANUAL = com.enum_value("XlCalculation", "xlCalculationManual")
+
+
+def excel(monkeypatch: pytest.MonkeyPatch, workbook: Path) -> SimBook:
+    """The workbook "open in Excel", set as what ``xlwings.Book.caller()`` returns."""
+    book = open_workbook(workbook)
+    book.set_caller(monkeypatch)
     return book
 
 
-def last_alert(book: FakeBook) -> dict:
-    assert book.app.alerts, "no message was shown"
-    return book.app.alerts[-1]
+def last_alert(book: SimBook) -> dict:
+    assert book.sim_app.alerts, "no message was shown"
+    return book.sim_app.alerts[-1]
 
 
-def assert_excel_restored(app: FakeApp) -> None:
+def assert_excel_restored(app: App) -> None:
     assert app.screen_updating is True
     assert app.calculation == "automatic"
     assert app.status_bar is False
@@ -109,8 +115,8 @@ def test_help_shows_the_version(monkeypatch: pytest.MonkeyPatch, new_master: Pat
     assert alert["title"] == "SWAT" and alert["mode"] == "info"
     assert swat_xl.__version__ in alert["prompt"]
     assert "Importar corte" in alert["prompt"]
-    assert book.saves == 0 and not book.writes
-    assert_excel_restored(book.app)
+    assert book.saves == 0 and not book.writes()
+    assert_excel_restored(book.sim_app)
 
 
 def test_unknown_action_is_a_spanish_message(
@@ -127,9 +133,9 @@ def test_import_cut_from_the_ribbon(
     monkeypatch: pytest.MonkeyPatch, new_master: Path, export: Path
 ) -> None:
     book = excel(monkeypatch, new_master)
-    user = book.sheets.add("Notas")  # a sheet of the user's: never touched
-    user.cells[(1, 1)] = "mis notas"
-    book.log.clear()
+    user = book.model.add_sheet("Notas")  # a sheet of the user's: never touched
+    book.type_into("Notas", "A1", "mis notas")
+    book.excel.reset_counts()
 
     macros.run("importar_corte", str(export))
 
@@ -143,8 +149,8 @@ def test_import_cut_from_the_ribbon(
 
     # The agent sheets hold exactly the ledger's open records of each agent.
     for agent in AGENTS:
-        assert agent in book.sheets, book.sheets.names
-        ids = sorted(int(v) for v in book.sheets[agent].column("ID"))
+        assert agent in book.sheet_names(), book.sheet_names()
+        ids = sorted(int(v) for v in book.sheet_model(agent).column("ID"))
         with sqlite3.connect(ledger_of(new_master)) as db:
             expected = [
                 r[0]
@@ -156,19 +162,18 @@ def test_import_cut_from_the_ribbon(
             ]
         assert ids == expected and ids
     # Text stays text: phone numbers are not turned into numbers.
-    anis = [v for agent in AGENTS for v in book.sheets[agent].column("ANI") if v is not None]
+    anis = [v for agent in AGENTS for v in book.sheet_model(agent).column("ANI") if v is not None]
     assert anis and all(isinstance(v, str) for v in anis)
 
     # Bulk: a few .value writes per sheet, whatever the number of rows.
     writes = book.writes_by_sheet()
     assert writes and max(writes.values()) <= 3, writes
     assert max(book.reads_by_sheet().values()) <= 3
-    assert "Notas" not in writes and user.cells == {(1, 1): "mis notas"}
-    assert ("clear", "Notas") not in book.log
+    assert "Notas" not in writes and user.values == {(1, 1): "mis notas"}
     # Every write happened with screen updating off and manual calculation.
-    assert {(w[4], w[5]) for w in book.writes} == {(False, "manual")}
-    assert_excel_restored(book.app)
-    statuses = book.app.statuses
+    assert {(w[5], w[6]) for w in book.writes()} == {(False, MANUAL)}
+    assert_excel_restored(book.sim_app)
+    statuses = book.sim_app.statuses
     assert statuses[-1] is False
     assert any(isinstance(s, str) and s.startswith("SWAT: ") for s in statuses)
     assert "SWAT: Leyendo el archivo de Power BI…" in statuses
@@ -181,15 +186,13 @@ def test_formula_like_text_is_written_as_text(
     book = excel(monkeypatch, new_master)
     macros.run("importar_corte", str(export))
     assert last_alert(book)["mode"] == "info"
-    written = [cell for w in book.writes for row in w[3] for cell in row if isinstance(cell, str)]
-    for reason in FORMULA_LIKE_REASONS:
-        assert "'" + reason in written, reason
-        assert reason not in written
-    base = book.sheets["Base"]
+    base = book.sheet_model("Base")
     assert set(FORMULA_LIKE_REASONS) <= set(base.column("Motivo"))
-    assert not [f for f in base.formulas.values() if "HYPERLINK" in f]
+    formulas = [v.text for v in base.values.values() if isinstance(v, com.Formula)]
+    assert not formulas
     # Real formulas are formulas (the live indicator).
-    assert any("COUNTIF" in f for f in book.sheets["Indicador"].formulas.values())
+    indicator = book.sheet_model("Indicador").values.values()
+    assert any(isinstance(v, com.Formula) and "COUNTIF" in v.text for v in indicator)
 
 
 def test_layout_goes_through_the_object_model(
@@ -200,41 +203,40 @@ def test_layout_goes_through_the_object_model(
     assert last_alert(book)["mode"] == "info", last_alert(book)["prompt"]
     sheet = AGENTS[0]
 
-    # Dropdowns with the user's list separator (the fake Excel is Spanish: «;»).
-    validations = [c for c in book.calls(".Validation.Add") if c[1].startswith(sheet + "!")]
-    sources = {c[3]["Formula1"] for c in validations}
-    assert "CONTACTO EFECTIVO;NO CONTESTA;NO CONTACTO" in sources
-    assert all(c[3]["Type"] == 3 for c in validations)
-    # Conditional formats in the user's formula language, from the range's top-left cell.
-    conds = [c for c in book.calls(".FormatConditions.Add") if c[1].startswith(sheet + "!")]
-    assert conds and all(c[3]["Formula1"].startswith("=Y(") for c in conds)
-    assert all(";" in c[3]["Formula1"] and "," not in c[3]["Formula1"] for c in conds)
-    # Protection that keeps sorting and filtering, and macros allowed to write.
-    protects = [c for c in book.calls(".Protect") if c[1] == f"{sheet}.Protect"]
-    assert protects and protects[-1][3]["UserInterfaceOnly"] is True
-    assert protects[-1][3]["AllowSorting"] and protects[-1][3]["AllowFiltering"]
-    assert book.sheets[sheet].api.ProtectContents is True
+    model = book.sheet_model(sheet)
+    header = model.table()[0]
+
+    def col(name: str) -> int:
+        return header.index(name) + 1
+
+    # Dropdowns with the user's list separator (the simulated Excel is Colombian: «;»).
+    rules = [rule for _, rule in model.validations]
+    assert ["CONTACTO EFECTIVO", "NO CONTESTA", "NO CONTACTO"] in [r.get("choices") for r in rules]
+    assert all(r["Type"] == com.enum_value("XlDVType", "xlValidateList") for r in rules)
+    # Conditional formats in the user's formula language, anchored at the range's top-left cell.
+    conds = model.cond_formats
+    assert conds and all(c["formula_local"].startswith("=Y(") for c in conds)
+    assert all(";" in c["formula_local"] and "," not in c["formula_local"] for c in conds)
+    assert all(c["anchor"] == c["area"][:2] for c in conds)
     # Number formats per column, freeze panes, the KPI names and the chart.
-    formats = {e[2] for e in book.sets(".NumberFormat") if e[1].startswith(sheet + "!")}
-    assert "dd/mm/yyyy hh:mm" in formats
-    assert book.sets("ActiveWindow.FreezePanes")
-    assert set(book.names.refers_to) >= {"KPI_CONTACTO_EFECTIVO", "KPI_META", "KPI_TOTAL"}
-    assert book.calls("Indicador.ChartObjects().Add")
-    # Editable columns unlocked, the others stay locked.
-    unlocked = [e for e in book.sets(".Locked") if e[1].startswith(sheet + "!")]
-    assert unlocked and all(e[2] is False for e in unlocked)
-    assert book.sheets.active.name == "Inicio"  # where the user was
+    assert model.format_of(2, col("Asignado"), "NumberFormat") == "dd/mm/yyyy hh:mm"
+    assert model.freeze == (1, 2)
+    assert set(book.model._names) >= {"KPI_CONTACTO_EFECTIVO", "KPI_META", "KPI_TOTAL"}
+    assert book.sheet_model("Indicador").charts
+    assert book.model.active_sheet.title == "Inicio"  # where the user was
 
 
 def test_marks_made_in_excel_reach_the_ledger(
     monkeypatch: pytest.MonkeyPatch, imported: Path
 ) -> None:
     book = excel(monkeypatch, imported)
-    sheet = book.sheets[AGENTS[1]]
+    sheet = book.sheet_model(AGENTS[1])
     header = sheet.table()[0]
-    record_id = int(sheet.cells[(2, header.index("ID") + 1)])
-    sheet.cells[(2, header.index("Resultado") + 1)] = "CONTACTO EFECTIVO"
-    sheet.cells[(2, header.index("Solución") + 1)] = "ESCALADO"
+    record_id = int(sheet.value(2, header.index("ID") + 1))
+    book.type_into(
+        AGENTS[1], f"{com.col_name(header.index('Resultado') + 1)}2", "CONTACTO EFECTIVO"
+    )
+    book.type_into(AGENTS[1], f"{com.col_name(header.index('Solución') + 1)}2", "ESCALADO")
     macros.run("actualizar_indicador")
     alert = last_alert(book)
     assert alert["mode"] == "info", alert["prompt"]
@@ -242,7 +244,7 @@ def test_marks_made_in_excel_reach_the_ledger(
     outcome = {r[0]: r[4] for r in _records(imported)}
     assert outcome[record_id] == "CONTACTO EFECTIVO"
     # Redrawn from the ledger, the sheet still shows the mark (closed rows stay until archived).
-    redrawn = book.sheets[AGENTS[1]]
+    redrawn = book.sheet_model(AGENTS[1])
     ids = [int(v) for v in redrawn.column("ID")]
     assert redrawn.column("Resultado")[ids.index(record_id)] == "CONTACTO EFECTIVO"
 
@@ -255,13 +257,13 @@ def test_every_action_is_dispatchable(
     done: set[str] = set()
 
     def run(action: str, *args: str) -> str:
-        before = len(book.app.alerts)
+        before = len(book.sim_app.alerts)
         macros.run(action, *args)
-        alert = book.app.alerts[-1]
-        assert len(book.app.alerts) > before
+        alert = book.sim_app.alerts[-1]
+        assert len(book.sim_app.alerts) > before
         assert alert["mode"] == "info", f"{action}: {alert['prompt']}"
         assert "Traceback" not in alert["prompt"]
-        assert_excel_restored(book.app)
+        assert_excel_restored(book.sim_app)
         done.add(action)
         return alert["prompt"]
 
@@ -273,23 +275,22 @@ def test_every_action_is_dispatchable(
     assert "Libros recogidos" in run("recoger_gestiones")
 
     # Reassign the agent selected in «Asesores», after making her inactive there.
-    roster = book.sheets["Asesores"]
-    assert roster.cells[(2, 1)] == AGENTS[0]
-    roster.cells[(2, 3)] = "No"
-    book.sheets.active = roster
-    book.app.selection = FakeRange(roster, 2, 1)
-    book.app.answers = ["yes"]
+    roster = book.sheet_model("Asesores")
+    assert roster.value(2, 1) == AGENTS[0]
+    book.type_into("Asesores", "C2", "No")
+    book.select("Asesores", "A2")
+    book.sim_app.answers = ["yes"]
     text = run("reasignar_asesor")
     assert f"«{AGENTS[0]}»" in text
-    assert book.app.alerts[-2]["buttons"] == "yes_no"  # asked first
-    assert AGENTS[0] not in book.sheets  # her sheet is gone: nothing open, inactive
+    assert book.sim_app.alerts[-2]["buttons"] == "yes_no"  # asked first
+    assert AGENTS[0] not in book.sheet_names()  # her sheet is gone: nothing open, inactive
     assert not [r for r in _records(new_master) if r[1] == AGENTS[0] and not r[4]]
 
     assert "Contacto efectivo" in run("actualizar_indicador")
     text = run("exportar_formulario")
     forms = list(tmp_path.glob("Formulario_*.xlsx"))
     assert len(forms) == 1 and forms[0].name == "Formulario_2026-11-29.xlsx"
-    book.app.answers = ["yes"]
+    book.sim_app.answers = ["yes"]
     text = run("archivar")
     assert "Archivados" in text and list((tmp_path / "swat_copias").glob("*-periodo-*.xlsm"))
     assert swat_xl.__version__ in run("ayuda")
@@ -301,13 +302,13 @@ def test_reassign_from_the_agent_sheet_and_cancel(
 ) -> None:
     book = excel(monkeypatch, imported)
     before = _records(imported)
-    book.sheets.active = book.sheets[AGENTS[2]]
-    book.app.answers = ["no"]
+    book.select(AGENTS[2], "A1")
+    book.sim_app.answers = ["no"]
     macros.run("reasignar_asesor")
-    assert AGENTS[2] in book.app.alerts[-1]["prompt"] and len(book.app.alerts) == 1
+    assert AGENTS[2] in book.sim_app.alerts[-1]["prompt"] and len(book.sim_app.alerts) == 1
     assert _records(imported) == before and book.saves == 0
 
-    book.sheets.active = book.sheets["Inicio"]
+    book.select("Inicio", "A1")
     macros.run("reasignar_asesor")
     alert = last_alert(book)
     assert alert["mode"] == "critical" and "Asesores" in alert["prompt"]
@@ -332,7 +333,7 @@ def test_unexpected_error_goes_to_the_log(monkeypatch: pytest.MonkeyPatch, impor
     assert "Traceback" in text and "RuntimeError" in text and "asignar_repartir" in text
     assert "3104567890" not in text and "310 456 7891" not in text and "123456789" not in text
     assert "[número oculto]" in text
-    assert_excel_restored(book.app)
+    assert_excel_restored(book.sim_app)
 
 
 def test_swat_error_shows_its_message(
@@ -346,7 +347,7 @@ def test_swat_error_shows_its_message(
     assert "no está.xlsx" in alert["prompt"] and "Traceback" not in alert["prompt"]
     assert not imported.with_name("swat_xl.log").exists()
     assert _operations(imported) == operations and book.saves == 0
-    assert_excel_restored(book.app)
+    assert_excel_restored(book.sim_app)
 
 
 def test_error_while_drawing_restores_excel(
@@ -354,14 +355,14 @@ def test_error_while_drawing_restores_excel(
 ) -> None:
     book = excel(monkeypatch, imported)
 
-    def cannot_save(path=None):
-        raise RuntimeError("COM: el archivo está bloqueado")
+    def cannot_save(workbook):
+        raise com.ComError("El archivo está bloqueado")
 
-    monkeypatch.setattr(book, "save", cannot_save)
+    monkeypatch.setattr(com.Workbook, "call_Save", cannot_save)
     macros.run("asignar_repartir")
     alert = last_alert(book)
     assert alert["mode"] == "critical" and "No se pudo guardar el libro" in alert["prompt"]
-    assert_excel_restored(book.app)
+    assert_excel_restored(book.sim_app)
 
 
 def test_refusals_before_the_commit_leave_the_ledger_alone(
@@ -369,24 +370,24 @@ def test_refusals_before_the_commit_leave_the_ledger_alone(
 ) -> None:
     book = excel(monkeypatch, imported)
     operations = _operations(imported)
-    sheet = book.sheets[AGENTS[0]]
-    sheet.api._state.update(ProtectContents=True, Password="otra")
+    sheet = book.sheet_model(AGENTS[0])
+    sheet.protection = com.Protection("otra", False, True, True)
     macros.run("asignar_repartir")
     alert = last_alert(book)
     assert alert["mode"] == "critical" and "contraseña" in alert["prompt"]
     assert AGENTS[0] in alert["prompt"]
-    assert _operations(imported) == operations and not book.writes
+    assert _operations(imported) == operations and not book.writes()
 
-    sheet.api._state.update(ProtectContents=False)
-    book.api._state["ReadOnly"] = True
+    sheet.protection = None
+    book.model._props["ReadOnly"] = True
     macros.run("asignar_repartir")
     assert "solo lectura" in last_alert(book)["prompt"]
-    assert _operations(imported) == operations and not book.writes
+    assert _operations(imported) == operations and not book.writes()
 
 
 def test_unsaved_book_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    book = FakeBook("Libro1")
-    monkeypatch.setattr(macros, "_caller", lambda: book)
+    book = empty_book("Libro1")
+    book.set_caller(monkeypatch)
     macros.run("asignar_repartir")
     alert = last_alert(book)
     assert alert["mode"] == "critical" and "Guarde primero" in alert["prompt"]
@@ -430,7 +431,7 @@ def test_mask_phones_keeps_dates_and_line_numbers() -> None:
 
 
 def test_quiet_excel_restores_after_an_error() -> None:
-    app = FakeApp()
+    app = empty_book("Libro1").sim_app
     app.calculation = "semiautomatic"
     with pytest.raises(ZeroDivisionError), macros.quiet_excel(app), macros.status_bar(app) as say:
         say("trabajando")
