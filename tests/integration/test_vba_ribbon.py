@@ -197,19 +197,58 @@ def test_module_actions_exist_in_macros() -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def vba_app():
+def _with_cursor(app) -> None:
+    """pyOpenVBA's Application lacks ``Cursor`` (a real member): add it, as Excel has it."""
+    from pyopenvba.apps.excel import _model
+    from pyopenvba.interpreter._objects import member, setter
+    from pyopenvba.interpreter._values import VBAInt
+
+    class Application(_model.Application):
+        cursor = -4143  # xlDefault
+
+        @member
+        def Cursor(self) -> object:
+            return VBAInt(self.cursor, "Long")
+
+        @setter("Cursor")
+        def _set_cursor(self, value: object) -> None:
+            self.cursor = int(value)
+
+    app.application.__class__ = Application
+
+
+def _vba_app(run_python: str):
     excel = pytest.importorskip("pyopenvba.apps.excel")
     app = excel.ExcelApplication()
     app.add_workbook()
-    stub = (
-        "Public Function RunPython(ByVal PythonCommand As String)\n"
-        '    Worksheets(1).Range("A1").Value = PythonCommand\n'
-        "End Function\n"
-    )
+    _with_cursor(app)
+    stub = f"Public Function RunPython(ByVal PythonCommand As String)\n{run_python}End Function\n"
     app.add_module(stub, name="xlwings")
     app.add_module(_bas_text(), name="SWAT")
     return app
+
+
+@pytest.fixture
+def vba_app():
+    return _vba_app('    Worksheets(1).Range("A1").Value = PythonCommand\n')
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_status_bar_and_wait_cursor_from_the_first_instant(fails: bool) -> None:
+    """«SWAT: iniciando…» and the wait cursor while Python starts; both cleared after, even
+    when RunPython fails."""
+    from pyopenvba.interpreter._values import NOTHING
+
+    app = _vba_app(
+        '    Worksheets(1).Range("A2").Value = Application.StatusBar\n'
+        '    Worksheets(1).Range("A3").Value = Application.Cursor\n'
+        + ("    Err.Raise 5\n" if fails else "")
+    )
+    app.run("AsignarRepartir", NOTHING)
+    assert app.sheet(1).value("A2") == "SWAT: iniciando…"
+    assert app.sheet(1).value("A3") == 2  # xlWait
+    assert app.application.status_bar is False
+    assert app.application.cursor == -4143  # xlDefault
 
 
 def _run_python_code(code: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:

@@ -46,13 +46,22 @@ Public Sub Ayuda(control As IRibbonControl)
 End Sub
 
 ' Runs swat_xl.macros.run(action, args...) in the Python of the xlwings.conf sheet.
+' Python and pandas take seconds to start: the status bar and the wait cursor say so from
+' the first instant, and both are cleared whatever happens.
 Private Sub RunAction(ByVal action As String, ParamArray args() As Variant)
     Dim pyCode As String, i As Long
     pyCode = "import swat_xl.macros as m; m.run(" & PyStr(action)
     For i = LBound(args) To UBound(args)
         pyCode = pyCode & ", " & PyStr(CStr(args(i)))
     Next i
+    Application.StatusBar = "SWAT: iniciando…"
+    Application.Cursor = xlWait
+    On Error GoTo Restore
     RunPython pyCode & ")"
+Restore:
+    Application.Cursor = xlDefault
+    Application.StatusBar = False
+    If Err.Number <> 0 Then MsgBox Err.Description, vbCritical, "SWAT"
 End Sub
 
 ' s as a single-quoted Python literal. RunPython hands the code to cmd.exe inside
