@@ -30,7 +30,15 @@ import xlsxwriter
 from swat_xl.adapters import xlsx_rows
 from swat_xl.adapters.packages import SheetPart, sheet_parts
 from swat_xl.errors import WorkbookError
-from swat_xl.workbook.spec import STYLE_LOOKS, Chart, Sheet, Table, WorkbookSpec
+from swat_xl.workbook.spec import (
+    STYLE_LOOKS,
+    Chart,
+    PrintSetup,
+    Sheet,
+    Table,
+    WorkbookSpec,
+    sheet_widths,
+)
 
 _MAX_TEXT = 32767
 STREAM_TABLES = True  # False: every cell through XlsxWriter (tests compare both ways)
@@ -84,7 +92,7 @@ class _Formats:
     @staticmethod
     def keys() -> Iterator[Key]:
         for style in (None, *STYLE_LOOKS):
-            for kind in (None, *_KIND_STYLE):
+            for kind in (None, "text", *_KIND_STYLE):
                 for unlocked in (False, True):
                     yield style, kind, unlocked
 
@@ -133,6 +141,8 @@ class _Formats:
             props: dict[str, Any] = {}
             if kind in _KIND_STYLE:
                 props.update(_STYLE_PROPS[_KIND_STYLE[kind]])
+            elif kind == "text":
+                props["num_format"] = "@"  # what a person types there stays text
             if style:
                 props.update(_STYLE_PROPS.get(style, {}))
             if unlocked:
@@ -404,13 +414,16 @@ def _draw_sheet(
     blocks = _streamed_tables(sheet, index, formats)
     if sheet.tab_color:
         ws.set_tab_color(sheet.tab_color)
+    widths = sheet_widths(sheet)
     for table in sheet.tables:
         for offset, column in enumerate(table.columns):
             col = table.first_col + offset
             fmt = formats.get(None, column.kind, column.editable)
-            ws.set_column(col, col, column.width, fmt)
-    for col, width in sheet.widths.items():
-        ws.set_column(col, col, width)
+            ws.set_column(col, col, widths[col], fmt)
+    for col in sheet.widths:  # explicit widths also clear the tables' column formats
+        ws.set_column(col, col, widths[col])
+    if sheet.print_setup is not None:
+        _print_setup(ws, sheet.print_setup)
     for table in sheet.tables:
         ws.set_row(table.first_row, 30)
         if table.autofilter and table.columns:
@@ -464,6 +477,15 @@ def _draw_sheet(
     return blocks
 
 
+def _print_setup(ws: Any, setup: PrintSetup) -> None:
+    if setup.landscape:
+        ws.set_landscape()
+    if setup.fit_width:
+        ws.fit_to_pages(1, 0)
+    if setup.repeat_rows:
+        ws.repeat_rows(0, setup.repeat_rows - 1)
+
+
 def _draw_chart(book: xlsxwriter.Workbook, ws: Any, chart: Chart) -> None:
     native = book.add_chart({"type": "line"})
     for series in chart.series:
@@ -476,10 +498,12 @@ def _draw_chart(book: xlsxwriter.Workbook, ws: Any, chart: Chart) -> None:
                 "categories": chart.categories,
                 "values": series.values,
                 "line": line,
-                "marker": {"type": "none" if series.dash else "circle"},
+                "marker": {"type": "long_dash", "size": 12} if series.dash else {"type": "circle"},
             }
         )
     native.set_title({"name": chart.title})
+    if chart.dates:
+        native.set_x_axis({"num_format": chart.dates, "num_font": {"rotation": -45}})
     if chart.y_percent:
         native.set_y_axis({"num_format": "0%", "min": 0, "max": 1})
     native.set_legend({"position": "bottom"})

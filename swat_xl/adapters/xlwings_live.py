@@ -9,11 +9,15 @@ list of lists with ``""`` for empty cells (what the file adapter returns).
 
 Drawing a :class:`~swat_xl.workbook.spec.WorkbookSpec` is in bulk too: each sheet is one 2-D
 block written with a single ``.value`` assignment (split every :data:`CHUNK_ROWS` rows for
-very large sheets), formulas included as ``"=…"`` strings. Every *text* value that Excel would
-turn into something else (a formula, a number, a date, a boolean) is written with a leading
-apostrophe, so it stays the text the export had. Formats, validations, conditional formats,
-protection, freeze panes and the chart go through Excel's object model (``.api``), each in one
-small helper.
+very large sheets), formulas included as ``"=…"`` strings. Excel types a string written through
+``.value`` as if a person had typed it (``"Mar 3"`` becomes a date, ``"0193"`` a number,
+``"#N/A"`` an error): the tables' text columns are formatted as text (``@``) before they are
+written, and any other string that Excel could retype gets a leading apostrophe, so text stays
+the text the export had. Formats, validations, conditional formats, protection, freeze panes,
+printing and the chart go through Excel's object model (``.api``), each in one small helper.
+
+Reads are sized by the sheet's header row and its last filled row (``Range.Find``), never by
+``UsedRange``, which also spans formatted and validated cells (and a stray edit far away).
 
 Only the sheets the spec owns (the tool's sheets and the agent sheets) are cleared and
 rewritten; sheets with ``role == "user"`` and any sheet the spec does not name are never
@@ -22,8 +26,9 @@ is only added when missing: it is the file xlwings itself is running from.
 
 Windows Excel specifics handled here: conditional-format formulas are translated to the
 user's formula language (``FormulaLocal``) and entered with the range's top-left cell active
-(relative references are relative to the active cell); list validations use the user's list
-separator (``Application.International(xlListSeparator)``).
+(relative references are relative to the active cell) in the master's own window (never
+``Application.ActiveWindow``, which may belong to another workbook); list validations use the
+user's list separator (``Application.International(xlListSeparator)``).
 """
 
 from __future__ import annotations
@@ -44,10 +49,12 @@ from swat_xl.workbook.spec import (
     Cell,
     Chart,
     CondFormat,
+    PrintSetup,
     Sheet,
     Table,
     Validation,
     WorkbookSpec,
+    sheet_widths,
 )
 
 #: Rows per ``.value`` write of a sheet block (huge COM arrays can exhaust Excel's memory).
@@ -68,8 +75,14 @@ XL_SHEET_HIDDEN = 0
 XL_LINE = 4
 XL_VALUE_AXIS = 2
 XL_LEGEND_BOTTOM = -4107
-XL_MARKER_NONE = -4142
+XL_MARKER_DASH = -4115
 XL_MARKER_CIRCLE = 8
+XL_CATEGORY_AXIS = 1
+XL_LANDSCAPE = 2
+XL_FORMULAS = -4123
+XL_BY_ROWS = 1
+XL_BY_COLUMNS = 2
+XL_PREVIOUS = 2
 MSO_LINE_DASH = 4
 PIXELS_TO_POINTS = 0.75
 
@@ -105,10 +118,11 @@ STYLE_PROPS: dict[str, dict[str, Any]] = {
 }
 _EDITABLE_PROPS: dict[str, Any] = {"Locked": False, "Interior.Color": "#FFF9E6"}
 
-# Text Excel would not keep as text when typed into a General cell: formulas (= + - @), a
-# leading apostrophe (eaten as the text prefix), numbers, dates, times, percentages, booleans.
-_RISKY_START = ("=", "+", "-", "@", "'")
-_LOOKS_NUMERIC = re.compile(r"[\s\d$€%.,:/()eE+\-]*\d[\s\d$€%.,:/()eE+\-]*")
+# Text Excel may not keep as text when typed into a General cell: formulas (= + - @), errors
+# (#N/A), a leading apostrophe (eaten as the text prefix), booleans, and anything with a digit
+# (numbers, "0193", "1,5", "85 %", dates such as "Mar 3", "3-Jan", "Jun 2024", "12:30 pm").
+_RISKY_START = ("=", "+", "-", "@", "'", "#")
+_DIGIT = re.compile(r"\d")
 _BOOLEANS = frozenset({"TRUE", "FALSE", "VERDADERO", "FALSO"})
 
 
@@ -124,11 +138,7 @@ def as_text(text: str) -> str:
     text = text[:_MAX_TEXT]
     if not text:
         return text
-    if (
-        text.startswith(_RISKY_START)
-        or _LOOKS_NUMERIC.fullmatch(text)
-        or text.strip().upper() in _BOOLEANS
-    ):
+    if text.startswith(_RISKY_START) or _DIGIT.search(text) or text.strip().upper() in _BOOLEANS:
         return "'" + text
     return text
 
@@ -213,12 +223,14 @@ class LiveWorkbook:
         raise WorkbookError("El libro no tiene la hoja", file=self.path, sheet=name)
 
     def rows(self, sheet: str) -> list[list[Any]]:
-        """All rows of a sheet from A1 (one bulk read, cached until the next draw)."""
+        """All rows of a sheet from A1 as wide as its header row (one bulk read, cached until
+        the next draw)."""
         if sheet not in self._rows:
             ws = self._sheet(sheet)
-            last = ws.used_range.last_cell
             try:
-                block = ws.range((1, 1), (last.row, last.column)).options(ndim=2).value
+                width = _header_width(ws.api)
+                height = _last_row(ws.api, width) if width else 0
+                block = ws.range((1, 1), (height, width)).options(ndim=2).value if height else None
             except Exception as exc:  # COM errors have no common base class to catch
                 raise WorkbookError(
                     "No se pudo leer la hoja desde Excel", file=self.path, sheet=sheet
@@ -230,8 +242,10 @@ class LiveWorkbook:
         if sheet in self._rows:
             return self._rows[sheet][0] if self._rows[sheet] else []
         ws = self._sheet(sheet)
-        last = ws.used_range.last_cell
-        rows = _normalise(ws.range((1, 1), (1, last.column)).options(ndim=2).value)
+        width = _header_width(ws.api)
+        if not width:
+            return []
+        rows = _normalise(ws.range((1, 1), (1, width)).options(ndim=2).value)
         return rows[0] if rows else []
 
     def user_sheet(self, name: str) -> Sheet:
@@ -379,7 +393,6 @@ class LiveWorkbook:
     def _layout(self, ws: Any, sheet: Sheet) -> None:
         """Column widths, number formats, header style and the editable (unlocked) columns."""
         api = ws.api
-        widths: dict[int, float] = {}
         for table in sheet.tables:
             header = address(
                 table.first_row,
@@ -394,22 +407,26 @@ class LiveWorkbook:
                 continue
             for offset, column in enumerate(table.columns):
                 col = table.first_col + offset
-                widths.setdefault(col, column.width)
                 fmt = _KIND_FORMATS.get(column.kind)
                 if fmt:
                     api.Range(address(first, col, last, col)).NumberFormat = fmt
             for start, end in _runs(
+                table.first_col + i for i, c in enumerate(table.columns) if c.kind == "text"
+            ):  # before the values: text written or typed there stays text
+                api.Range(address(first, start, last, end)).NumberFormat = "@"
+            for start, end in _runs(
                 table.first_col + i for i, c in enumerate(table.columns) if c.editable
             ):
                 apply_props(api.Range(address(first, start, last, end)), _EDITABLE_PROPS)
-        widths.update(sheet.widths)
-        for col, width in sorted(widths.items()):
+        for col, width in sheet_widths(sheet).items():
             api.Columns(col + 1).ColumnWidth = width
+        if sheet.print_setup is not None:
+            print_setup(api, sheet.print_setup)
 
     def _activated(self, ws: Any, sheet: Sheet) -> None:
         """What needs the sheet active: freeze panes and conditional formats."""
         ws.activate()
-        window = self.book.app.api.ActiveWindow
+        window = self.book.api.Windows(1)  # the master's own window, whatever is active
         window.FreezePanes = False
         window.SplitRow = 0
         window.SplitColumn = 0
@@ -513,6 +530,36 @@ def add_cond_format(ws: Any, cond: CondFormat, scratch: Any) -> None:
             apply_props(condition, {path: props[path]})
 
 
+def print_setup(api: Any, setup: PrintSetup) -> None:
+    """Orientation, one page wide and the header rows on every page (``PageSetup``)."""
+    page = api.PageSetup
+    if setup.landscape:
+        page.Orientation = XL_LANDSCAPE
+    if setup.fit_width:
+        page.Zoom = False
+        page.FitToPagesWide = 1
+        page.FitToPagesTall = False
+    if setup.repeat_rows:
+        page.PrintTitleRows = f"$1:${setup.repeat_rows}"
+
+
+def _header_width(api: Any) -> int:
+    """Columns up to the last filled cell of row 1 (0 when row 1 is empty)."""
+    found = api.Rows(1).Find(
+        What="*", LookIn=XL_FORMULAS, SearchOrder=XL_BY_COLUMNS, SearchDirection=XL_PREVIOUS
+    )
+    return int(found.Column) if found is not None else 0
+
+
+def _last_row(api: Any, width: int) -> int:
+    """The last row with a filled cell in the first ``width`` columns."""
+    block = api.Range(api.Cells(1, 1), api.Cells(api.Rows.Count, width))
+    found = block.Find(
+        What="*", LookIn=XL_FORMULAS, SearchOrder=XL_BY_ROWS, SearchDirection=XL_PREVIOUS
+    )
+    return int(found.Row) if found is not None else 0
+
+
 def protect(ws: Any, password: str) -> None:
     """Protect the sheet; unlocked (editable) cells stay editable, sort and filter allowed."""
     ws.api.Protect(
@@ -543,7 +590,9 @@ def add_chart(ws: Any, chart: Chart) -> None:
         line.Name = series.name
         line.Values = series.values
         line.XValues = chart.categories
-        line.MarkerStyle = XL_MARKER_NONE if series.dash else XL_MARKER_CIRCLE
+        line.MarkerStyle = XL_MARKER_DASH if series.dash else XL_MARKER_CIRCLE
+        if series.dash:  # a target: one day still shows it
+            line.MarkerSize = 12
         fmt = line.Format.Line
         fmt.ForeColor.RGB = bgr(series.color)
         fmt.Weight = 2.25
@@ -553,6 +602,8 @@ def add_chart(ws: Any, chart: Chart) -> None:
     native.ChartTitle.Text = chart.title
     native.HasLegend = True
     native.Legend.Position = XL_LEGEND_BOTTOM
+    if chart.dates:
+        native.Axes(XL_CATEGORY_AXIS).TickLabels.NumberFormat = chart.dates
     if chart.y_percent:
         axis = native.Axes(XL_VALUE_AXIS)
         axis.MinimumScale = 0
@@ -654,9 +705,20 @@ def _table_cells(table: Table, cells: dict[tuple[int, int], Any]) -> None:
         r = table.first_row + 1 + index
         for offset, value in enumerate(row):
             if offset < len(kinds):
-                written = cell_value(value, kind=kinds[offset])
+                if kinds[offset] == "text":  # a text (@) cell: Excel keeps what is written
+                    written = _text_cell(value)
+                else:
+                    written = cell_value(value, kind=kinds[offset])
                 if written is not None:
                     cells[(r, table.first_col + offset)] = written
+
+
+def _text_cell(value: Any) -> str | None:
+    value = _plain(value)
+    if value is None or value == "":
+        return None
+    text = str(value)[:_MAX_TEXT]
+    return "'" + text if text.startswith("'") else text  # Excel eats one leading apostrophe
 
 
 def _blocks(sheet: Sheet) -> list[_Block]:

@@ -6,6 +6,7 @@ The sheet is a table ``Clave | Valor | Descripción``; keys are Spanish because 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -132,6 +133,29 @@ def _hours(value: Any, key: str) -> tuple[int, int]:
     return result
 
 
+def typed_number(value: Any) -> float | None:
+    """A number as Excel holds it or as a person types it in any locale: ``0,85``, ``0.85``,
+    ``85 %`` (= 0.85), ``1.234,5``, ``1,234.5``; None when it is not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = clean_text(value).replace(" ", "").replace("\u00a0", "")
+    percent = text.endswith("%")
+    text = text.rstrip("%")
+    if "," in text and "." in text:  # the last separator is the decimal one
+        thousands = "." if text.rindex(",") > text.rindex(".") else ","
+        text = text.replace(thousands, "")
+    text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    return number / 100 if percent else number
+
+
 def _coerce(attr: str, key: str, value: Any, default: Any) -> Any:
     if attr == "agent_survey_scale":
         return _split(value) or default
@@ -156,12 +180,11 @@ def _coerce(attr: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool):
         return fold(value) in _TRUE
     if isinstance(default, int | float):
-        try:
-            number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
-        except ValueError:
+        number = typed_number(value)
+        if number is None:
             raise ConfigError(
                 f"«{key}» debe ser un número, no «{value}»", sheet="Config", column="Valor"
-            ) from None
+            )
         if number < 0:
             raise ConfigError(f"«{key}» no puede ser negativo", sheet="Config", column="Valor")
         if attr == "target" and number > 1:

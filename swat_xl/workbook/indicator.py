@@ -28,6 +28,7 @@ from swat_xl.workbook.spec import (
     Chart,
     Column,
     CondFormat,
+    PrintSetup,
     Series,
     Sheet,
     Table,
@@ -164,7 +165,7 @@ def _live_block(
     )
     meta_row = config_row_of("meta_contacto_efectivo", settings) + 1
     meta = f"{quote_sheet(L.SHEET_CONFIG)}!$B${meta_row}"
-    # Config holds the target as text when the tool writes it; a number typed there wins live.
+    # Config holds the target as a number; a percentage typed there (80) counts as 80 %.
     values: dict[str, Any] = {
         "KPI_CONTACTO_EFECTIVO": "=IF(KPI_TOTAL=0,0,KPI_EFECTIVOS/KPI_TOTAL)",
         "KPI_META": f"=IF(ISNUMBER({meta}),IF({meta}>1,{meta}/100,{meta}),{settings.target!r})",
@@ -443,6 +444,7 @@ def _detail(sheet: Sheet, report: KpiReport, chart_row: int) -> None:
             ),
             anchor_row=chart_row,
             anchor_col=CHART_COL,
+            dates="dd/mm",
         )
     )
 
@@ -457,7 +459,13 @@ def indicator_sheet(
     formulas their cached results."""
     counts = {name: sheet_counts(frame, state.now) for name, frame in (sheet_frames or {}).items()}
     cells, names, conds = _live_block(state, records, agent_sheets, counts)
-    sheet = Sheet(L.SHEET_INDICATOR, cells=cells, cond_formats=conds, tab_color="#00B050")
+    sheet = Sheet(
+        L.SHEET_INDICATOR,
+        cells=cells,
+        cond_formats=conds,
+        tab_color="#00B050",
+        print_setup=PrintSetup(landscape=True),
+    )
     if state.kpi is not None:
         below_live = LIVE_FIRST_ROW + len(agent_sheets) + 2
         _detail(sheet, state.kpi, max(DETAIL_FIRST_ROW, below_live))

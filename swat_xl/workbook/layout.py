@@ -26,11 +26,13 @@ from swat_xl.workbook.spec import (
     Cell,
     Column,
     CondFormat,
+    PrintSetup,
     Sheet,
     Table,
     Validation,
     WorkbookSpec,
     col_letter,
+    quote_sheet,
 )
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -166,9 +168,17 @@ def with_display(records: pd.DataFrame) -> pd.DataFrame:
 def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.datetime) -> Sheet:
     columns = agent_columns(settings)
     table = Table(columns, _table_rows(records, columns))
-    sheet = Sheet(name, tables=[table], freeze=(1, 2), role="agent", tab_color="#2E75B6")
-    sheet.protect = True
-    sheet.password = settings.sheet_password
+    # Not protected: agents sort and filter their own sheet with Excel's menu (a protected sheet
+    # refuses to sort a range with a locked cell). Each operation puts IDs, rows and marks back
+    # from the ledger anyway.
+    sheet = Sheet(
+        name,
+        tables=[table],
+        freeze=(1, 2),
+        role="agent",
+        tab_color="#2E75B6",
+        print_setup=PrintSetup(landscape=True, repeat_rows=1),
+    )
     last = table.last_row + table.spare_rows
     for index, column in enumerate(columns):
         if column.choices:
@@ -352,7 +362,7 @@ def roster_sheet(agents: Sequence[Agent], records: pd.DataFrame, names: dict[str
 
 
 def config_sheet(settings: Settings) -> Sheet:
-    columns = [Column("Clave", 28), Column("Valor", 34), Column("Descripción", 80)]
+    columns = [Column("Clave", 28), Column("Valor", 34, "value"), Column("Descripción", 80)]
     rows = [[key, value, text] for key, value, text in settings_to_rows(settings)]
     return Sheet(
         L.SHEET_CONFIG,
@@ -396,8 +406,13 @@ def log_sheet(operations: pd.DataFrame, events: pd.DataFrame) -> Sheet:
     return Sheet(L.SHEET_LOG, tables=[table], freeze=(1, 0), tab_color="#7F7F7F")
 
 
-def home_sheet(state: MasterState, names: dict[str, str]) -> Sheet:
+def home_sheet(
+    state: MasterState, names: dict[str, str], kpi: dict[str, Any] | None = None
+) -> Sheet:
+    """Inicio; ``kpi`` holds the live KPI cells' cached results (viewers that do not
+    recalculate show them)."""
     s = state.settings
+    kpi = kpi or {}
     cells = [
         Cell(0, 0, f"SWAT Detractores — {s.ally_name}", "title"),
         Cell(
@@ -408,12 +423,12 @@ def home_sheet(state: MasterState, names: dict[str, str]) -> Sheet:
             "note",
         ),
         Cell(3, 0, "Contacto efectivo (en vivo)", "subtitle"),
-        Cell(3, 1, None, "big_pct", formula="=KPI_CONTACTO_EFECTIVO"),
+        Cell(3, 1, kpi.get("KPI_CONTACTO_EFECTIVO"), "big_pct", formula="=KPI_CONTACTO_EFECTIVO"),
         Cell(4, 0, "Meta", "subtitle"),
-        Cell(4, 1, None, "pct", formula="=KPI_META"),
+        Cell(4, 1, kpi.get("KPI_META"), "pct", formula="=KPI_META"),
         Cell(5, 0, "Pendientes / vencidos", "subtitle"),
-        Cell(5, 1, None, "int", formula="=KPI_PENDIENTES"),
-        Cell(5, 2, None, "int", formula="=KPI_VENCIDOS"),
+        Cell(5, 1, kpi.get("KPI_PENDIENTES"), "int", formula="=KPI_PENDIENTES"),
+        Cell(5, 2, kpi.get("KPI_VENCIDOS"), "int", formula="=KPI_VENCIDOS"),
         Cell(7, 0, "Última operación", "subtitle"),
         Cell(7, 1, state.last_summary or "—"),
         Cell(9, 0, "Pasos del procedimiento", "subtitle"),
@@ -431,10 +446,28 @@ def home_sheet(state: MasterState, names: dict[str, str]) -> Sheet:
     cells += [Cell(10 + i, 0, text) for i, text in enumerate(steps)]
     row = 11 + len(steps)
     cells.append(Cell(row, 0, "Hojas de asesor", "subtitle"))
+    cells.append(Cell(row + 1, 0, "Hoja (clic para abrirla)", "header"))
+    cells.append(Cell(row + 1, 1, "Asesor", "header"))
     for i, (agent, sheet) in enumerate(names.items()):
-        cells.append(Cell(row + 1 + i, 0, sheet))
-        cells.append(Cell(row + 1 + i, 1, agent))
-    return Sheet(L.SHEET_HOME, cells=cells, widths={0: 34, 1: 60, 2: 12}, tab_color="#2E75B6")
+        cells.append(Cell(row + 2 + i, 0, sheet, formula=sheet_link(sheet)))
+        cells.append(Cell(row + 2 + i, 1, agent))
+    return Sheet(
+        L.SHEET_HOME,
+        cells=cells,
+        widths={0: 34, 1: 60, 2: 12},
+        tab_color="#2E75B6",
+        print_setup=PrintSetup(landscape=True),
+    )
+
+
+def sheet_link(sheet: str) -> str:
+    """A formula that shows ``sheet``'s name and opens it when clicked (any viewer)."""
+    target = "#" + quote_sheet(sheet) + "!A1"
+    return f'=HYPERLINK("{_quoted(target)}","{_quoted(sheet)}")'
+
+
+def _quoted(text: str) -> str:
+    return text.replace('"', '""')
 
 
 def xlwings_sheet(rows: Sequence[tuple[str, Any]]) -> Sheet:
@@ -495,7 +528,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
     ]
     indicator, kpi_names = indicator_sheet(state, records, list(frames), sheet_frames=frames)
     sheets = [
-        home_sheet(state, names),
+        home_sheet(state, names, kpi_results(indicator, kpi_names)),
         indicator,
         *agent_sheets,
         drawn(
@@ -518,6 +551,19 @@ def build_master(state: MasterState) -> WorkbookSpec:
         sheets.append(xlwings_sheet(state.xlwings_conf))
     sheets.extend(state.user_sheets)
     return WorkbookSpec(sheets=sheets, names=kpi_names, active=L.SHEET_HOME)
+
+
+def kpi_results(indicator: Sheet, names: dict[str, str]) -> dict[str, Any]:
+    """The cached result of each ``KPI_*`` name's cell (``"='Indicador'!$B$5"``)."""
+    from swat_xl.workbook.spec import a1
+
+    by_address = {a1(c.row, c.col, absolute=True): c for c in indicator.cells}
+    out: dict[str, Any] = {}
+    for name, ref in names.items():
+        cell = by_address.get(ref.rsplit("!", 1)[-1])
+        if cell is not None:
+            out[name] = cell.value
+    return out
 
 
 def _empty_records(template: pd.DataFrame) -> pd.DataFrame:

@@ -15,8 +15,13 @@ from typing import Any
 from swat_xl.core.cells import a1 as a1  # re-exported: layouts build references with it
 from swat_xl.core.cells import col_letter as col_letter
 
-# Cell kinds a column can have. ``text`` is always written as a string, never as a formula.
-KINDS = ("text", "int", "number", "datetime", "date", "pct", "formula")
+# Cell kinds a column can have. ``text`` is always written as a string, never as a formula
+# (and its cells are text cells, so what a person types there stays text too); ``value`` keeps
+# each value's own type (numbers as numbers, text as text) in a General cell.
+KINDS = ("text", "int", "number", "datetime", "date", "pct", "formula", "value")
+
+#: Narrowest column (Excel width units) that shows a value of each kind without «###».
+MIN_WIDTHS = {"datetime": 16.5, "date": 11.0}
 
 # Named styles every adapter understands.
 STYLES = (
@@ -75,6 +80,18 @@ class Column:
     editable: bool = False
     choices: tuple[str, ...] | None = None  # dropdown (list validation with an error alert)
     field: str | None = None  # ledger / frame field this column shows
+
+
+def header_width(header: str) -> float:
+    """Width a wrapped bold header needs so that no word breaks inside (and the autofilter
+    button has room)."""
+    longest = max((len(word) for word in header.split()), default=0)
+    return round(longest * 1.2 + 3, 1)
+
+
+def column_width(column: Column) -> float:
+    """The column's width, widened for its kind (no «###») and its header's longest word."""
+    return max(column.width, MIN_WIDTHS.get(column.kind, 0), header_width(column.header))
 
 
 @dataclass
@@ -138,7 +155,7 @@ class Series:
     name: str
     values: str  # "='Indicador'!$C$40:$C$69"
     color: str = "#1F77B4"
-    dash: bool = False
+    dash: bool = False  # a target: dashed line, and a dash at each point (one day shows too)
 
 
 @dataclass(frozen=True)
@@ -149,8 +166,18 @@ class Chart:
     anchor_row: int
     anchor_col: int
     y_percent: bool = True
+    dates: str | None = None  # number format of date categories (e.g. "dd/mm")
     width: int = 720
     height: int = 320
+
+
+@dataclass(frozen=True)
+class PrintSetup:
+    """How a sheet prints: orientation, one page wide, header rows repeated on every page."""
+
+    landscape: bool = False
+    fit_width: bool = True
+    repeat_rows: int = 0  # the first N rows print on every page
 
 
 @dataclass
@@ -167,10 +194,27 @@ class Sheet:
     password: str = ""
     tab_color: str | None = None
     hidden: bool = False
+    print_setup: PrintSetup | None = None
     role: str = "owned"  # owned | agent | user (carried over from the previous workbook)
     # The sheet is exactly as in the workbook being rewritten: a file writer copies it from
     # there (only its name and role are set). Decided by the services from the ledger.
     reused: bool = False
+
+
+def sheet_widths(sheet: Sheet) -> dict[int, float]:
+    """Final width of every column the sheet sizes: the tables' columns (first table wins),
+    then the explicit ``widths``, never narrower than a table column there needs."""
+    widths: dict[int, float] = {}
+    needed: dict[int, float] = {}
+    for table in sheet.tables:
+        for offset, column in enumerate(table.columns):
+            col = table.first_col + offset
+            widths.setdefault(col, column_width(column))
+            needed[col] = max(
+                needed.get(col, 0), MIN_WIDTHS.get(column.kind, 0), header_width(column.header)
+            )
+    widths.update(sheet.widths)
+    return {col: max(width, needed.get(col, 0)) for col, width in sorted(widths.items())}
 
 
 @dataclass

@@ -110,7 +110,7 @@ def test_agent_sheet_layout_and_dropdowns(master: Path, tmp_path: Path):
     ):
         assert required in header
     assert ws.freeze_panes is not None and ws.auto_filter.ref
-    assert ws.protection.sheet
+    assert not ws.protection.sheet  # agents sort and filter their own sheet with Excel's menu
     lists = {
         next(iter(dv.sqref.ranges)).coord.split(":")[0].rstrip("0123456789"): dv.formula1
         for dv in ws.data_validations.dataValidation
