@@ -391,3 +391,16 @@ def test_home_links_and_live_cells_recalculated_by_libreoffice(
         kpi["KPI_PENDIENTES"],
         kpi["KPI_VENCIDOS"],
     )
+
+
+def test_freeze_panes_and_conditional_formats_land_in_the_master_with_another_book_active(
+    monkeypatch: pytest.MonkeyPatch, imported: Path, tmp_path: Path
+) -> None:
+    book = excel(monkeypatch, imported)
+    other = book.excel.open_book(str(tmp_path / "Libro de Ana.xlsx"))  # now the active workbook
+    other.add_sheet("Hoja1")
+    run(book, "asignar_repartir")
+    sheet = book.sheet_model(AGENTS[0])
+    assert sheet.freeze == (1, 2)
+    assert sheet.cond_formats and all(c["anchor"] == c["area"][:2] for c in sheet.cond_formats)
+    assert other.sheet("Hoja1").freeze is None and not other.sheet("Hoja1").cond_formats
