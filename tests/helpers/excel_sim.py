@@ -23,6 +23,8 @@ import datetime as dt
 import math
 import numbers
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -591,6 +593,13 @@ class SimBook(xw.Book):
     @property
     def saves(self) -> int:
         return self.model._saves
+
+    @contextmanager
+    def measure(self) -> Iterator[com.Counts]:
+        """The cost of what runs inside (e.g. one ``macros.run``): COM calls, cells read and
+        written, calls by member; filled as the block runs."""
+        self.excel.reset_counts()
+        yield self.excel.counts
 
     def sheet_model(self, name: str) -> com.Worksheet:
         return self.model.sheet(name)

@@ -251,10 +251,9 @@ def test_big_writes_and_reads_are_chunked_by_xlwings(book: SimBook) -> None:
 
 def test_costs_are_counted(book: SimBook) -> None:
     sheet = book.sheets[0]
-    book.excel.reset_counts()
-    sheet.range("A1").value = [[1, 2], [3, 4], [5, 6]]
-    sheet.range("A1:B3").value  # noqa: B018
-    counts = book.counts.snapshot()
+    with book.measure() as counts:
+        sheet.range("A1").value = [[1, 2], [3, 4], [5, 6]]
+        sheet.range("A1:B3").value  # noqa: B018
     assert (counts.cells_written, counts.cells_read) == (6, 6)
     assert counts.com_calls == sum(counts.by_member.values()) > 0
     assert counts.by_member["Range.Value"] == 2
