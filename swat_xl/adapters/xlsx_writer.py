@@ -217,7 +217,7 @@ def _render(
     reused: dict[str, str] = {}  # part in the new package -> part of the same sheet in previous
     for index, (sheet, ws) in enumerate(zip(spec.sheets, worksheets, strict=False)):
         if sheet.reused:
-            _draw_placeholder(ws, old_parts[sheet.name])
+            _draw_placeholder(ws, old_parts[sheet.name], sheet.print_setup)
             reused[_sheet_part(index + 1)] = old_parts[sheet.name].part
         else:
             streamed.extend(_draw_sheet(book, ws, index, formats, sheet))
@@ -311,13 +311,16 @@ def _previous_parts(spec: WorkbookSpec, previous: Path | None) -> dict[str, Shee
     return parts
 
 
-def _draw_placeholder(ws: Any, old: SheetPart) -> None:
+def _draw_placeholder(ws: Any, old: SheetPart, setup: PrintSetup | None = None) -> None:
     """An empty worksheet standing for a reused one: it gives the workbook part the sheet's
-    name, visibility and filter range; its own part is then replaced by the old one."""
+    name, visibility, filter range and print titles; its own part is then replaced by the old
+    one (which holds the rest of its print setup)."""
     if old.filter_ref:
         ws.autofilter(old.filter_ref)
     if old.hidden:
         ws.hide()
+    if setup is not None and setup.repeat_rows:
+        ws.repeat_rows(0, setup.repeat_rows - 1)
 
 
 def _streamed_tables(sheet: Sheet, index: int, formats: _Formats) -> list[_Streamed]:

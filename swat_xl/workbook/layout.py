@@ -165,6 +165,10 @@ def with_display(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: Agent sheets print one page wide, landscape, with the header row on every page.
+AGENT_PRINT = PrintSetup(landscape=True, repeat_rows=1)
+
+
 def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.datetime) -> Sheet:
     columns = agent_columns(settings)
     table = Table(columns, _table_rows(records, columns))
@@ -177,7 +181,7 @@ def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.da
         freeze=(1, 2),
         role="agent",
         tab_color="#2E75B6",
-        print_setup=PrintSetup(landscape=True, repeat_rows=1),
+        print_setup=AGENT_PRINT,
     )
     last = table.last_row + table.spare_rows
     for index, column in enumerate(columns):
@@ -518,7 +522,11 @@ def build_master(state: MasterState) -> WorkbookSpec:
     manageable = live[empty_mask(live["exclusion"])]
 
     def drawn(name: str, role: str, draw: Callable[[], Sheet]) -> Sheet:
-        return Sheet(name, role=role, reused=True) if name in state.reuse else draw()
+        if name not in state.reuse:
+            return draw()
+        # The print titles live in the workbook part, not in the copied sheet part.
+        setup = AGENT_PRINT if role == "agent" else None
+        return Sheet(name, role=role, reused=True, print_setup=setup)
 
     by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
     frames = {names[a]: by_agent.get(a, manageable.iloc[0:0]) for a in agent_names}
