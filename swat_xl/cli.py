@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from swat_xl import __version__
-from swat_xl.errors import SwatError
+from swat_xl.errors import LedgerError, SwatError, WorkbookError
 
 EXIT_NEEDS_FIXING = 1  # doctor: something on this PC or in the workbook must change
 EXIT_UNEXPECTED = 70
+EXIT_REFUSED = 6  # the operation was done, but some input was refused (each with its reason)
+ERROR_LOG = "swat_xl_error.log"
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that left early
 
 
@@ -161,10 +163,12 @@ def cmd_collect(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         print(
-            f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
+            f"Libros recogidos: {len(result['collected'])} · registros con marcas nuevas: "
             f"{result['records']} · conflictos: {result['conflicts']}"
         )
-    return 0
+    for item in result["refused"]:
+        print(f"Rechazado «{item['path']}»: {item['reason']}", file=sys.stderr)
+    return EXIT_REFUSED if result["refused"] else 0
 
 
 def cmd_kpi(args: argparse.Namespace) -> int:
@@ -433,19 +437,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python flushes stdout on exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except Exception:
-        log = Path.cwd() / "swat_xl_error.log"
-        try:
-            with log.open("a", encoding="utf-8") as handle:
-                handle.write(traceback.format_exc() + "\n")
-            where = f" (detalle técnico en «{log}»)"
-        except OSError:
-            where = ""
+    except PermissionError as exc:
+        target = exc.filename or getattr(args, "workbook", None) or "?"
+        print(
+            f"Error: no hay permiso de escritura sobre «{target}» (está protegido o es de solo "
+            "lectura); la operación no terminó y la próxima vuelve a dibujar el libro desde el "
+            "registro",
+            file=sys.stderr,
+        )
+        return WorkbookError.exit_code
+    except Exception as exc:
+        from swat_xl.adapters.ledger import DAMAGED, is_corruption
+
+        if is_corruption(exc):
+            print(f"Error: {DAMAGED}", file=sys.stderr)
+            return LedgerError.exit_code
+        log = _log_unexpected(args)
+        where = f" (detalle técnico en «{log}»)" if log else ""
         print(
             "Error inesperado de swat_xl; el libro y el registro quedaron como estaban" + where,
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED
+
+
+def _log_unexpected(args: argparse.Namespace) -> Path | None:
+    """Append the current traceback, phones and other long numbers masked, to
+    ``swat_xl_error.log`` beside the workbook (else the current folder, else the temporary
+    one); returns where it went."""
+    import datetime as dt
+    import tempfile
+
+    from swat_xl.core.text import mask_digits
+
+    entry = (
+        f"--- {dt.datetime.now():%Y-%m-%d %H:%M:%S} · swat-xl {__version__} · "
+        f"{getattr(args, 'command', '')}\n{mask_digits(traceback.format_exc())}\n"
+    )
+    folders = []
+    workbook = getattr(args, "workbook", None)
+    if workbook:
+        folders.append(Path(workbook).absolute().parent)
+    folders += [Path.cwd(), Path(tempfile.gettempdir())]
+    for folder in folders:
+        log = folder / ERROR_LOG
+        try:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(entry)
+        except OSError:
+            continue
+        return log
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,7 +45,7 @@ class SwatError(Exception):
     def _render(self) -> str:
         where = []
         if self.file:
-            where.append(f"archivo «{Path(self.file).name}»")
+            where.append(f"archivo «{self.file}»")
         if self.sheet:
             where.append(f"hoja «{self.sheet}»")
         if self.row is not None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
@@ -62,10 +61,6 @@ AGENT_FOLDER = "Libros asesores"
 COPIES_FOLDER = "swat_copias"
 MAX_WARNINGS = 5
 
-_PHONE = re.compile(r"(?<!\d)(?:\+?57[\s.-]?)?\d{3}[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
-_LONG_DIGITS = re.compile(r"\d{7,}")
-_HIDDEN = "[número oculto]"
-
 
 def _caller() -> Any:
     """The ``xlwings.Book`` that ran the macro (the seam the tests replace)."""
@@ -77,9 +72,10 @@ def _caller() -> Any:
 
 
 def mask_phones(text: str) -> str:
-    """``text`` with phone numbers (10 digits, with or without +57 and separators) and any
-    other run of 7 or more digits replaced."""
-    return _LONG_DIGITS.sub(_HIDDEN, _PHONE.sub(_HIDDEN, text))
+    """``text`` with phone numbers and other long digit runs hidden (see ``mask_digits``)."""
+    from swat_xl.core.text import mask_digits
+
+    return mask_digits(text)
 
 
 # -- Excel state ---------------------------------------------------------------------------------
@@ -274,10 +270,14 @@ def _collect(context: _Context, *_: str) -> str:
 
     context.say("Recogiendo las gestiones de los libros de asesor…")
     result: dict[str, Any] = collect_agent_workbooks(context.live(), context.folder / AGENT_FOLDER)
+    refused = "".join(
+        f"\nNo se recogió «{item['file']}»: {item['reason']}" for item in result.get("refused", [])
+    )
     return (
         f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
         f"{result.get('records', 0)} · conflictos: {result.get('conflicts', 0)}"
         + ("\nLos conflictos quedaron en la hoja «Bitácora»." if result.get("conflicts") else "")
+        + refused
     )
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,19 @@ from swat_xl.core.records import ATTEMPTS, INT_FIELDS, TIME_FIELDS, UNREAD_FIELD
 from swat_xl.errors import LedgerError
 
 RECORD_FIELDS: tuple[str, ...] = CANONICAL
+
+DAMAGED = (
+    "El registro SQLite del libro está dañado (no es una base de datos válida); no se cambió "
+    "nada. Recupere el libro y su registro de la última copia de seguridad con "
+    "«swat-xl restore -w LIBRO»"
+)
+MISSING = (
+    "No se encontró el registro SQLite del libro. Si el libro es nuevo, créelo con "
+    "«swat-xl init»; si el registro se perdió, recupere el libro y su registro de la última "
+    "copia de seguridad con «swat-xl restore -w LIBRO»"
+)
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_CORRUPT_WORDS = ("malformed", "not a database", "could not decode", "file is encrypted")
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: cuts, records (with current assignment and marks), history and the operation log.
@@ -258,21 +271,28 @@ class Ledger:
     def open(cls, path: str | Path, *, create: bool = False) -> Ledger:
         path = Path(path)
         if not create and not path.exists():
-            raise LedgerError(
-                "No se encontró el registro SQLite del libro; ejecute primero «swat-xl init»",
-                file=path,
-            )
+            raise LedgerError(MISSING, file=path)
+        existed = path.exists() and path.stat().st_size > 0
+        db: sqlite3.Connection | None = None
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=10)
+            if existed:
+                check_integrity(db)
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA journal_mode = DELETE")
             db.execute("PRAGMA synchronous = FULL")
             ledger = cls(path, db)
             ledger._migrate()
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(
-                f"El registro SQLite está dañado o no es válido: {exc}", file=path
-            ) from exc
+            if db is not None:
+                db.close()
+            if is_corruption(exc):
+                raise LedgerError(DAMAGED, file=path) from exc
+            raise
+        except LedgerError:
+            if db is not None:
+                db.close()
+            raise
         return ledger
 
     def close(self) -> None:
@@ -306,14 +326,30 @@ class Ledger:
         if self.db.in_transaction:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                with suppress(sqlite3.Error):  # a damaged file may refuse even the rollback
+                    self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+        except LedgerError:
             raise
-        else:
-            self.db.execute("COMMIT")
+        except Exception as exc:
+            if is_corruption(exc):
+                raise LedgerError(DAMAGED, file=self.path) from exc
+            raise
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the ledger at ``target`` (SQLite's online backup API)."""
+        copy = sqlite3.connect(target)
+        try:
+            self.db.backup(copy)
+        finally:
+            copy.close()
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -640,6 +676,46 @@ def _with_times(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     for name in names:
         frame[name] = stored_times(frame[name])
     return frame
+
+
+def check_integrity(db: sqlite3.Connection) -> None:
+    """Raise :class:`sqlite3.DatabaseError` when the file is not a sound SQLite database:
+    the header, the schema and a quick structural check of every page (``quick_check``, which
+    skips the costly index cross-checks and stops at the first problem)."""
+    db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    verdict = db.execute("PRAGMA quick_check(1)").fetchone()
+    if verdict is None or verdict[0] != "ok":
+        raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
+
+
+def is_corruption(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it, e.g. inside pandas) says the file is damaged."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, sqlite3.DatabaseError):
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _CORRUPT_CODES:
+                return True
+            if any(word in str(exc).lower() for word in _CORRUPT_WORDS):
+                return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def quick_check(path: Path) -> bool:
+    """Whether the ledger file at ``path`` opens and passes :func:`check_integrity`."""
+    try:
+        db = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        check_integrity(db)
+        return True
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        db.close()
 
 
 def _row_dict(db: sqlite3.Connection, row: tuple[Any, ...], table: str) -> dict[str, Any]:

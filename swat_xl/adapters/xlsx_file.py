@@ -9,6 +9,7 @@ replaces it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import glob
 import hashlib
 import os
@@ -129,7 +130,7 @@ class FileWorkbook:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise WorkbookError(
-                f"No se pudo escribir el libro ({exc.strerror or exc})", file=self.path
+                f"No se pudo escribir el libro ({_why(exc)})", file=self.path
             ) from exc
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -168,7 +169,7 @@ class FileWorkbook:
             return backup
         except OSError as exc:
             raise WorkbookError(
-                f"No se pudo reemplazar el libro ({exc.strerror or exc}); "
+                f"No se pudo reemplazar el libro ({_why(exc)}); "
                 f"la versión nueva quedó en «{tmp.name}»",
                 file=self.path,
             ) from exc
@@ -211,6 +212,14 @@ class FileWorkbook:
         for old in copies[:-keep]:
             old.unlink(missing_ok=True)
         return target
+
+
+def _why(exc: OSError) -> str:
+    """An OS error in the user's words; a permission problem says so and names the path."""
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        where = f" sobre «{exc.filename}»" if exc.filename else ""
+        return f"no hay permiso de escritura{where}"
+    return str(exc.strerror or exc)
 
 
 def _fsync(path: Path) -> None:

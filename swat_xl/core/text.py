@@ -13,6 +13,9 @@ import pandas as pd
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _FLOAT_INT = re.compile(r"^(-?\d+)\.0+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE = re.compile(r"(?<!\d)(?:\+?57[\s.-]?)?\d{3}[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
+_LONG_DIGITS = re.compile(r"\d{7,}")
+HIDDEN_NUMBER = "[número oculto]"
 
 
 def fold(value: Any) -> str:
@@ -22,6 +25,13 @@ def fold(value: Any) -> str:
     text = unicodedata.normalize("NFKD", str(value))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.lower().split())
+
+
+def mask_digits(text: str) -> str:
+    """``text`` with phone numbers (10 digits, with or without +57 and separators) and any
+    other run of 7 or more digits replaced: what a cell held may be a phone or a document
+    number, and must not be echoed into a log or a message."""
+    return _LONG_DIGITS.sub(HIDDEN_NUMBER, _PHONE.sub(HIDDEN_NUMBER, text))
 
 
 def label_key(value: Any) -> str:

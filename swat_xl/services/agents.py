@@ -9,10 +9,10 @@ from pathlib import Path
 
 from swat_xl.adapters.xlsx_file import FileWorkbook
 from swat_xl.core.text import clean_text
-from swat_xl.errors import CollectError, InputError
+from swat_xl.errors import CollectError, InputError, WorkbookError
 from swat_xl.services.marks import MarkRow, apply_mark_rows, is_agent_header, read_mark_rows
 from swat_xl.services.session import Session, WorkbookPort, run_operation
-from swat_xl.workbook.layout import agent_sheet, sheet_names_for, with_display
+from swat_xl.workbook.layout import agent_sheet, file_names_for, sheet_names_for, with_display
 from swat_xl.workbook.spec import Cell, Sheet, WorkbookSpec
 
 META_SHEET = "_swat"
@@ -44,7 +44,8 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
         open_rows = with_display(open_rows) if not open_rows.empty else open_rows
         agents = [a.name for a in session.agents if a.active]
         agents += [a for a in open_rows["agent"].unique() if a not in agents]
-        files = sheet_names_for(agents, reserved=[META_SHEET])
+        sheets = sheet_names_for(agents, reserved=[META_SHEET])
+        files = file_names_for(agents)
         written: dict[str, int] = {}
         for agent in agents:
             mine = open_rows[open_rows["agent"] == agent]
@@ -54,10 +55,10 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
             path = out / f"{files[agent]}.xlsx"
             spec = WorkbookSpec(
                 sheets=[
-                    agent_sheet(files[agent], mine, session.settings, session.now),
+                    agent_sheet(sheets[agent], mine, session.settings, session.now),
                     _meta_sheet(token, agent, session.now, session.workbook.path.name),
                 ],
-                active=files[agent],
+                active=sheets[agent],
             )
             FileWorkbook(path).save(spec, backups_to_keep=0)
             session.ledger.db.execute(
@@ -87,18 +88,31 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
     return run_operation(workbook, "Libros por asesor", body)
 
 
+Note = tuple[str, str, "int | None"]  # an event to log once the file is accepted
+
+
 def _read_agent_file(
     path: Path, session: Session, *, allow_earlier: bool = False
-) -> tuple[str, list[MarkRow]]:
-    """Validate one agent workbook against the ledger and return its agent and mark rows.
+) -> tuple[str, list[MarkRow], list[Note]]:
+    """Validate one agent workbook against the ledger and return its agent, its mark rows and
+    the notes to log if it is taken. Raises :class:`CollectError` (nothing logged) when the
+    file cannot be taken.
 
     ``allow_earlier`` accepts a file of an earlier delivery (used when a new delivery first
     takes in what the previous one still holds)."""
     book = FileWorkbook(path)
     try:
-        names = book.sheet_names()
-    except Exception as exc:  # the adapter raises WorkbookError; any other is a broken file
+        return _read_open_agent_file(book, path, session, allow_earlier)
+    except WorkbookError as exc:
         raise CollectError("No se pudo leer el libro del asesor", file=path) from exc
+    finally:
+        book.close()
+
+
+def _read_open_agent_file(
+    book: FileWorkbook, path: Path, session: Session, allow_earlier: bool
+) -> tuple[str, list[MarkRow], list[Note]]:
+    names = book.sheet_names()
     if META_SHEET not in names:
         raise CollectError(
             "No es un libro de asesor generado por swat_xl (falta la hoja de control)", file=path
@@ -127,12 +141,12 @@ def _read_agent_file(
         session.ledger.db.execute("SELECT id, agent FROM records WHERE agent != ''").fetchall()
     )
     marks: list[MarkRow] = []
+    notes: list[Note] = []
     for name in names:
         if name == META_SHEET or not is_agent_header(book.header(name)):
             continue
-        rows, notes = read_mark_rows(book.rows(name), f"{path.name}")
-        for note in notes:
-            session.event(note, level="warning")
+        rows, problems = read_mark_rows(book.rows(name), f"{path.name}")
+        notes.extend((note, "warning", None) for note in problems)
         for mark in rows:
             if mark.record_id not in allowed:
                 raise CollectError(
@@ -142,14 +156,21 @@ def _read_agent_file(
                     row=mark.row,
                 )
             if current.get(mark.record_id) != agent:
-                session.event(
-                    f"ID {mark.record_id} ya no está asignado a «{agent}»; "
-                    "sus marcas se tomaron igual",
-                    level="warning",
-                    record_id=mark.record_id,
+                notes.append(
+                    (
+                        f"ID {mark.record_id} ya no está asignado a «{agent}»; "
+                        "sus marcas se tomaron igual",
+                        "warning",
+                        mark.record_id,
+                    )
                 )
         marks.extend(rows)
-    return agent, marks
+    return agent, marks, notes
+
+
+def _log_notes(session: Session, notes: list[Note]) -> None:
+    for message, level, record_id in notes:
+        session.event(message, level=level, record_id=record_id)
 
 
 def _take_in_previous_delivery(session: Session, out: Path) -> int:
@@ -160,10 +181,11 @@ def _take_in_previous_delivery(session: Session, out: Path) -> int:
     done: list[Path] = []
     for path in previous:
         try:
-            _agent, rows = _read_agent_file(path, session, allow_earlier=True)
+            _agent, rows, notes = _read_agent_file(path, session, allow_earlier=True)
         except CollectError as error:
             session.warn(f"Se dejó «{path.name}» en la carpeta: {error.message}")
             continue
+        _log_notes(session, notes)
         marks.extend(rows)
         done.append(path)
     if marks:
@@ -188,25 +210,43 @@ def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[
 
     def body(session: Session) -> dict[str, object]:
         by_file: dict[str, int] = {}
+        refused: list[dict[str, str]] = []
         all_marks: list[MarkRow] = []
-        for path in files:  # validate every file before applying anything
-            _agent, marks = _read_agent_file(path, session)
+        for path in files:  # each file is taken whole or refused whole, with its reason
+            try:
+                _agent, marks, notes = _read_agent_file(path, session)
+            except CollectError as error:
+                refused.append({"file": path.name, "path": str(path), "reason": error.message})
+                continue
+            _log_notes(session, notes)
             by_file[path.name] = len(marks)
             all_marks.extend(marks)
+        if not by_file:
+            reasons = "; ".join(f"«{item['file']}»: {item['reason']}" for item in refused)
+            raise CollectError(f"No se recogió ningún libro de asesor ({reasons})", file=folder)
         counts = apply_mark_rows(
             session, all_marks, source_label="libro de asesor", ledger_competes=True
         )
-        for path in files:
+        for name in by_file:
             session.ledger.db.execute(
                 "UPDATE agent_exports SET collected_at = ? "
                 "WHERE file_name = ? AND collected_at = ''",
-                (session.now.isoformat(), path.name),
+                (session.now.isoformat(), name),
             )
+        for item in refused:
+            session.warn(f"No se recogió «{item['file']}»: {item['reason']}")
         session.summary = (
-            f"{len(files)} libros recogidos: {counts['records']} registros con marcas nuevas, "
+            f"{len(by_file)} libros recogidos: {counts['records']} registros con marcas nuevas, "
             f"{counts['conflicts']} conflictos"
         )
-        session.counts = {"files": len(files), **counts}
-        return {"files": by_file, **counts}
+        if refused:
+            session.summary += f"; {len(refused)} libros rechazados"
+        session.counts = {"files": len(by_file), "refused": len(refused), **counts}
+        return {
+            "collected": sorted(by_file),
+            "refused": refused,
+            "files": by_file,
+            **counts,
+        }
 
     return run_operation(workbook, "Recoger gestiones", body)

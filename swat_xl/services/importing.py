@@ -90,7 +90,7 @@ def import_cut(
         if cut_id is not None:
             ledger.update_cut(cut_id, assigned=assigned, unassigned=unassigned)
         result = ImportResult(
-            file=export_path.name,
+            file=export_path,
             rows_read=table.rows_read,
             ally_rows=len(ally),
             duplicate_rows=int(duplicate.sum()),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from swat_xl.core.dates import DATETIME_HINT, NotADate, parse_datetime, understood
 from swat_xl.core.model import MARK_FIELDS
-from swat_xl.core.text import clean_code, clean_text, is_blank, label_key
+from swat_xl.core.text import clean_code, clean_text, is_blank, label_key, mask_digits
 from swat_xl.workbook import labels as L
 
 if TYPE_CHECKING:
@@ -90,7 +90,8 @@ def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], l
                 continue
             code = clean_code(raw)
             if not code.isdigit():
-                notes.append(f"Hoja «{source}», fila {number}: el ID «{code[:20]}» no es válido")
+                shown = mask_digits(code[:20])
+                notes.append(f"Hoja «{source}», fila {number}: el ID «{shown}» no es válido")
                 continue
             record_id = int(code)
         values = {}

@@ -29,7 +29,7 @@ def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) ->
         raise InputError("La carpeta del libro no existe", file=path)
     agents = []
     if roster_file is not None:
-        agents = parse_roster(read_rows(roster_file), source=Path(roster_file).name)
+        agents = parse_roster(read_rows(roster_file), source=str(roster_file))
     settings = Settings()
     ledger_existed = ledger_path_for(path, settings).exists()
     workbook = FileMaster(path, must_exist=False)
@@ -57,7 +57,7 @@ def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) ->
 
 def set_roster(workbook: WorkbookPort, roster_file: str | Path) -> dict[str, int]:
     """Replace the Asesores sheet with a roster file (csv/xlsx); open work keeps its agents."""
-    agents = parse_roster(read_rows(roster_file), source=Path(roster_file).name)
+    agents = parse_roster(read_rows(roster_file), source=str(roster_file))
 
     def body(session: Session) -> dict[str, int]:
         session.summary = (

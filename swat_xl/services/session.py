@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from swat_xl.core.dates import parse_datetime
 from swat_xl.core.kpi import USED_COLUMNS, KpiReport
 from swat_xl.core.model import Agent
 from swat_xl.core.roster import parse_roster
-from swat_xl.core.text import is_blank
+from swat_xl.core.text import is_blank, mask_digits
 from swat_xl.errors import BusyError, SwatError, WorkbookError
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.layout import RECORD_ROLES, MasterState, build_master
@@ -98,6 +99,40 @@ def workbook_lock(workbook: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iter
         lock.release()
 
 
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def ensure_writable(path: Path, *, what: str = "archivo") -> None:
+    """Refuse (exit 3, nothing changed) when ``path``'s folder or ``path`` itself cannot be
+    written, or its permission bits say read-only (Windows' read-only attribute): a read-only
+    workbook is never silently replaced nor its permissions reset."""
+    folder = path.parent
+    if folder.is_dir() and not _writable(folder, folder=True):
+        raise WorkbookError(
+            f"La carpeta «{folder}» no tiene permiso de escritura: no se cambió nada. Dé permiso "
+            "de escritura a la carpeta (o use otra) y vuelva a intentarlo"
+        )
+    if path.exists() and not _writable(path):
+        raise WorkbookError(
+            f"El {what} «{path}» es de solo lectura (no tiene permiso de escritura): no se cambió "
+            "nada. Quítele el atributo de solo lectura (Propiedades del archivo) y vuelva a "
+            "intentarlo"
+        )
+
+
+def _writable(path: Path, *, folder: bool = False) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    # On Windows a folder's read-only attribute does not stop writing into it (Explorer uses it
+    # for other things); a file's does, and for everything else the bits are the permission.
+    bits_matter = not (folder and os.name == "nt")
+    if bits_matter and not mode & _WRITE_BITS:
+        return False
+    return os.access(path, os.W_OK)
+
+
 def lock_timeout(settings: Settings | None) -> float:
     """Seconds to wait for another operation: ``SWAT_LOCK_TIMEOUT`` (tests), else the Config
     value ``espera_bloqueo_segundos``."""
@@ -157,12 +192,14 @@ class Session:
     written_fingerprint: str | None = None  # SHA-256 of the workbook publish() will install
 
     def event(self, message: str, *, level: str = "info", record_id: int | None = None) -> None:
+        """One line of the log. What a cell held may be quoted in ``message``: its digit runs
+        (phones, documents) are hidden, since the log outlives the records."""
         self.ledger.add_event(
-            self.operation_id, message, level=level, record_id=record_id, at=self.now
+            self.operation_id, mask_digits(message), level=level, record_id=record_id, at=self.now
         )
 
     def warn(self, message: str) -> None:
-        self.warnings.append(message)
+        self.warnings.append(mask_digits(message))
         self.event(message, level="warning")
 
 
@@ -217,7 +254,11 @@ def run_operation(
     from swat_xl.services.marks import sync_from_workbook
     from swat_xl.services.practices import sync_practice_log
 
-    wait = lock_timeout(settings if settings is not None else _settings_before_lock(workbook))
+    early = settings if settings is not None else _settings_before_lock(workbook)
+    ensure_writable(workbook.path, what="libro")
+    if early is not None:
+        ensure_writable(ledger_path_for(workbook.path, early), what="registro")
+    wait = lock_timeout(early)
     with workbook_lock(workbook.path, wait):
         refresh = getattr(workbook, "refresh", None)
         if refresh is not None:  # what was read before the lock may have been replaced since
@@ -225,6 +266,7 @@ def run_operation(
         settings = settings if settings is not None else read_settings(workbook)
         agents = agents if agents is not None else read_agents(workbook)
         ledger_file = ledger_path_for(workbook.path, settings)
+        ensure_writable(ledger_file, what="registro")
         # The shipped template has no ledger beside it: its first operation creates one.
         fresh = not create_ledger and not ledger_file.exists() and is_pristine(workbook)
         ledger = Ledger.open(ledger_file, create=create_ledger or fresh)

@@ -36,6 +36,12 @@ from swat_xl.workbook.spec import (
 )
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_FORBIDDEN_IN_FILES = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+EXCEL_RESERVED_SHEETS = ("History",)  # Excel keeps it for the change history
+WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10))]
+    + [f"LPT{n}" for n in range(1, 10)]
+)
 MAX_COLUMNS = 16_384  # Excel's columns per sheet
 
 
@@ -113,7 +119,7 @@ def sheet_names_for(
     agents: Iterable[str], reserved: Iterable[str] = L.OWNED_SHEETS
 ) -> dict[str, str]:
     """A valid, unique Excel sheet name per agent (≤ 31 chars, no ``[]:*?/\\``), in order."""
-    taken = {name.casefold() for name in reserved}
+    taken = {name.casefold() for name in (*reserved, *EXCEL_RESERVED_SHEETS)}
     out: dict[str, str] = {}
     for agent in agents:
         base = _FORBIDDEN.sub("_", agent).strip().strip("'") or "Asesor"
@@ -122,6 +128,26 @@ def sheet_names_for(
         while name.casefold() in taken:
             suffix = f" ({n})"
             name = base[: 31 - len(suffix)] + suffix
+            n += 1
+        taken.add(name.casefold())
+        out[agent] = name
+    return out
+
+
+def file_names_for(agents: Iterable[str]) -> dict[str, str]:
+    """A file name stem per agent that Windows accepts, unique ignoring case, in order: no
+    reserved device name (``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1``-``COM9``,
+    ``LPT1``-``LPT9``, with any extension), no trailing dot or space, no ``<>:"/\\|?*``."""
+    taken: set[str] = set()
+    out: dict[str, str] = {}
+    for agent in agents:
+        base = _FORBIDDEN_IN_FILES.sub("_", agent).strip().rstrip(". ")[:120] or "Asesor"
+        first, dot, rest = base.partition(".")
+        if first.strip().upper() in WINDOWS_DEVICES:
+            base = f"{first.strip()}_{dot}{rest}"
+        name, n = base, 2
+        while name.casefold() in taken:
+            name = f"{base} ({n})"
             n += 1
         taken.add(name.casefold())
         out[agent] = name

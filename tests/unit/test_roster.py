@@ -239,7 +239,7 @@ def test_source_names_the_sheet_or_the_file() -> None:
     assert "hoja «Equipo»" in str(err)
     err = error_of(rows, source="C:/datos/asesores.xlsx")
     assert err.sheet is None
-    assert "archivo «asesores.xlsx»" in str(err)
+    assert "archivo «C:/datos/asesores.xlsx»" in str(err)  # the full path, as given
 
 
 def test_error_is_an_input_error() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from swat_xl.adapters.export_reader._guards import _thousands
 from swat_xl.core.dates import NotADate, parse_datetime, parse_datetime_column
-from swat_xl.core.text import clean_code, clean_phone, clean_text
+from swat_xl.core.text import clean_code, clean_phone, clean_text, mask_digits
 
 _BOOL_TEXT = {True: "VERDADERO", False: "FALSO"}
 
@@ -207,6 +207,7 @@ def _datetime_series(
     if failed:
         warnings.append(
             f"{_thousands(len(failed))} valor(es) de «{label}» no se reconocieron como fecha "
-            f"(por ejemplo «{failed[0][:40]}») y quedaron vacíos; se esperaba dd/mm/aaaa hh:mm."
+            f"(por ejemplo «{mask_digits(failed[0][:40])}») y quedaron vacíos; se esperaba "
+            "dd/mm/aaaa hh:mm."
         )
     return series
