@@ -132,13 +132,38 @@ def cmd_purge(args: argparse.Namespace) -> int:
     result = purge(_master(args.workbook), args.dias)
     if args.json:
         _print_json(result)
-    else:
-        print(
-            f"Depuración (retención de {result['retention_days']} días): "
-            f"{result['records']} registros de {result['cuts']} cortes eliminados "
-            f"({result['open_records']} seguían abiertos) · copias de seguridad eliminadas: "
-            f"{result['backups']}"
-        )
+        return 0
+    print(
+        f"Depuración (retención de {result['retention_days']} días): "
+        f"{result['records']} registros de {result['cuts']} cortes eliminados "
+        f"({result['open_records']} seguían abiertos)."
+    )
+    print(
+        f"Copias de seguridad: {len(result['copies_rewritten'])} depuradas, "
+        f"{result['backups']} eliminadas."
+    )
+    if result["not_cleaned"]:
+        print("Estos archivos, fuera del alcance de swat_xl, también tienen esos datos; bórrelos:")
+        for item in result["not_cleaned"]:
+            print(f"  - {item}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from swat_xl.services.restore import restore
+
+    result = restore(args.workbook, args.copia)
+    if args.json:
+        _print_json(result)
+        return 0
+    import datetime as dt
+
+    taken = dt.datetime.fromisoformat(str(result["taken_at"]))
+    print(f"Restaurada la copia del {taken:%d/%m/%Y %H:%M:%S} («{result['copy']}»).")
+    print(f"Libro: {result['workbook']}")
+    print(f"Registro: {result['ledger']}")
+    for path in result["set_aside"]:  # type: ignore[attr-defined]
+        print(f"Se apartó el archivo anterior en «{path}»")
     return 0
 
 
@@ -301,21 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("import", cmd_import, "Importa un corte de Power BI (xlsx o csv) al libro maestro.")
     p.add_argument("export", help="archivo exportado de Power BI (data.xlsx)")
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")
 
     p = add("roster", cmd_roster, "Carga la lista de asesores desde un csv o xlsx.")
     p.add_argument("roster", help="archivo con Asesor, Perfil, Activo, Capacidad")
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
 
     p = add(
         "assign", cmd_assign, "Asigna los registros «Sin asignar» con la lista de asesores actual."
     )
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true")
 
     p = add("reassign", cmd_reassign, "Reasigna los registros abiertos de un asesor ausente.")
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--from", dest="from_agent", required=True, help="asesor ausente")
     p.add_argument("--to", dest="to_agent", help="asesor que los recibe (por defecto: se reparten)")
     p.add_argument("--json", action="store_true")
@@ -323,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "archive", cmd_archive, "Saca de las hojas los registros cerrados (quedan en el registro)."
     )
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--before", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)")
     p.add_argument("--json", action="store_true")
 
@@ -333,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Elimina del registro los registros de cortes más antiguos que "
         "la retención, y las copias de seguridad antiguas (datos personales).",
     )
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument(
         "--dias",
         type=int,
@@ -342,17 +367,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = add(
+        "restore",
+        cmd_restore,
+        "Recupera el libro y su registro de una copia de seguridad de «swat_copias» (la más "
+        "reciente, o la elegida); los archivos actuales se apartan en esa carpeta, no se borran.",
+    )
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro a recuperar")
+    p.add_argument(
+        "--copia",
+        metavar="FECHA",
+        help="fecha y hora de la copia (dd/mm/aaaa hh:mm), su día (dd/mm/aaaa: la última de ese "
+        "día) o su nombre de archivo",
+    )
+    p.add_argument("--json", action="store_true", help="imprime el resultado como JSON")
+
+    p = add(
         "agents-export",
         cmd_agents_export,
         "Escribe un libro .xlsx por asesor con sus registros abiertos.",
     )
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--out", required=True, help="carpeta de salida")
     p.add_argument("--json", action="store_true")
 
     p = add("collect", cmd_collect, "Recoge las marcas de los libros por asesor de una carpeta.")
     p.add_argument("folder", help="carpeta con los libros de asesor")
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--json", action="store_true")
 
     p = add(
@@ -361,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
         "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.",
     )
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--desde", help="solo cortes importados desde esta fecha (dd/mm/aaaa)")
     p.add_argument("--hasta", help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)")
     p.add_argument("--json", action="store_true", help="imprime el indicador como un objeto JSON")
@@ -372,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exporta a un .xlsx los registros por tipificar en el formulario "
         "GESTION DETRACTORES ONLINE y los marca como exportados.",
     )
-    p.add_argument("--workbook", required=True, help="libro maestro")
+    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument("--out", required=True, help="archivo .xlsx a crear (no se sobrescribe)")
     p.add_argument("--todos", action="store_true", help="incluye también los ya exportados antes")
     p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")

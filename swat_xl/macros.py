@@ -436,7 +436,12 @@ def help_text() -> str:
         "GESTION DETRACTORES ONLINE.\n"
         "7. Nuevo periodo: guarda una copia y saca de las hojas los registros cerrados.\n\n"
         "Todo queda en el registro «.swat.sqlite» junto al libro: no lo borre ni lo separe del "
-        f"libro. Los errores técnicos quedan en «{LOG_NAME}» en la misma carpeta."
+        "libro. Cada vez que el libro se reescribe, la carpeta «swat_copias» guarda la versión "
+        "anterior junto con una copia de su registro. Si el registro se pierde o se daña, cierre "
+        "el libro y, en una terminal en su carpeta, ejecute «swat-xl restore -w LIBRO» (la copia "
+        "más reciente; «--copia dd/mm/aaaa» para elegir otra): los archivos actuales se apartan "
+        f"en «swat_copias», no se borran.\nLos errores técnicos quedan en «{LOG_NAME}» en la "
+        "misma carpeta."
     )
 
 

@@ -25,6 +25,7 @@ from swat_xl.core.dates import parse_datetime_column
 from swat_xl.core.fields import CANONICAL
 from swat_xl.core.model import MARK_FIELDS
 from swat_xl.core.records import ATTEMPTS, INT_FIELDS, TIME_FIELDS, UNREAD_FIELDS, unread
+from swat_xl.core.text import mask_digits as mask
 from swat_xl.errors import LedgerError
 
 RECORD_FIELDS: tuple[str, ...] = CANONICAL
@@ -638,6 +639,32 @@ class Ledger:
             "VALUES (?, ?, ?, ?, ?)",
             (operation_id, iso(at), level, record_id, message),
         )
+
+    def redact_events(self, record_ids: Iterable[int], *, notice: str) -> int:
+        """Forget what the log says about purged records (their lines become ``notice``) and
+        hide digit runs in every other line (what earlier versions may have copied from cells).
+
+        The log is append-only (triggers); a purge is the one exception the law requires, so
+        the update trigger is lifted and restored inside the caller's transaction."""
+        purged = {int(i) for i in record_ids}
+        changes = []
+        for event_id, record_id, message in self.db.execute(
+            "SELECT id, record_id, message FROM events"
+        ):
+            new = notice if record_id is not None and int(record_id) in purged else mask(message)
+            if new != message:
+                changes.append((new, event_id))
+        if not changes:
+            return 0
+        trigger = self.db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name = 'events_append_only_update'"
+        ).fetchone()
+        self.db.execute("DROP TRIGGER IF EXISTS events_append_only_update")
+        self.db.executemany("UPDATE events SET message = ? WHERE id = ?", changes)
+        if trigger is not None:
+            self.db.execute(trigger[0])
+        return len(changes)
 
     def operations(self, limit: int = 2000) -> pd.DataFrame:
         """The latest operations, newest first (``started_at`` / ``finished_at`` as times)."""

@@ -95,8 +95,9 @@ def export_form(
             "closed": closed,
             "excluded": excluded,
             "newly_marked": len(fresh),
+            "file": str(target),  # «purge» names the exports that hold purged records
         }
-        return {"file": str(target), **session.counts}
+        return dict(session.counts)
 
     try:
         return run_operation(workbook, "Exportar formulario", body)

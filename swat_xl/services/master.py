@@ -24,7 +24,12 @@ def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) ->
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError("El libro maestro debe terminar en .xlsx o .xlsm", file=path)
     if path.exists():
-        raise InputError("El libro ya existe; no se sobrescribe (elija otro nombre)", file=path)
+        raise InputError(
+            "El libro ya existe; no se sobrescribe (elija otro nombre). Si lo que se perdió o "
+            "dañó es su registro, recupere el libro y el registro de la última copia con "
+            "«swat-xl restore -w LIBRO»",
+            file=path,
+        )
     if not path.parent.exists():
         raise InputError("La carpeta del libro no existe", file=path)
     agents = []

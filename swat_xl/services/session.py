@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from filelock import FileLock, Timeout
 
 from swat_xl.adapters.ledger import Ledger
+from swat_xl.adapters.xlsx_file import BACKUP_DIR, TMP_PREFIX
 from swat_xl.core.config import Settings, settings_from_rows, settings_to_rows
 from swat_xl.core.dates import parse_datetime
 from swat_xl.core.kpi import USED_COLUMNS, KpiReport
@@ -71,11 +72,33 @@ def whoami() -> tuple[str, str]:
     return user, socket.gethostname()
 
 
+LEDGER_SUFFIX = ".swat.sqlite"
+
+
 def ledger_path_for(workbook: Path, settings: Settings) -> Path:
     if settings.ledger_path:
         candidate = Path(settings.ledger_path)
         return candidate if candidate.is_absolute() else workbook.parent / candidate
-    return workbook.with_name(workbook.stem + ".swat.sqlite")
+    return workbook.with_name(workbook.stem + LEDGER_SUFFIX)
+
+
+def ledger_copy_of(backup: Path) -> Path:
+    """The ledger copy kept with a workbook copy of ``swat_copias`` (always beside it)."""
+    return backup.with_name(backup.stem + LEDGER_SUFFIX)
+
+
+def _snapshot_ledger(workbook: WorkbookPort, ledger: Ledger, settings: Settings) -> Path | None:
+    """A consistent copy of the ledger as the workbook on disk was drawn from it, taken before
+    the operation changes anything: kept with the workbook's backup copy (see publish)."""
+    if settings.backups_to_keep <= 0 or not getattr(workbook, "keeps_backups", False):
+        return None
+    if not workbook.path.exists():
+        return None
+    folder = workbook.path.parent / BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{TMP_PREFIX}{workbook.path.stem}.{os.getpid()}-{id(ledger)}{LEDGER_SUFFIX}"
+    ledger.backup_to(target)
+    return target
 
 
 def lock_path_for(workbook: Path) -> Path:
@@ -190,6 +213,7 @@ class Session:
     render: bool = True
     kpi_report: KpiReport | None = None  # set by «Actualizar indicador» (may cover a date range)
     written_fingerprint: str | None = None  # SHA-256 of the workbook publish() will install
+    ledger_copy: Path | None = None  # the ledger as it was before this operation (see publish)
 
     def event(self, message: str, *, level: str = "info", record_id: int | None = None) -> None:
         """One line of the log. What a cell held may be quoted in ``message``: its digit runs
@@ -271,13 +295,16 @@ def run_operation(
         fresh = not create_ledger and not ledger_file.exists() and is_pristine(workbook)
         ledger = Ledger.open(ledger_file, create=create_ledger or fresh)
         committed = False
+        snapshot: Path | None = None
         try:
+            snapshot = _snapshot_ledger(workbook, ledger, settings)
             user, host = whoami()
             when = now()
             publish: Callable[[], None] | None = None
             with ledger.transaction():
                 operation_id = ledger.start_operation(command, user=user, host=host, at=when)
                 session = Session(workbook, ledger, settings, agents, when, operation_id, command)
+                session.ledger_copy = snapshot
                 if fresh:
                     session.warn(
                         f"Se creó un registro nuevo («{ledger_file.name}») junto al libro: es la "
@@ -306,6 +333,8 @@ def run_operation(
             raise
         finally:
             ledger.close()
+            if snapshot is not None:
+                snapshot.unlink(missing_ok=True)
             if fresh and not committed:
                 ledger_file.unlink(missing_ok=True)
 

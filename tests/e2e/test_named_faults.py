@@ -230,3 +230,144 @@ def test_text_typed_in_an_id_cell_is_not_copied_into_the_log(imported):
     log = CalamineWorkbook.from_path(str(imported)).get_sheet_by_name(L.SHEET_LOG).to_python()
     assert "3224551275" not in " ".join(map(str, log))
     assert "3224551275" not in result.out + result.err
+
+
+# -- a lost ledger comes back -------------------------------------------------------------------
+def _open_ids(workbook: Path) -> list[int]:
+    with sqlite3.connect(ledger_of(workbook)) as db:
+        return [
+            r[0] for r in db.execute("SELECT id FROM records WHERE archived_at = '' ORDER BY id")
+        ]
+
+
+def _ok(*args: str | Path, now: str) -> None:
+    result = run_cli(*args, now=now)
+    assert result.code == 0, result.err
+
+
+def test_a_lost_ledger_comes_back_from_the_latest_consistent_pair(master, tmp_path):
+    first = make_export(tmp_path / "uno.xlsx", rows=150, seed=1111)
+    make_export(tmp_path / "dos.xlsx", rows=150, seed=1112, previous=[first])
+    assert (
+        run_cli("import", tmp_path / "uno.xlsx", "-w", master, now="2026-11-29T10:00:00").code == 0
+    )
+    after_first = _open_ids(master)
+    assert (
+        run_cli("import", tmp_path / "dos.xlsx", "-w", master, now="2026-11-29T13:00:00").code == 0
+    )
+    newest = sha(master)
+    ledger_of(master).unlink()
+
+    lost = run_cli("kpi", "-w", master)
+    assert lost.code == 4 and "restore" in lost.err
+    again = run_cli("init", master)
+    assert again.code != 0 and "restore" in again.err
+
+    result = run_cli("restore", "-w", master, "--json", now="2026-11-29T14:00:00")
+    assert result.code == 0, result.err
+    payload = result.json()
+    assert payload["copy"] == "maestro-20261129-130000.xlsx"
+    aside = [Path(p).name for p in payload["set_aside"]]
+    assert aside == ["maestro-20261129-140000-apartado.xlsx"]  # the ledger was gone
+    assert sha(master.parent / "swat_copias" / aside[0]) == newest
+    with sqlite3.connect(ledger_of(master)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert _open_ids(master) == after_first  # the ledger the restored workbook was drawn from
+    kpi = run_cli("kpi", "-w", master, "--json")
+    assert kpi.code == 0, kpi.err
+    assert kpi.json()["total_records"] == len(after_first)
+
+
+def test_restore_takes_a_chosen_copy_and_sets_the_current_pair_aside(master, tmp_path):
+    make_export(tmp_path / "uno.xlsx", rows=100, seed=1113)
+    assert (
+        run_cli("import", tmp_path / "uno.xlsx", "-w", master, now="2026-11-29T10:00:00").code == 0
+    )
+    assert run_cli("assign", "-w", master, now="2026-11-30T10:00:00").code == 0
+    current = (sha(master), sha(ledger_of(master)))
+    result = run_cli("restore", "-w", master, "--copia", "29/11/2026", now="2026-12-01T09:00:00")
+    assert result.code == 0, result.err
+    assert "29/11/2026 10:00" in result.out
+    copies = master.parent / "swat_copias"
+    aside = (
+        sha(copies / "maestro-20261201-090000-apartado.xlsx"),
+        sha(copies / "maestro-20261201-090000-apartado.swat.sqlite"),
+    )
+    assert aside == current
+    assert _open_ids(master) == []  # before the import
+    unknown = run_cli("restore", "-w", master, "--copia", "01/01/2020")
+    assert unknown.code == 2 and "29/11/2026" in unknown.err
+
+
+def test_the_ribbon_help_says_how_to_restore():
+    from swat_xl.macros import help_text
+
+    assert "swat-xl restore" in help_text()
+
+
+# -- purge reaches every copy -------------------------------------------------------------------
+def _every_text(path: Path) -> str:
+    """All the text a workbook or a ledger file holds."""
+    if path.name.endswith(".sqlite"):
+        with sqlite3.connect(path) as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            rows = [row for t in tables for row in db.execute(f'SELECT * FROM "{t}"')]
+        return "\n".join(" ".join(map(str, row)) for row in rows)
+    book = CalamineWorkbook.from_path(str(path))
+    return "\n".join(
+        " ".join(map(str, row))
+        for name in book.sheet_names
+        for row in book.get_sheet_by_name(name).to_python()
+    )
+
+
+def test_purge_reaches_every_copy_and_names_what_it_cannot_clean(tmp_path, roster_csv):
+    workbook = tmp_path / "maestro.xlsx"
+    _ok("init", workbook, "--roster", roster_csv, now="2026-09-01T07:00:00")
+    old = make_export(tmp_path / "viejo.xlsx", rows=150, seed=1121)
+    make_export(tmp_path / "reciente.xlsx", rows=150, seed=1122, previous=[old])
+    _ok("import", tmp_path / "viejo.xlsx", "-w", workbook, now="2026-09-01T08:00:00")
+    _ok("agents-export", "-w", workbook, "--out", tmp_path / "libros", now="2026-09-02T08:00:00")
+    _ok("form", "-w", workbook, "--out", tmp_path / "form.xlsx", now="2026-09-03T08:00:00")
+    # A line an earlier version wrote with a phone copied from a cell, about one old record.
+    phone = old.surveys[0]["ani"]
+    with sqlite3.connect(ledger_of(workbook)) as db:
+        record_id = db.execute("SELECT MIN(id) FROM records").fetchone()[0]
+        db.execute(
+            "INSERT INTO events (operation_id, at, level, record_id, message) "
+            "VALUES (1, '2026-09-01T08:00:00', 'warning', ?, ?), "
+            "(1, '2026-09-01T08:00:00', 'warning', NULL, ?)",
+            (record_id, f"ID «{phone} Juan» no es válido", f"fila 9: «{phone} Juan»"),
+        )
+    # Day 70: a new cut; the backup taken then holds every old record.
+    _ok("import", tmp_path / "reciente.xlsx", "-w", workbook, now="2026-11-10T08:00:00")
+    copies = tmp_path / "swat_copias"
+    assert (copies / "maestro-20261110-080000.xlsx").exists()
+    assert phone in _every_text(copies / "maestro-20261110-080000.xlsx")
+
+    result = run_cli("purge", "-w", workbook, "--dias", "30", "--json", now="2026-11-20T08:00:00")
+    assert result.code == 0, result.err
+    payload = result.json()
+    assert payload["records"] == old.new_records
+
+    old_phones = {s["ani"] for s in old.surveys if s["ani"]}
+    kept = [workbook, ledger_of(workbook), *sorted(copies.iterdir())]
+    assert any(p.name == "maestro-20261110-080000.xlsx" for p in kept)  # purged, not lost
+    for path in kept:
+        text = _every_text(path)
+        leaked = [p for p in old_phones if p in text]
+        assert leaked == [], path.name
+    assert payload["copies_rewritten"] == ["maestro-20261110-080000.xlsx"]
+    not_cleaned = " ".join(payload["not_cleaned"])
+    for name in (p.name for p in (tmp_path / "libros").glob("*.xlsx")):
+        assert name in not_cleaned
+    assert str(tmp_path / "form.xlsx") in not_cleaned
+    assert "viejo.xlsx" in not_cleaned
+    # The purged copy is still a consistent pair that can be restored.
+    restored = run_cli(
+        "restore", "-w", workbook, "--copia", "10/11/2026", now="2026-11-20T09:00:00"
+    )
+    assert restored.code == 0, restored.err
+    assert run_cli("kpi", "-w", workbook, now="2026-11-20T09:05:00").code == 0
+    human = run_cli("purge", "-w", workbook, "--dias", "30", now="2026-11-20T10:00:00")
+    assert human.code == 0 and "Copias de seguridad" in human.out

@@ -87,7 +87,8 @@ def test_purge_forgets_records_and_backups_older_than_the_retention(tmp_path, ro
     assert counts["retention_days"] == 365
     assert counts["cuts"] == 1
     assert counts["records"] == old.new_records
-    assert counts["backups"] == 1
+    assert counts["backups"] == 2  # the one older than the retention, the purge's own copy
+    assert counts["copies_rewritten"] == ["maestro-20261120-080000.xlsx"]
     with sqlite3.connect(ledger_of(workbook)) as db:
         keys = {r[0] for r in db.execute("SELECT key FROM records")}
         open_ids = [r[0] for r in db.execute("SELECT id FROM records WHERE archived_at = ''")]
@@ -106,7 +107,7 @@ def test_purge_forgets_records_and_backups_older_than_the_retention(tmp_path, ro
     assert sorted(shown_ids(workbook)) == sorted(open_ids)
     assert f"{old.new_records} registros de 1 cortes" in summary
     # The copy older than the retention and the copy of the workbook the purge replaced
-    # (it held the purged records) are gone; the recent one stays.
+    # (it held the purged records) are gone; the recent one stays, purged as well.
     assert _backups(workbook) == ["maestro-20261120-080000.xlsx"]
     log = _log_text(workbook)
     assert "Depurar datos" in log
