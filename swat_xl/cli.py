@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from swat_xl import __version__
+from swat_xl.argparse_es import SpanishArgumentParser
 from swat_xl.errors import LedgerError, SwatError, WorkbookError
 
 EXIT_NEEDS_FIXING = 1  # doctor: something on this PC or in the workbook must change
@@ -71,7 +72,11 @@ def _print_import(result: Any) -> None:
     )
     print(f"Hogar: {result.by_segment['hogar']} · Móvil: {result.by_segment['movil']}")
     excluded = sum(result.excluded.values())
-    detail = ", ".join(f"{k}: {v}" for k, v in result.excluded.items())
+    from swat_xl.workbook.labels import EXCLUSION_COUNT_LABELS
+
+    detail = ", ".join(
+        f"{EXCLUSION_COUNT_LABELS.get(k, k)}: {v}" for k, v in result.excluded.items()
+    )
     print(f"No gestionables: {excluded} ({detail})")
     print(f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}")
 
@@ -80,7 +85,10 @@ def cmd_roster(args: argparse.Namespace) -> int:
     from swat_xl.services import set_roster
 
     result = set_roster(_master(args.workbook), args.roster)
-    print(f"Lista de asesores cargada: {result['agents']} asesores.")
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Lista de asesores cargada: {result['agents']} asesores.")
     return 0
 
 
@@ -102,7 +110,12 @@ def cmd_reassign(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"Reasignados: {result['moved']} · Sin asignar: {result['unassigned']}")
+        print(
+            f"Reasignados de «{result['from']}»: {result['moved']} · Sin asignar: "
+            f"{result['unassigned']}"
+        )
+        for agent, count in result["by_agent"].items():
+            print(f"  {agent}: {count} registros")
     return 0
 
 
@@ -244,14 +257,21 @@ def cmd_build_workbook(args: argparse.Namespace) -> int:
     from swat_xl.services.build import DEFAULT_OUT, build_workbook
 
     path = build_workbook(args.out or DEFAULT_OUT)
-    print(f"Libro maestro con la cinta SWAT: {path}")
+    if args.json:
+        _print_json({"workbook": str(path)})
+    else:
+        print(f"Libro maestro con la cinta SWAT: {path}")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from swat_xl.demo.run import run_demo
 
-    run_demo(Path(args.dir), echo=print)
+    if args.json:
+        result = run_demo(Path(args.dir), echo=lambda _text: None)
+        _print_json(result)
+    else:
+        run_demo(Path(args.dir), echo=print)
     return 0
 
 
@@ -301,135 +321,244 @@ def _without_gc(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
 
 
 # -- parser -----------------------------------------------------------------------------------
+def _examples(*lines: str) -> str:
+    return "ejemplos:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SpanishArgumentParser(
         prog="swat-xl",
         description="SWAT detractores: importa cortes de Power BI, reparte a los asesores y mide "
         "el indicador de contacto efectivo desde un libro maestro de Excel.",
+        epilog=_examples(
+            "swat-xl init maestro.xlsx --roster asesores.csv",
+            "swat-xl import data.xlsx -w maestro.xlsx",
+            "swat-xl kpi -w maestro.xlsx",
+        )
+        + "\n\n«swat-xl COMANDO -h» muestra la ayuda de cada comando.",
     )
-    parser.add_argument("--version", action="version", version=f"swat-xl {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"swat-xl {__version__}",
+        help="muestra la versión y termina",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO", title="comandos")
 
     def add(
-        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        help_text: str,
+        examples: Sequence[str],
+        *,
+        workbook: bool = True,
+        json_help: str = "imprime el resultado como un objeto JSON",
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=_examples(*examples))
         p.set_defaults(handler=handler)
+        if workbook:
+            p.add_argument("-w", "--workbook", required=True, metavar="LIBRO", help="libro maestro")
+        p.add_argument("--json", action="store_true", help=json_help)
         return p
 
-    p = add("init", cmd_init, "Crea un libro maestro nuevo (.xlsx o .xlsm) y su registro.")
-    p.add_argument("workbook", help="ruta del libro a crear")
+    p = add(
+        "init",
+        cmd_init,
+        "Crea un libro maestro nuevo (.xlsx o .xlsm) y su registro.",
+        [
+            "swat-xl init maestro.xlsx",
+            "swat-xl init maestro.xlsm --roster asesores.csv",
+        ],
+        workbook=False,
+    )
+    p.add_argument("workbook", metavar="LIBRO", help="ruta del libro a crear")
     p.add_argument(
-        "--roster", help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad"
+        "--roster",
+        metavar="ARCHIVO",
+        help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad",
     )
-    p.add_argument("--json", action="store_true", help="imprime el resultado como JSON")
-
-    p = add("import", cmd_import, "Importa un corte de Power BI (xlsx o csv) al libro maestro.")
-    p.add_argument("export", help="archivo exportado de Power BI (data.xlsx)")
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")
-
-    p = add("roster", cmd_roster, "Carga la lista de asesores desde un csv o xlsx.")
-    p.add_argument("roster", help="archivo con Asesor, Perfil, Activo, Capacidad")
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
 
     p = add(
-        "assign", cmd_assign, "Asigna los registros «Sin asignar» con la lista de asesores actual."
+        "import",
+        cmd_import,
+        "Importa un corte de Power BI (xlsx, xls o csv) al libro maestro.",
+        [
+            "swat-xl import data.xlsx -w maestro.xlsx",
+            "swat-xl import Descargas/data.csv -w maestro.xlsx --json",
+        ],
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--json", action="store_true")
-
-    p = add("reassign", cmd_reassign, "Reasigna los registros abiertos de un asesor ausente.")
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--from", dest="from_agent", required=True, help="asesor ausente")
-    p.add_argument("--to", dest="to_agent", help="asesor que los recibe (por defecto: se reparten)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("export", metavar="ARCHIVO", help="archivo exportado de Power BI (data.xlsx)")
 
     p = add(
-        "archive", cmd_archive, "Saca de las hojas los registros cerrados (quedan en el registro)."
+        "roster",
+        cmd_roster,
+        "Carga la lista de asesores desde un csv o xlsx.",
+        [
+            "swat-xl roster asesores.csv -w maestro.xlsx",
+            "swat-xl roster equipo.xlsx -w maestro.xlsx",
+        ],
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--before", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "roster", metavar="ARCHIVO", help="archivo con Asesor, Perfil, Activo, Capacidad"
+    )
+
+    add(
+        "assign",
+        cmd_assign,
+        "Asigna los registros «Sin asignar» con la lista de asesores actual.",
+        ["swat-xl assign -w maestro.xlsx", "swat-xl assign -w maestro.xlsx --json"],
+    )
+
+    p = add(
+        "reassign",
+        cmd_reassign,
+        "Reasigna los registros abiertos de un asesor ausente (el nombre se reconoce sin "
+        "importar tildes ni mayúsculas).",
+        [
+            'swat-xl reassign -w maestro.xlsx --from "Ana Gómez"',
+            'swat-xl reassign -w maestro.xlsx --from "ana gomez" --to "Carla Ruiz"',
+        ],
+    )
+    p.add_argument(
+        "--from", dest="from_agent", required=True, metavar="ASESOR", help="asesor ausente"
+    )
+    p.add_argument(
+        "--to",
+        dest="to_agent",
+        metavar="ASESOR",
+        help="asesor que los recibe (por defecto: se reparten entre los demás)",
+    )
+
+    p = add(
+        "archive",
+        cmd_archive,
+        "Saca de las hojas los registros cerrados (quedan en el registro).",
+        ["swat-xl archive -w maestro.xlsx", "swat-xl archive -w maestro.xlsx --before 01/12/2026"],
+    )
+    p.add_argument(
+        "--before", metavar="FECHA", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)"
+    )
 
     p = add(
         "purge",
         cmd_purge,
-        "Elimina del registro los registros de cortes más antiguos que "
-        "la retención, y las copias de seguridad antiguas (datos personales).",
+        "Elimina los registros de cortes más antiguos que la retención (datos personales) del "
+        "registro, del libro, de la Bitácora y de las copias de «swat_copias», y lista los "
+        "archivos que no puede limpiar.",
+        ["swat-xl purge -w maestro.xlsx", "swat-xl purge -w maestro.xlsx --dias 30 --json"],
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
     p.add_argument(
         "--dias",
         type=int,
+        metavar="N",
         help="días de retención (por defecto «retencion_dias» de la hoja Config)",
     )
-    p.add_argument("--json", action="store_true")
 
     p = add(
         "restore",
         cmd_restore,
         "Recupera el libro y su registro de una copia de seguridad de «swat_copias» (la más "
         "reciente, o la elegida); los archivos actuales se apartan en esa carpeta, no se borran.",
+        [
+            "swat-xl restore -w maestro.xlsx",
+            "swat-xl restore -w maestro.xlsx --copia 29/11/2026",
+            'swat-xl restore -w maestro.xlsx --copia "29/11/2026 10:00"',
+        ],
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro a recuperar")
     p.add_argument(
         "--copia",
         metavar="FECHA",
         help="fecha y hora de la copia (dd/mm/aaaa hh:mm), su día (dd/mm/aaaa: la última de ese "
         "día) o su nombre de archivo",
     )
-    p.add_argument("--json", action="store_true", help="imprime el resultado como JSON")
 
     p = add(
         "agents-export",
         cmd_agents_export,
         "Escribe un libro .xlsx por asesor con sus registros abiertos.",
+        [
+            'swat-xl agents-export -w maestro.xlsx --out "Libros asesores"',
+            "swat-xl agents-export -w maestro.xlsx --out libros --json",
+        ],
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--out", required=True, help="carpeta de salida")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", required=True, metavar="CARPETA", help="carpeta de salida")
 
-    p = add("collect", cmd_collect, "Recoge las marcas de los libros por asesor de una carpeta.")
-    p.add_argument("folder", help="carpeta con los libros de asesor")
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--json", action="store_true")
+    p = add(
+        "collect",
+        cmd_collect,
+        "Recoge las marcas de los libros por asesor de una carpeta: toma cada libro válido y "
+        "rechaza cada libro dañado o ajeno con su motivo (código de salida 6).",
+        [
+            'swat-xl collect "Libros asesores" -w maestro.xlsx',
+            "swat-xl collect libros -w maestro.xlsx --json",
+        ],
+    )
+    p.add_argument("folder", metavar="CARPETA", help="carpeta con los libros de asesor")
 
     p = add(
         "kpi",
         cmd_kpi,
         "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
         "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.",
+        [
+            "swat-xl kpi -w maestro.xlsx",
+            "swat-xl kpi -w maestro.xlsx --desde 01/11/2026 --hasta 30/11/2026",
+            "swat-xl kpi -w maestro.xlsx --json",
+        ],
+        json_help="imprime el indicador como un objeto JSON",
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--desde", help="solo cortes importados desde esta fecha (dd/mm/aaaa)")
-    p.add_argument("--hasta", help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)")
-    p.add_argument("--json", action="store_true", help="imprime el indicador como un objeto JSON")
+    p.add_argument(
+        "--desde", metavar="FECHA", help="solo cortes importados desde esta fecha (dd/mm/aaaa)"
+    )
+    p.add_argument(
+        "--hasta",
+        metavar="FECHA",
+        help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)",
+    )
 
     p = add(
         "form",
         cmd_form,
         "Exporta a un .xlsx los registros por tipificar en el formulario "
         "GESTION DETRACTORES ONLINE y los marca como exportados.",
+        [
+            "swat-xl form -w maestro.xlsx --out formulario.xlsx",
+            "swat-xl form -w maestro.xlsx --out todo.xlsx --todos",
+        ],
+        json_help="imprime los conteos como un objeto JSON",
     )
-    p.add_argument("-w", "--workbook", required=True, help="libro maestro")
-    p.add_argument("--out", required=True, help="archivo .xlsx a crear (no se sobrescribe)")
+    p.add_argument(
+        "--out", required=True, metavar="ARCHIVO", help="archivo .xlsx a crear (no se sobrescribe)"
+    )
     p.add_argument("--todos", action="store_true", help="incluye también los ya exportados antes")
-    p.add_argument("--json", action="store_true", help="imprime los conteos como un objeto JSON")
 
     p = add(
         "build-workbook",
         cmd_build_workbook,
         "Genera el libro maestro vacío con la cinta "
         "SWAT y las macros (SWAT_Detractores.xlsm), idéntico byte a byte en cada ejecución.",
-    )
-    p.add_argument("--out", help="ruta del .xlsm (por defecto workbooks/SWAT_Detractores.xlsm)")
-
-    p = add(
-        "demo", cmd_demo, "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta."
+        ["swat-xl build-workbook", "swat-xl build-workbook --out SWAT_Detractores.xlsm"],
+        workbook=False,
     )
     p.add_argument(
-        "dir", nargs="?", default="swat-demo", help="carpeta de salida (por defecto ./swat-demo)"
+        "--out",
+        metavar="ARCHIVO",
+        help="ruta del .xlsm (por defecto workbooks/SWAT_Detractores.xlsm)",
+    )
+
+    p = add(
+        "demo",
+        cmd_demo,
+        "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.",
+        ["swat-xl demo", "swat-xl demo prueba-swat"],
+        workbook=False,
+    )
+    p.add_argument(
+        "dir",
+        nargs="?",
+        default="swat-demo",
+        metavar="CARPETA",
+        help="carpeta de salida (por defecto ./swat-demo)",
     )
 
     p = add(

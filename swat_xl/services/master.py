@@ -12,6 +12,7 @@ from swat_xl.core.assignment import reassign
 from swat_xl.core.config import Settings
 from swat_xl.core.model import UNASSIGNED
 from swat_xl.core.roster import parse_roster
+from swat_xl.core.text import fold
 from swat_xl.errors import InputError, RosterError
 from swat_xl.services.assigning import assign_waiting
 from swat_xl.services.files import FileMaster
@@ -101,17 +102,33 @@ def assign_pending(workbook: WorkbookPort) -> AssignResult:
 def reassign_agent(
     workbook: WorkbookPort, from_agent: str, to_agent: str | None = None
 ) -> dict[str, object]:
-    """Move an absent agent's open records to one agent, or balance them over the others."""
+    """Move an absent agent's open records to one agent, or balance them over the others.
+
+    Names are recognised whatever their accents and case (``ana gomez`` is «Ana Gómez»)."""
+    typed_from, typed_to = from_agent, to_agent
 
     def body(session: Session) -> dict[str, object]:
         open_work = session.ledger.open_work()
         open_work["account"] = open_work["account"].where(
             open_work["account"] != "", open_work["custcode"]
         )
-        mine = open_work[open_work["agent"] == from_agent]
+        known = {fold(a.name): a.name for a in session.agents}
+        known.update({fold(name): str(name) for name in open_work["agent"].unique()})
+        absent = known.get(fold(typed_from))
+        if absent is None:
+            names = ", ".join(f"«{a.name}»" for a in session.agents)
+            raise RosterError(
+                f"Asesor desconocido: «{typed_from}» no está en la lista de asesores ni tiene "
+                f"registros (los asesores son: {names})"
+            )
+        mine = open_work[open_work["agent"].map(fold) == fold(absent)]
         if mine.empty:
-            raise RosterError(f"El asesor «{from_agent}» no tiene registros abiertos")
-        others = [a for a in session.agents if a.name != from_agent]
+            raise RosterError(
+                f"El asesor «{absent}» está sin registros abiertos: no hay nada que reasignar"
+            )
+        from_agent = absent
+        to_agent = None if typed_to is None else known.get(fold(typed_to), typed_to)
+        others = [a for a in session.agents if fold(a.name) != fold(from_agent)]
         decision = reassign(open_work, from_agent, to_agent, session.agents)
         moved = {int(rid): agent for rid, agent in decision.items() if agent != UNASSIGNED}
         left = [int(rid) for rid, agent in decision.items() if agent == UNASSIGNED]
@@ -135,6 +152,7 @@ def reassign_agent(
         for agent, count in by_agent.items():
             session.event(f"{count} registros de «{from_agent}» pasaron a «{agent}»")
         return {
+            "from": from_agent,
             "moved": len(moved),
             "unassigned": len(left),
             "by_agent": {str(k): int(v) for k, v in by_agent.items()},

@@ -35,6 +35,14 @@ EXCLUSION_LABELS = {
     "solicitud_cancelacion": "Solicitud de cancelación vigente",
     "": "",
 }
+# The same reasons in a count («No gestionables: 7 (Cortesía: 2, Cancelado debe: 5)»).
+EXCLUSION_COUNT_LABELS = {
+    "cortesia": "Cortesía",
+    "pymes": "Pymes",
+    "cancelado": "Cancelado",
+    "cancelado_debe": "Cancelado debe",
+    "solicitud_cancelacion": "Solicitud de cancelación",
+}
 
 # Agent sheet: the ID column and the marking columns, by ledger field.
 ID_HEADER = "ID"

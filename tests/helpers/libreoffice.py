@@ -32,8 +32,11 @@ def soffice() -> str | None:
     return shutil.which("soffice")
 
 
-def recalculate(files: Sequence[Path], work: Path, timeout: int = 180) -> list[Path]:
-    """Recalculated copies of ``files`` (same order), converted in one LibreOffice call."""
+def recalculate(
+    files: Sequence[Path], work: Path, timeout: int = 180, fmt: str = "xlsx"
+) -> list[Path]:
+    """Recalculated copies of ``files`` (same order), converted in one LibreOffice call (to
+    ``fmt``: ``xls`` writes Excel 97-2003 workbooks)."""
     work.mkdir(parents=True, exist_ok=True)
     staging = work / "in"
     out = work / "out"
@@ -53,13 +56,13 @@ def recalculate(files: Sequence[Path], work: Path, timeout: int = 180) -> list[P
         "--norestore",
         f"-env:UserInstallation={profile.as_uri()}",
         "--convert-to",
-        "xlsx",
+        fmt,
         "--outdir",
         str(out),
         *map(str, staged),
     ]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    results = [out / copy.with_suffix(".xlsx").name for copy in staged]
+    results = [out / copy.with_suffix(f".{fmt}").name for copy in staged]
     missing = [p.name for p in results if not p.exists()]
     assert proc.returncode == 0, f"LibreOffice failed: {proc.stdout}\n{proc.stderr}"
     assert not missing, f"LibreOffice did not convert {missing}: {proc.stdout}\n{proc.stderr}"

@@ -15,7 +15,7 @@ from swat_xl.adapters.export_reader._guards import (
     _read_head,
 )
 from swat_xl.adapters.export_reader._table import ExportTable, _tabulate
-from swat_xl.adapters.export_reader._xlsx import _read_workbook
+from swat_xl.adapters.export_reader._xlsx import _read_legacy_workbook, _read_workbook
 from swat_xl.core.fields import AliasMap
 from swat_xl.errors import ExportError
 
@@ -69,11 +69,10 @@ def _read_export(path: Path, aliases: AliasMap) -> ExportTable:
                 "Información > Proteger libro) y guárdelo como «Libro de Excel (.xlsx)».",
                 file=path,
             )
-        raise ExportError(
-            "Es un libro de Excel 97-2003 (.xls), que no se puede leer. Ábralo en Excel y "
-            "guárdelo como «Libro de Excel (.xlsx)» o como «CSV UTF-8 (delimitado por comas)».",
-            file=path,
-        )
+        # An Excel 97-2003 workbook: python-calamine reads it like an .xlsx.
+        sheet, grid, header = _read_legacy_workbook(path, aliases)
+        digest = _file_sha256(path)
+        return _tabulate(path, sheet, grid, header, aliases, warnings, digest)
     is_zip = magic.startswith(_ZIP_MAGICS)
     if suffix in TEXT_SUFFIXES and not is_zip:
         grid, header, raw = _read_text(path, size, aliases, warnings)

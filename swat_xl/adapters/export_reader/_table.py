@@ -150,15 +150,28 @@ def _no_header_error(path: Path, sheet: str | None) -> ExportError:
     )
 
 
+def _spanish_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " y " + items[-1]
+
+
 def _check_required(
     found: dict[str, int], aliases: AliasMap, path: Path, sheet: str | None
 ) -> None:
     problems = []
-    for name, what in _REQUIRED_LABELS.items():
-        if name not in found:
-            problems.append(
-                f"Falta la columna {what}; se buscaron los encabezados {aliases.tried(name)}."
-            )
+    missing = [
+        (what, aliases.tried(name)) for name, what in _REQUIRED_LABELS.items() if name not in found
+    ]
+    if len(missing) == 1:
+        what, tried = missing[0]
+        problems.append(f"Falta la columna {what}; se buscaron los encabezados {tried}.")
+    elif missing:
+        problems.append(
+            "Faltan las columnas "
+            + _spanish_list([what for what, _ in missing])
+            + "; se buscaron los encabezados "
+            + "; ".join(f"{what}: {tried}" for what, tried in missing)
+            + "."
+        )
     if not any(name in found for name in _ID_FIELDS):
         tried = ", ".join(aliases.tried(name) for name in _ID_FIELDS)
         problems.append(

@@ -45,13 +45,34 @@ def _read_workbook(path: Path, aliases: AliasMap) -> tuple[str, _Grid, tuple[int
         raise _os_error(path, exc) from exc
 
 
+def _read_legacy_workbook(
+    path: Path, aliases: AliasMap
+) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
+    """An Excel 97-2003 (.xls) workbook, read by python-calamine like an .xlsx: there is no zip
+    package, so no package checks; a file that is not a readable .xls (damaged, encrypted) is
+    refused with what to do instead."""
+    try:
+        return _load_sheets(path, None, None, {}, aliases)
+    except ExportError as error:
+        if error.__cause__ is None:
+            raise
+        raise ExportError(
+            "No se pudo leer el libro de Excel 97-2003 (.xls): está dañado o protegido con "
+            "contraseña. Ábralo en Excel y guárdelo como «Libro de Excel (.xlsx)» o como "
+            "«CSV UTF-8 (delimitado por comas)».",
+            file=path,
+        ) from error
+
+
 def _load_sheets(
     path: Path,
-    archive: zipfile.ZipFile,
-    raw: BinaryIO,
+    archive: zipfile.ZipFile | None,
+    raw: BinaryIO | None,
     members: dict[str, zipfile.ZipInfo],
     aliases: AliasMap,
 ) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
+    """Pick the sheet holding the export. ``archive`` is the workbook's zip package (None for
+    an .xls): each sheet's part is checked before calamine expands it."""
     try:
         book = CalamineWorkbook.from_path(str(path))
     except BaseException as exc:
@@ -67,14 +88,15 @@ def _load_sheets(
         empty: ExportError | None = None  # the first problem of each kind, to report
         headless: ExportError | None = None
         for meta in candidates:
-            info = members.get(meta.name)
-            if info is None:
-                raise ExportError(
-                    "El libro está dañado: no se encontró el contenido de la hoja.",
-                    file=path,
-                    sheet=meta.name,
-                )
-            _check_sheet_extent(path, archive, raw, info, meta.name)
+            if archive is not None and raw is not None:
+                info = members.get(meta.name)
+                if info is None:
+                    raise ExportError(
+                        "El libro está dañado: no se encontró el contenido de la hoja.",
+                        file=path,
+                        sheet=meta.name,
+                    )
+                _check_sheet_extent(path, archive, raw, info, meta.name)
             try:
                 sheet = book.get_sheet_by_name(meta.name)
                 start = sheet.start
