@@ -21,7 +21,7 @@ from swat_xl.errors import LedgerError, SwatError, WorkbookError
 
 EXIT_NEEDS_FIXING = 1  # doctor: something on this PC or in the workbook must change
 EXIT_UNEXPECTED = 70
-EXIT_REFUSED = 6  # the operation was done, but some input was refused (each with its reason)
+EXIT_REFUSED = 7  # the operation was done, but some input was refused (each with its reason)
 ERROR_LOG = "swat_xl_error.log"
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that left early
 
@@ -487,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
         "collect",
         cmd_collect,
         "Recoge las marcas de los libros por asesor de una carpeta: toma cada libro válido y "
-        "rechaza cada libro dañado o ajeno con su motivo (código de salida 6).",
+        "rechaza cada libro dañado o ajeno con su motivo (código de salida 7).",
         [
             'swat-xl collect "Libros asesores" -w maestro.xlsx',
             "swat-xl collect libros -w maestro.xlsx --json",
@@ -567,14 +567,22 @@ def build_parser() -> argparse.ArgumentParser:
         "Prepara una carpeta que instala swat_xl en un PC con Windows sin Internet: ruedas de "
         "Windows de swat_xl y de todas sus dependencias para Python 3.11, 3.12 y 3.13, "
         "instalar.bat y el libro maestro. Necesita Internet y uv (pip install 'swat-xl[bundle]').",
+        [
+            "swat-xl bundle --out instalador-swat",
+            "swat-xl bundle --out instalador-swat --fuente dist/swat_xl-1.0-py3-none-any.whl",
+        ],
+        workbook=False,
+        json_help="imprime el resumen como JSON",
     )
-    p.add_argument("--out", required=True, help="carpeta a crear (nueva o vacía)")
+    p.add_argument(
+        "--out", required=True, metavar="CARPETA", help="carpeta a crear (nueva o vacía)"
+    )
     p.add_argument(
         "--fuente",
+        metavar="RUTA",
         help="carpeta del proyecto swat_xl o rueda swat_xl-….whl (por defecto: el proyecto de "
         "este swat_xl)",
     )
-    p.add_argument("--json", action="store_true", help="imprime el resumen como JSON")
 
     p = add(
         "doctor",
@@ -582,9 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Revisa esta instalación (Python, xlwings, pywin32) y, con --workbook, el libro "
         "(macros, Python de la hoja «xlwings.conf», OneDrive o unidad de red, archivo bloqueado "
         "por venir de Internet), y dice qué corregir.",
+        ["swat-xl doctor", "swat-xl doctor -w SWAT_Detractores.xlsm --json"],
+        workbook=False,
+        json_help="imprime el diagnóstico como JSON",
     )
-    p.add_argument("--workbook", help="libro maestro a revisar (.xlsm)")
-    p.add_argument("--json", action="store_true", help="imprime el diagnóstico como JSON")
+    p.add_argument("-w", "--workbook", metavar="LIBRO", help="libro maestro a revisar (.xlsm)")
 
     return parser
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from swat_xl.adapters.ledger import quick_check
 from swat_xl.adapters.xlsx_file import BACKUP_DIR, TMP_PREFIX
+from swat_xl.core.dates import NotADate, parse_datetime
 from swat_xl.errors import InputError
 from swat_xl.services.session import (
     LEDGER_SUFFIX,
@@ -34,7 +35,6 @@ from swat_xl.services.session import (
 
 _STAMP = re.compile(r"-(\d{8}-\d{6})(?:-\d+)?$")
 SET_ASIDE = "apartado"
-_DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,9 @@ def other_copies_of(workbook: Path) -> list[Path]:
 
 
 def choose_copy(workbook: Path, wanted: str | None) -> Copy:
-    """The latest consistent pair, or the one ``wanted`` names: its time as listed
-    (``dd/mm/aaaa hh:mm[:ss]``), its day (``dd/mm/aaaa``: the latest of that day), its stamp
-    (``AAAAMMDD-HHMMSS``) or its file name."""
+    """The latest consistent pair, or the latest of those ``wanted`` names: its time as listed
+    (``dd/mm/aaaa hh:mm[:ss]``), its day (``dd/mm/aaaa``), its stamp (``AAAAMMDD-HHMMSS``) or
+    its file name."""
     pairs = [c for c in copies_of(workbook) if c.paired]
     if not pairs:
         raise InputError(
@@ -116,26 +116,25 @@ def choose_copy(workbook: Path, wanted: str | None) -> Copy:
 
 
 def _names(copy: Copy, wanted: str) -> bool:
+    """Whether ``wanted`` names ``copy``: its file name, its stamp (``AAAAMMDD[-HHMMSS]``), or a
+    date as people type it (:mod:`swat_xl.core.dates`): a day names every copy of that day, a
+    time every copy of that minute (or second, when typed)."""
     text = wanted.strip()
     if text in (copy.workbook.name, copy.workbook.stem):
         return True
-    digits = re.sub(r"\D", "", text)
     stamp = f"{copy.taken:%Y%m%d%H%M%S}"
-    if re.fullmatch(r"\d{8}-?\d{0,6}", text):  # AAAAMMDD[-HHMMSS]
-        return stamp.startswith(digits)
-    day_first = re.fullmatch(
-        r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", text
-    )
-    if day_first:
-        d, m, y, hh, mm, ss = day_first.groups()
-        prefix = f"{int(y):04d}{int(m):02d}{int(d):02d}"
-        if hh is not None:
-            prefix += f"{int(hh):02d}{mm}" + (ss or "")
-        return stamp.startswith(prefix)
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s](\d{2}):(\d{2})(?::(\d{2}))?)?", text)
-    if iso:
-        return stamp.startswith("".join(g for g in iso.groups() if g))
-    return False
+    if re.fullmatch(r"\d{8}(?:-?\d{1,6})?", text):
+        return stamp.startswith(re.sub(r"\D", "", text))
+    try:
+        when = parse_datetime(text)
+    except NotADate:
+        return False
+    if when is None:
+        return False
+    if ":" not in text:
+        return copy.taken.date() == when.date()
+    precision = "%Y%m%d%H%M%S" if text.count(":") >= 2 else "%Y%m%d%H%M"
+    return stamp.startswith(when.strftime(precision))
 
 
 def restore(workbook: str | Path, wanted: str | None = None) -> dict[str, object]:

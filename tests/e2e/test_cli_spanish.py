@@ -30,6 +30,8 @@ COMMANDS = (
     "form",
     "build-workbook",
     "demo",
+    "bundle",
+    "doctor",
 )
 ENGLISH = ("usage:", "show this help", "positional arguments", "options:", "WORKBOOK", "EXPORT")
 
@@ -56,7 +58,7 @@ def test_each_command_help_is_spanish_with_examples_and_json(command):
     examples = result.out.split("ejemplos:\n", 1)[1]
     lines = [line for line in examples.splitlines() if line.strip().startswith("swat-xl")]
     assert 2 <= len(lines) <= 3
-    if command not in ("init", "build-workbook", "demo"):
+    if command not in ("init", "build-workbook", "demo", "bundle", "doctor"):
         assert "-w LIBRO, --workbook LIBRO" in result.out
 
 

@@ -191,7 +191,7 @@ def test_collect_takes_the_good_files_and_refuses_the_bad_one(imported, tmp_path
             marked[ws.cell(2, 1).value] = "NO CONTESTA"
         book.save(path)
     result = run_cli("collect", out, "--workbook", imported, "--json")
-    assert result.code == 6, result.err
+    assert result.code == 7, result.err
     payload = result.json()
     assert sorted(payload["collected"]) == sorted(p.name for p in files[1:])
     refused = {item["file"]: item["reason"] for item in payload["refused"]}
@@ -201,7 +201,7 @@ def test_collect_takes_the_good_files_and_refuses_the_bad_one(imported, tmp_path
         outcomes = dict(db.execute("SELECT id, outcome FROM records WHERE outcome != ''"))
     assert outcomes == marked  # nothing from the refused file
     human = run_cli("collect", out, "--workbook", imported)
-    assert human.code == 6
+    assert human.code == 7
     assert files[0].name in human.err and "ajeno.xlsx" in human.err
 
 
