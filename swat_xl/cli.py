@@ -169,10 +169,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
         return 0
-    import datetime as dt
-
-    taken = dt.datetime.fromisoformat(str(result["taken_at"]))
-    print(f"Restaurada la copia del {taken:%d/%m/%Y %H:%M:%S} («{result['copy']}»).")
+    print(f"Restaurada la copia del {result['taken']} («{result['copy']}»).")
     print(f"Libro: {result['workbook']}")
     print(f"Registro: {result['ledger']}")
     for path in result["set_aside"]:  # type: ignore[attr-defined]

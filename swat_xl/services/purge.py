@@ -23,6 +23,7 @@ from typing import Any
 
 from swat_xl.adapters.ledger import quick_check
 from swat_xl.adapters.xlsx_file import BACKUP_DIR, TMP_PREFIX
+from swat_xl.core.dates import parse_datetime
 from swat_xl.errors import InputError, SwatError
 from swat_xl.services.restore import copies_of
 from swat_xl.services.session import (
@@ -92,7 +93,7 @@ def _outside_copies(session: Session, ids: set[int], limit: dt.datetime) -> list
         if ids & set(json.loads(record_ids)):
             found.append(
                 f"libro de asesor «{file_name}» ({agent}, entregado el "
-                f"{dt.datetime.fromisoformat(exported_at):%d/%m/%Y %H:%M})"
+                f"{parse_datetime(exported_at):%d/%m/%Y %H:%M})"
             )
     exported: set[str] = set()
     chunked = sorted(ids)
@@ -116,7 +117,7 @@ def _outside_copies(session: Session, ids: set[int], limit: dt.datetime) -> list
                 file = json.loads(counts or "{}").get("file", "")
             except ValueError:
                 file = ""
-            when = dt.datetime.fromisoformat(started_at)
+            when = parse_datetime(started_at)
             found.append(
                 f"exporte para el formulario «{file}»"
                 if file

@@ -166,6 +166,7 @@ def restore(workbook: str | Path, wanted: str | None = None) -> dict[str, object
         "ledger": str(ledger),
         "copy": copy.workbook.name,
         "taken_at": copy.taken.isoformat(),
+        "taken": copy.label,
         "set_aside": set_aside,
     }
 
