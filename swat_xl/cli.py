@@ -240,13 +240,20 @@ def cmd_form(args: argparse.Namespace) -> int:
     result = export_form(_master(args.workbook), args.out, everything=args.todos)
     if args.json:
         _print_json(result)
+    elif result["exported"] == 0:
+        print("No había registros nuevos por tipificar; no se creó ningún archivo.")
     else:
         print(
             f"Registros para el formulario: {result['exported']} ({result['closed']} "
             f"gestionados, {result['excluded']} no gestionables) en «{result['file']}»."
         )
-        if result["exported"] == 0:
-            print("No había registros nuevos por tipificar.")
+        if result.get("corrections"):
+            print(f"{result['corrections']} son correcciones de registros ya exportados.")
+    if not args.json and result.get("held"):
+        print(
+            f"{result['held']} registros con marcas incompletas o no válidas no se exportaron; "
+            "el detalle está en la hoja «Indicador»."
+        )
     return 0
 
 

@@ -376,12 +376,22 @@ def _form(context: _Context, *_: str) -> str:
     out = form_path(context.folder, now())
     context.say("Exportando para el formulario…")
     result = export_form(master, out)
+    held = result.get("held", 0)
+    waiting = (
+        f"\n{held} registros con marcas incompletas o no válidas no se exportaron; el detalle "
+        "está en la hoja «Indicador»."
+        if held
+        else ""
+    )
     if not result.get("exported"):
-        return f"No había registros nuevos por tipificar en el formulario («{Path(out).name}»)."
+        return "No había registros nuevos por tipificar; no se creó ningún archivo." + waiting
+    corrections = result.get("corrections", 0)
     return (
         f"Registros para el formulario GESTION DETRACTORES ONLINE: {result['exported']} "
         f"({result.get('closed', 0)} gestionados, {result.get('excluded', 0)} no gestionables)."
-        f"\nArchivo: «{result.get('file', out)}»"
+        + (f" {corrections} son correcciones." if corrections else "")
+        + f"\nArchivo: «{result.get('file') or out}»"
+        + waiting
     )
 
 

@@ -501,10 +501,14 @@ class Ledger:
         operation_id: int,
     ) -> None:
         when = iso(at)
-        due = iso(at + dt.timedelta(hours=due_hours))
-        rows = [(agent, when, due, int(record_id)) for record_id, agent in assignment.items()]
+        # Due ``due_hours`` after the record's cut was imported, not after this assignment.
+        after = f"+{round(due_hours * 3600)} seconds"
+        rows = [(agent, when, after, int(record_id)) for record_id, agent in assignment.items()]
         self.db.executemany(
-            "UPDATE records SET agent = ?, assigned_at = ?, due_at = ? WHERE id = ?", rows
+            "UPDATE records SET agent = ?, assigned_at = ?, due_at = strftime("
+            "'%Y-%m-%dT%H:%M:%S', (SELECT imported_at FROM cuts WHERE cuts.id = records.cut_id), ?"
+            ") WHERE id = ?",
+            rows,
         )
         self.db.executemany(
             "INSERT INTO assignments (record_id, agent, assigned_at, reason, operation_id) "
@@ -543,10 +547,13 @@ class Ledger:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(rid, name, old, new, source, when, operation_id) for rid, name, old, new in changes],
         )
-        self.db.execute(
-            "UPDATE records SET closed_at = CASE "
-            "WHEN outcome != '' AND closed_at = '' THEN marked_at "
-            "WHEN outcome = '' THEN '' ELSE closed_at END"
+
+    def set_closed(self, closed: Mapping[int, str]) -> None:
+        """Set each record's ``closed_at`` (ISO text, ``""`` while its management is open):
+        whether marks close a record is the procedure's rule, decided by the caller."""
+        self.db.executemany(
+            "UPDATE records SET closed_at = ? WHERE id = ? AND closed_at != ?",
+            [(when, int(rid), when) for rid, when in closed.items()],
         )
 
     def _log(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:

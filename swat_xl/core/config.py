@@ -17,9 +17,30 @@ from swat_xl.core.model import EXCLUSION_REASONS
 from swat_xl.core.text import clean_text, fold, is_blank
 from swat_xl.errors import ConfigError
 
+# Section 4, step 4: "Las cuentas Cortesía, Pymes, cuentas en estado CANCELADO o CANCELADO DEBE
+# y las cuentas con solicitud de cancelación vigente no se gestionarán telefónicamente". A
+# request in the procedure's own word (VIGENTE) or one still open excludes; a date there is a
+# request too (see swat_xl.core.rules). NO, RECHAZADA, FINALIZADA, ANULADA or empty do not.
 DEFAULT_EXCLUSION_VALUES: dict[str, tuple[str, ...]] = {
     "cortesia": ("CORTESIA", "CUENTA CORTESIA", "CORTESÍA"),
     "pymes": ("PYMES", "PYME"),
+    "cancelado": ("CANCELADO", "CANCELADA"),
+    "cancelado_debe": ("CANCELADO DEBE", "CANCELADA DEBE"),
+    "solicitud_cancelacion": (
+        "VIGENTE",
+        "ACTIVA",
+        "EN TRÁMITE",
+        "PENDIENTE",
+        "ABIERTA",
+        "SI",
+        "SÍ",
+        "S",
+        "X",
+    ),
+}
+# Defaults earlier versions wrote into Config: a master that still holds one exactly gets the
+# current default (the user never edited it), so VIGENTE excludes there too.
+_PREVIOUS_EXCLUSION_DEFAULTS: dict[str, tuple[str, ...]] = {
     "cancelado": ("CANCELADO",),
     "cancelado_debe": ("CANCELADO DEBE",),
     "solicitud_cancelacion": ("SI", "SÍ", "S", "X"),
@@ -43,6 +64,7 @@ class Settings:
     weekday_hours: tuple[int, int] = (7, 19)
     saturday_hours: tuple[int, int] = (8, 15)
     one_contact_per_day: bool = False
+    target_base: str = "enviados"  # what «Cumple la meta» divides by: enviados | gestionables
     aliases: dict[str, tuple[str, ...]] = field(default_factory=default_aliases)
     exclusion_values: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: dict(DEFAULT_EXCLUSION_VALUES)
@@ -106,7 +128,14 @@ _SCALARS: tuple[tuple[str, str, str], ...] = (
         "one_contact_per_day",
         "Sí = máximo un intento de contacto por día y cliente",
     ),
+    (
+        "base_meta",
+        "target_base",
+        "Base de «Cumple la meta»: enviados (el indicador del procedimiento: efectivos / "
+        "registros enviados) o gestionables (sin los no gestionables); se muestran ambos",
+    ),
 )
+TARGET_BASES = ("enviados", "gestionables")
 _ALIAS_PREFIX = "alias."
 _EXCLUSION_PREFIX = "exclusion."
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes"}
@@ -161,6 +190,17 @@ def _coerce(attr: str, key: str, value: Any, default: Any) -> Any:
         return _split(value) or default
     if attr in ("weekday_hours", "saturday_hours"):
         return _hours(value, key) if not is_blank(value) else default
+    if attr == "target_base":
+        text = fold(value)
+        if not text:
+            return default
+        if text not in TARGET_BASES:
+            raise ConfigError(
+                f"«{key}» debe ser «enviados» o «gestionables», no «{value}»",
+                sheet="Config",
+                column="Valor",
+            )
+        return text
     if attr == "one_contact_per_day":
         text = fold(value)
         if text in _TRUE:
@@ -215,6 +255,8 @@ def settings_from_rows(rows: Iterable[tuple[Any, Any]]) -> Settings:
             name = key[len(_EXCLUSION_PREFIX) :]
             if name in exclusions and _split(value):
                 exclusions[name] = _split(value)
+                if exclusions[name] == _PREVIOUS_EXCLUSION_DEFAULTS.get(name):
+                    exclusions[name] = DEFAULT_EXCLUSION_VALUES[name]
     return Settings(**changes, aliases=aliases, exclusion_values=exclusions)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from swat_xl.core.text import label_key
+from swat_xl.core.text import clean_phone, label_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +116,31 @@ class AliasMap:
     def tried(self, name: str) -> str:
         """The aliases of a field as a Spanish list for error messages."""
         return ", ".join(f"«{a}»" for a in self.aliases[name])
+
+
+# Section 4, step 4: "más de 2 intentos de contacto a los números registrados": every phone
+# the export carries, not only the ANI. A column is a phone column when its label says so.
+_PHONE_LABEL = re.compile(r"(telefono|tel|celular|cel|movil|fijo|whatsapp|numerocontacto|ani)")
+
+
+def is_phone_label(label: object) -> bool:
+    """An extra column of the export that holds customer phone numbers (``Teléfono 2``,
+    ``Celular``, ``Teléfono fijo``…)."""
+    key = label_key(label)
+    return bool(key) and _PHONE_LABEL.match(key) is not None
+
+
+def other_phones(extra: Mapping[str, object], ani: str) -> str:
+    """The customer's numbers in the phone columns of ``extra`` other than the ANI, cleaned,
+    each once, joined with `` / `` (what «Otros teléfonos» shows)."""
+    seen = {ani} if ani else set()
+    found: list[str] = []
+    for label, value in extra.items():
+        if not is_phone_label(label):
+            continue
+        phone = clean_phone(value)
+        if len(phone) < 7 or not phone.isdigit() or phone in seen:
+            continue
+        seen.add(phone)
+        found.append(phone)
+    return " / ".join(found)

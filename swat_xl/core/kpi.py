@@ -20,23 +20,45 @@ import numpy as np
 import pandas as pd
 
 from swat_xl.core.config import Settings
-from swat_xl.core.model import OUTCOME_EFFECTIVE, OUTCOME_NO_CONTACT
+from swat_xl.core.marks import DROPDOWN_FIELDS, MarkState, latest_of, mark_state
+from swat_xl.core.model import OUTCOME_EFFECTIVE
 from swat_xl.core.records import ATTEMPTS, as_datetime, unread
 
 # by_outcome keys for records without an outcome.
 NO_OUTCOME = "SIN RESULTADO"
 EXCLUDED = "NO GESTIONABLE"
 NO_SEGMENT = "sin_segmento"
+INVALID = "VALOR NO VÁLIDO"
 
 # Inconsistency rules: code -> Spanish label (what the Indicador sheet shows).
 RULES: dict[str, str] = {
+    "invalid_value": "Valor que no está en la lista",
     "no_contact_attempts": "NO CONTACTO con pocos intentos",
+    "effective_without_attempt": "CONTACTO EFECTIVO sin intento",
+    "effective_without_resolution": "CONTACTO EFECTIVO sin Solución",
+    "visit_without_order": "VISITA TÉCNICA sin OT / LLS",
     "resolution_without_contact": "Solución sin CONTACTO EFECTIVO",
+    "attempt_before_sent": "Intento anterior al envío del registro",
     "attempt_in_future": "Intento en el futuro",
     "attempt_outside_hours": "Intento fuera del horario legal (Ley 2300 de 2023)",
     "attempt_not_a_date": "Intento sin fecha válida",
     "same_day_attempts": "Dos intentos el mismo día",
 }
+# The rules that keep a record out of the online form until its marks are fixed (the others
+# are warnings about how the call was made).
+BLOCKING_RULES = frozenset(
+    {
+        "invalid_value",
+        "no_contact_attempts",
+        "effective_without_attempt",
+        "effective_without_resolution",
+        "visit_without_order",
+        "attempt_before_sent",
+        "attempt_in_future",
+        "attempt_not_a_date",
+    }
+)
+FIELD_LABELS = {"outcome": "Resultado", "resolution": "Solución", "agent_survey": "Encuesta asesor"}
 _WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
@@ -126,6 +148,8 @@ class KpiReport:
     by_day: list[DayStats]
     inconsistency_counts: dict[str, int]
     inconsistencies: list[Inconsistency] = field(default_factory=list)  # capped list
+    flagged_ids: frozenset[int] = frozenset()  # records kept out of the form (BLOCKING_RULES)
+    closed_late: int = 0  # closed (latest attempt) after the due time
 
     @property
     def manageable_records(self) -> int:
@@ -140,13 +164,31 @@ class KpiReport:
         m = self.manageable_records
         return self.effective_contacts / m if m else 0.0
 
+    target_base: str = "enviados"  # which rate decides meets_target (Config «base_meta»)
+
+    @property
+    def meets_target_sent(self) -> bool:
+        """The procedure's indicator: effective / all records sent by the client."""
+        return self.total_records > 0 and self.ratio >= self.target
+
+    @property
+    def meets_target_manageable(self) -> bool:
+        return self.manageable_records > 0 and self.ratio_manageable >= self.target
+
     @property
     def meets_target(self) -> bool:
-        return self.total_records > 0 and self.ratio >= self.target
+        if self.target_base == "gestionables":
+            return self.meets_target_manageable
+        return self.meets_target_sent
 
     @property
     def inconsistency_total(self) -> int:
         return sum(self.inconsistency_counts.values())
+
+    @property
+    def invalid_marks(self) -> int:
+        """Values typed in a dropdown column that match no option."""
+        return self.inconsistency_counts.get("invalid_value", 0)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -155,6 +197,11 @@ class KpiReport:
             "effective_contact_pct": round(self.ratio * 100, 1),
             "target_pct": round(self.target * 100, 1),
             "meets_target": self.meets_target,
+            "target_base": self.target_base,
+            "meets_target_by_base": {
+                "enviados": self.meets_target_sent,
+                "gestionables": self.meets_target_manageable,
+            },
             "pending": self.pending,
             "overdue": self.overdue,
             "excluded": self.excluded,
@@ -173,6 +220,20 @@ class KpiReport:
             "by_day": {d.day.isoformat(): d.as_json() for d in self.by_day},
             "inconsistencies": self.inconsistency_total,
             "inconsistencies_by_rule": dict(self.inconsistency_counts),
+            "invalid_marks": self.invalid_marks,
+            "closed_late": self.closed_late,
+            "flagged_records": len(self.flagged_ids),
+            "inconsistency_detail": [
+                {
+                    "record_id": p.record_id,
+                    "agent": p.agent,
+                    "rule": p.rule,
+                    "label": RULES.get(p.rule, p.rule),
+                    "detail": p.detail,
+                    "blocks_form": p.rule in BLOCKING_RULES,
+                }
+                for p in self.inconsistencies
+            ],
         }
 
 
@@ -218,11 +279,22 @@ class LiveParts:
     unassigned_open: int  # manageable records on «Sin asignar», without outcome
 
 
-def live_parts(records: pd.DataFrame, period_start: dt.date | None, unassigned: str) -> LiveParts:
+def live_parts(
+    records: pd.DataFrame,
+    period_start: dt.date | None,
+    unassigned: str,
+    settings: Settings | None = None,
+) -> LiveParts:
     if records.empty:
         return LiveParts(0, 0, 0, 0)
     scope = kpi_scope(records, period_start).to_numpy()
     outcome = records["outcome"].to_numpy(dtype=object)
+    names = ("outcome", "resolution", "order_number", "agent_survey")
+    columns = {
+        **_texts(records, [n for n in names if n in records]),
+        **_moments(records, [a for a in ATTEMPTS if a in records]),
+    }
+    state = states_of(columns, settings or Settings())
     agent = records["agent"].to_numpy(dtype=object)
     archived = records["archived_at"].notna().to_numpy()
     excluded = records["exclusion"].to_numpy(dtype=object) != ""
@@ -232,7 +304,7 @@ def live_parts(records: pd.DataFrame, period_start: dt.date | None, unassigned: 
     return LiveParts(
         total=int(scope.sum()),
         excluded=int((scope & excluded).sum()),
-        archived_effective=int((scope & archived & (outcome == OUTCOME_EFFECTIVE)).sum()),
+        archived_effective=int((scope & archived & state.effective).sum()),
         unassigned_open=int((scope & open_unassigned).sum()),
     )
 
@@ -253,6 +325,7 @@ USED_COLUMNS = (
     *(unread(name) for name in ATTEMPTS),
     "outcome",
     "resolution",
+    "order_number",
     "agent_survey",
     "closed_at",
     "archived_at",
@@ -288,6 +361,19 @@ def _numbers(values: np.ndarray) -> np.ndarray:
 
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return np.array([number(value) for value in uniques], dtype=float)[codes]
+
+
+def states_of(c: dict[str, np.ndarray], settings: Settings) -> MarkState:
+    """:func:`swat_xl.core.marks.mark_state` of the columns ``c``: the mark fields as text, the
+    attempts as ``datetime64`` (an attempt counts when it is a date and time)."""
+    n = len(c["outcome"])
+    blank = np.full(n, "", dtype=object)
+    attempt_ok = [~np.isnat(c[a]) if a in c else np.zeros(n, dtype=bool) for a in ATTEMPTS]
+    columns = {
+        name: c.get(name, blank)
+        for name in ("outcome", "resolution", "order_number", "agent_survey")
+    }
+    return mark_state(columns, attempt_ok, settings)
 
 
 @dataclass(frozen=True)
@@ -355,19 +441,33 @@ def compute_kpi(
     n = len(r)
     cut_id = r["cut_id"].to_numpy(dtype="int64")
     c = _texts(r, [name for name in _TEXT_COLUMNS if name in r.columns])
+    for name in ("order_number", "agent_survey", "resolution"):
+        c.setdefault(name, np.full(n, "", dtype=object))
     t = _moments(r, [name for name in _TIME_COLUMNS if name in r.columns])
-    outcome = c["outcome"]
+    state = states_of({**c, **t}, settings)
     excluded = c["exclusion"] != ""
-    effective = outcome == OUTCOME_EFFECTIVE
+    effective = state.effective
     live = np.isnat(t["archived_at"])
     agent = c["agent"]
-    no_outcome = outcome == ""
-    pending = live & ~excluded & no_outcome
+    no_outcome = c["outcome"] == ""
+    pending = live & ~excluded & ~state.closed
+    handled = latest_of([t[a] for a in ATTEMPTS if a in t], n)
     mine = agent != ""
-    overdue = pending & mine & (t["due_at"] < np.datetime64(now, "us"))  # NaT compares False
+    # Section 4, step 5: "La gestión de parte de los asesores de servicio no puede superar las
+    # 24 horas de vigencia": the clock starts when the cut is imported (when Claro's base
+    # arrives), for the records «Sin asignar» too.
+    arrived = t["cut_at"]
+    due = arrived + np.timedelta64(round(settings.due_hours * 3600), "s")
+    overdue = pending & (due < np.datetime64(now, "us"))  # NaT compares False
+    closed_late = ~excluded & state.closed & (handled > due)
     flags = _Flags(effective, excluded, pending, overdue)
 
-    label = np.where(no_outcome, np.where(excluded, EXCLUDED, NO_OUTCOME), outcome)
+    invalid_outcome = state.invalid["outcome"]
+    label = np.where(
+        no_outcome,
+        np.where(excluded, EXCLUDED, NO_OUTCOME),
+        np.where(invalid_outcome, INVALID, state.outcome),
+    )
     segment = np.where(c["segment"] == "", NO_SEGMENT, c["segment"])
     by_outcome = {str(k): Group(**v) for k, v in flags.by(label).items()}
     by_segment = {str(k): Group(**v) for k, v in flags.by(segment).items()}
@@ -376,11 +476,14 @@ def compute_kpi(
     by_agent: dict[str, AgentStats] = {}
     if mine.any():
         codes, names = pd.factorize(agent[mine], sort=True, use_na_sentinel=False)
-        closed = t["closed_at"][mine]
-        assigned = t["assigned_at"][mine]
+        # The management time is the latest attempt; it runs from the record's arrival (the
+        # import of its cut), closed records only.
+        is_closed = state.closed[mine]
+        managed = np.where(is_closed, handled[mine], np.datetime64("NaT", "us"))
+        arrived = t["cut_at"][mine]
         extra = pd.DataFrame(
             {
-                "hours": (closed - assigned) / np.timedelta64(1, "h"),
+                "hours": (managed - arrived) / np.timedelta64(1, "h"),
                 "survey": _numbers(c["agent_survey"][mine]),
             }
         )
@@ -420,7 +523,7 @@ def compute_kpi(
     ]
 
     ids = r["id"].to_numpy(dtype="int64")
-    found = _Problems.find(ids, {**c, **t}, settings, now, holidays)
+    found = _Problems.find(ids, {**c, **t}, settings, now, holidays, state)
     listed = [
         Inconsistency(int(rid), str(who), str(rule), describe(rule, attempt, when, info, settings))
         for rid, who, rule, attempt, when, info in found.frame(max_listed).itertuples(
@@ -437,6 +540,7 @@ def compute_kpi(
         excluded=int(excluded.sum()),
         pending=int(pending.sum()),
         overdue=int(overdue.sum()),
+        closed_late=int(closed_late.sum()),
         by_outcome=by_outcome,
         by_segment=by_segment,
         by_agent=by_agent,
@@ -444,6 +548,8 @@ def compute_kpi(
         by_day=by_day,
         inconsistency_counts=found.counts(),
         inconsistencies=listed,
+        flagged_ids=found.ids_for(BLOCKING_RULES),
+        target_base=settings.target_base,
     )
 
 
@@ -475,8 +581,11 @@ def inconsistencies(
     if records.empty:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
     ids = records["id"].to_numpy(dtype="int64")
-    texts = _texts(records, ["agent", "outcome", "resolution", *(unread(a) for a in ATTEMPTS)])
-    found = _Problems.find(ids, {**texts, **_moments(records, ATTEMPTS)}, settings, now, holidays)
+    wanted = ["agent", "outcome", "resolution", "order_number", "agent_survey"]
+    texts = _texts(records, [name for name in wanted if name in records.columns])
+    texts.update(_texts(records, [unread(a) for a in ATTEMPTS]))
+    moments = _moments(records, [name for name in ("cut_at", *ATTEMPTS) if name in records])
+    found = _Problems.find(ids, {**texts, **moments}, settings, now, holidays)
     return found.frame()
 
 
@@ -497,22 +606,35 @@ class _Problems:
         settings: Settings,
         now: dt.datetime,
         holidays: Collection[dt.date],
+        state: MarkState | None = None,
     ) -> _Problems:
         marked = c["agent"] != "" if len(ids) else np.zeros(0, dtype=bool)
         found = cls(ids[marked], c["agent"][marked] if len(ids) else np.empty(0, object), [])
         if not marked.any():
             return found
-        outcome = c["outcome"][marked]
+        if state is None:
+            state = states_of(c, settings)
+        outcome = state.outcome[marked]
         size = len(outcome)
         stamps = {a: c[a][marked] for a in ATTEMPTS}
         typed = {a: c[unread(a)][marked] != "" for a in ATTEMPTS}  # text that is not a date
         present = {a: ~np.isnat(stamps[a]) | typed[a] for a in ATTEMPTS}
 
-        attempts = sum(present[a].astype(int) for a in ATTEMPTS)
-        few = (outcome == OUTCOME_NO_CONTACT) & (attempts < settings.min_attempts_no_contact)
-        found.add(few, "no_contact_attempts", info=attempts)
-        resolution = c["resolution"][marked]
+        for number, name in enumerate(DROPDOWN_FIELDS, start=1):
+            bad = state.invalid[name][marked]
+            if bad.any():
+                values = c[name][marked] if name in c else np.full(size, "", dtype=object)
+                info = np.array([f"{FIELD_LABELS[name]}\x1f{v}" for v in values], dtype=object)
+                found.add(bad, "invalid_value", number, info=info)
+        attempts = state.attempts[marked]
+        found.add(state.few_attempts[marked], "no_contact_attempts", info=attempts)
+        found.add(state.effective_without_attempt[marked], "effective_without_attempt")
+        found.add(state.effective_without_resolution[marked], "effective_without_resolution")
+        found.add(state.visit_without_order[marked], "visit_without_order")
+        resolution = c["resolution"][marked] if "resolution" in c else np.full(size, "", object)
         found.add((resolution != "") & (outcome != OUTCOME_EFFECTIVE), "resolution_without_contact")
+        nat = np.full(size, np.datetime64("NaT"), dtype="datetime64[us]")
+        sent = c["cut_at"][marked] if "cut_at" in c else nat
 
         holiday_days = np.array(sorted(holidays), dtype="datetime64[D]")
         week_start, week_end = (h * 60 for h in settings.weekday_hours)
@@ -525,6 +647,7 @@ class _Problems:
             if not valid.any():
                 continue
             found.add(valid & (ts > now_ts), "attempt_in_future", number, ts)
+            found.add(valid & (ts < sent), "attempt_before_sent", number, ts)  # NaT: False
             days = ts.astype("datetime64[D]")
             dow = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
             minute = (ts - days).astype("timedelta64[s]").astype("int64") / 60
@@ -573,6 +696,12 @@ class _Problems:
             if info.dtype != object:  # counts: shown as text
                 info = info.astype(str).astype(object)
         self.parts.append((where, rule, attempt, None if when is None else when[where], info))
+
+    def ids_for(self, rules: Collection[str]) -> frozenset[int]:
+        """The records with a problem under any of ``rules``."""
+        return frozenset(
+            int(rid) for where, rule, *_ in self.parts if rule in rules for rid in self.ids[where]
+        )
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -630,6 +759,20 @@ def describe(rule: str, attempt: int, when: Any, info: str, settings: Settings) 
             f"NO CONTACTO con {count} intento{'' if count == 1 else 's'}; se requieren "
             f"{settings.min_attempts_no_contact}"
         )
+    if rule == "invalid_value":
+        column, _, typed = str(info).partition("\x1f")
+        return (
+            f"«{typed}» no es una opción de «{column}»: el registro sigue pendiente y no va al "
+            "formulario; elija un valor de la lista"
+        )
+    if rule == "effective_without_attempt":
+        return "CONTACTO EFECTIVO sin ningún intento con fecha y hora; registre la llamada"
+    if rule == "effective_without_resolution":
+        return "CONTACTO EFECTIVO sin Solución; elija la Solución de la lista"
+    if rule == "visit_without_order":
+        return "VISITA TÉCNICA sin número de OT / LLS"
+    if rule == "attempt_before_sent":
+        return f"{label} ({stamp}) es anterior a la importación del corte"
     if rule == "resolution_without_contact":
         return "Tiene Solución pero el Resultado no es CONTACTO EFECTIVO"
     if rule == "attempt_not_a_date":
@@ -648,3 +791,31 @@ def describe(rule: str, attempt: int, when: Any, info: str, settings: Settings) 
         shown = when.strftime("%d/%m/%Y") if stamp else ""
         return f"Dos intentos el mismo día ({shown}); se permite un contacto por día"
     return RULES.get(rule, rule)
+
+
+def form_ready(
+    records: pd.DataFrame, settings: Settings, now: dt.datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which records may go to the online form: (ready, held) boolean arrays.
+
+    Ready: a no gestionable (typified without a call, section 4: "no se gestionarán
+    telefónicamente, pero si se deben tipificar en el formulario"), or a record whose marks
+    close it (:func:`swat_xl.core.marks.mark_state`) with no problem of :data:`BLOCKING_RULES`.
+    Held: marked (a ``Resultado`` typed) but not ready; it goes once its marks are fixed."""
+    n = len(records)
+    if not n:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    names = ("outcome", "resolution", "order_number", "agent_survey")
+    c = {
+        **_texts(records, [name for name in names if name in records.columns]),
+        **_moments(records, [name for name in ATTEMPTS if name in records.columns]),
+    }
+    state = states_of(c, settings)
+    found = inconsistencies(records, settings, now, ())
+    flagged_ids = set(found.loc[found["rule"].isin(BLOCKING_RULES), "record_id"].astype(int))
+    ids = records["id"].to_numpy(dtype="int64")
+    flagged = np.isin(ids, list(flagged_ids))
+    excluded = records["exclusion"].to_numpy(dtype=object) != ""
+    marked = records["outcome"].to_numpy(dtype=object) != ""
+    ready = (excluded & ~marked) | (state.closed & ~flagged)
+    return ready, marked & ~ready

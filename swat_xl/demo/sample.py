@@ -1135,6 +1135,9 @@ def simulate_agent_day(
                         )
                     )
                     ws.cell(row, col["Encuesta asesor"]).value = str(rng.choice((4, 5, 5, 3)))
+                    if ws.cell(row, col["Solución"]).value == "VISITA TÉCNICA":
+                        # the procedure: a technical visit carries its order (OT / LLS)
+                        ws.cell(row, col["OT / LLS"]).value = f"LLS-{ws.cell(row, col['ID']).value}"
                 marked += 1
         book.save(path)
     return marked

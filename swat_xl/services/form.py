@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from swat_xl.adapters.ledger import Ledger, iso
 from swat_xl.adapters.xlsx_file import render
+from swat_xl.core.kpi import form_ready
 from swat_xl.errors import InputError, LedgerError, WorkbookError
 from swat_xl.workbook.form import form_workbook
 
@@ -56,11 +57,42 @@ def export_form(
 
     def body(session: Session) -> dict[str, Any]:
         ledger = session.ledger
+        # A mark changed after its record was exported: exported again, as a correction.
+        changed = (
+            "r.form_exported_at != '' AND EXISTS (SELECT 1 FROM mark_history h "
+            "WHERE h.record_id = r.id AND h.at > r.form_exported_at)"
+        )
         where = "(r.outcome != '' OR r.exclusion != '')"
         if not everything:
-            where += " AND r.form_exported_at = ''"
-        rows = ledger.records(where=where)
-        spec = form_workbook(rows, session.now)
+            where += f" AND (r.form_exported_at = '' OR ({changed}))"
+        candidates = ledger.records(where=where)
+        corrected = set(ledger.records(where=changed, columns=("id",))["id"].astype(int))
+        candidates["correction"] = candidates["id"].astype(int).isin(corrected)
+        # Incomplete or invalid marks stay out until fixed (they are listed in «Indicador»).
+        ready, held = form_ready(candidates, session.settings, session.now)
+        rows = candidates.loc[ready]
+        waiting = int(held.sum())
+        if rows.empty:
+            session.summary = (
+                "no había registros nuevos por tipificar; no se creó ningún archivo"
+                + (
+                    f" ({waiting} con marcas incompletas o no válidas esperan corrección; "
+                    "el detalle está en la hoja «Indicador»)"
+                    if waiting
+                    else ""
+                )
+            )
+            session.counts = {"exported": 0, "closed": 0, "excluded": 0, "held": waiting}
+            return {
+                "file": None,
+                "exported": 0,
+                "closed": 0,
+                "excluded": 0,
+                "newly_marked": 0,
+                "corrections": 0,
+                "held": waiting,
+            }
+        spec = form_workbook(rows, session.now, session.settings)
         tmp = target.with_name(f".swat-tmp-{uuid.uuid4().hex}.xlsx")
         try:
             render(spec, tmp)
@@ -74,10 +106,16 @@ def export_form(
             tmp.unlink(missing_ok=True)
         state.update(ledger=ledger.path, written=True, when=iso(session.now))
         fresh = rows.loc[rows["form_exported_at"].isna(), "id"].astype(int).tolist()
-        state["ids"] = fresh
+        again = rows.loc[rows["correction"], "id"].astype(int).tolist()
+        state["ids"] = fresh + again
         ledger.db.executemany(
             "UPDATE records SET form_exported_at = ? WHERE id = ? AND form_exported_at = ''",
             [(state["when"], rid) for rid in fresh],
+        )
+        # A correction is sent once: from now on only a later change sends it again.
+        ledger.db.executemany(
+            "UPDATE records SET form_exported_at = ? WHERE id = ?",
+            [(state["when"], rid) for rid in again],
         )
         closed = int((rows["outcome"] != "").sum())
         excluded = int(((rows["outcome"] == "") & (rows["exclusion"] != "")).sum())
@@ -89,12 +127,21 @@ def export_form(
                 if len(rows) > len(fresh)
                 else ""
             )
+            + (f"; {len(again)} son correcciones" if again else "")
+            + (
+                f"; {waiting} con marcas incompletas o no válidas no se exportaron (corríjalas; "
+                "el detalle está en la hoja «Indicador»)"
+                if waiting
+                else ""
+            )
         )
         session.counts = {
             "exported": len(rows),
             "closed": closed,
             "excluded": excluded,
             "newly_marked": len(fresh),
+            "corrections": len(again),
+            "held": waiting,
             "file": str(target),  # «purge» names the exports that hold purged records
         }
         return dict(session.counts)

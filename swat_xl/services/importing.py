@@ -29,6 +29,10 @@ class ImportResult:
     unassigned: int
     already_imported: bool = False
     cut_id: int | None = None
+    # Records already typified in the online form that came back: their entry is missing at
+    # Claro (section 4: typifying "evita que vuelva a salir replicado el registro").
+    reappeared_closed: int = 0
+    reappeared_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -63,6 +67,7 @@ def import_cut(
         duplicate = ally["dup_in_file"] | ally["key"].isin(known)
         new = ally.loc[~duplicate]
         previous = ledger.cut_by_sha(table.sha256)
+        back = _reappeared(session, sorted(known)) if previous is None else []
         cut_id = None
         if previous is None:
             cut_id = ledger.add_cut(
@@ -101,6 +106,8 @@ def import_cut(
             unassigned=unassigned,
             already_imported=previous is not None,
             cut_id=cut_id,
+            reappeared_closed=len(back),
+            reappeared_ids=back,
             warnings=session.warnings,
         )
         if previous is not None:
@@ -114,6 +121,11 @@ def import_cut(
                 f"{result.ally_rows} del aliado, {result.duplicate_rows} repetidas, "
                 f"{result.new_records} nuevas ({sum(result.excluded.values())} no gestionables), "
                 f"{assigned} asignadas, {unassigned} sin asignar"
+                + (
+                    f"; {len(back)} ya tipificadas en el formulario volvieron (ver Bitácora)"
+                    if back
+                    else ""
+                )
             )
         session.counts = {
             k: v for k, v in result.as_json().items() if k not in ("warnings", "file")
@@ -125,3 +137,29 @@ def import_cut(
         return run_operation(workbook, "Importar corte", body, settings=settings)
     except ExportError:
         raise
+
+
+def _reappeared(session: Session, keys: list[str]) -> list[int]:
+    """Records of ``keys`` already exported to the online form (closed or no gestionable): one
+    that comes back in a later cut means its form entry is missing at Claro. They are not sent
+    to an agent again (they are duplicates); the backoffice gets their IDs in Bitácora."""
+    found: list[int] = []
+    for start in range(0, len(keys), 900):
+        chunk = keys[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        found.extend(
+            int(rid)
+            for (rid,) in session.ledger.db.execute(
+                f"SELECT id FROM records WHERE key IN ({marks}) AND form_exported_at != '' "
+                "AND (closed_at != '' OR exclusion != '') ORDER BY id",
+                chunk,
+            )
+        )
+    if found:
+        shown = ", ".join(str(rid) for rid in found[:50]) + (" …" if len(found) > 50 else "")
+        session.warn(
+            f"{len(found)} registros ya tipificados en el formulario GESTION DETRACTORES ONLINE "
+            f"volvieron en este corte: falta su tipificación en Claro; revíselos y tipifíquelos "
+            f"de nuevo (IDs {shown}). No se asignan otra vez."
+        )
+    return sorted(found)

@@ -120,6 +120,8 @@ def refresh_kpi(
         report = kpi_report(session, records, ledger.cuts(), desde=start, hasta=end)
         session.kpi_report = report
         verdict = "cumple" if report.meets_target else "no cumple"
+        if report.target_base == "gestionables":
+            verdict += f" sobre gestionables, {pct_text(report.ratio_manageable)},"
         session.summary = (
             f"indicador {pct_text(report.ratio)} ({verdict} la meta de "
             f"{pct_text(report.target)}): {report.effective_contacts} efectivos de "

@@ -16,13 +16,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from swat_xl.adapters.ledger import iso, typed_records
+from swat_xl.core.config import Settings
 from swat_xl.core.dates import DATETIME_HINT, NotADate, parse_datetime, understood
-from swat_xl.core.model import MARK_FIELDS
+from swat_xl.core.kpi import FIELD_LABELS
+from swat_xl.core.marks import fold_option, frame_state, latest_attempt, normalise_values
+from swat_xl.core.model import MARK_FIELDS, OUTCOMES, RESOLUTIONS
+from swat_xl.core.records import as_datetime
 from swat_xl.core.text import clean_code, clean_text, is_blank, label_key, mask_digits
 from swat_xl.workbook import labels as L
 
 if TYPE_CHECKING:
-    from swat_xl.services.session import Session
+    from swat_xl.adapters.ledger import Ledger
+    from swat_xl.services.session import Session, WorkbookPort
 
 _HEADER_TO_FIELD = {label_key(header): name for name, header in L.MARK_HEADERS.items()}
 _ATTEMPTS = ("attempt1", "attempt2", "attempt3")
@@ -63,16 +71,30 @@ def normalise(field: str, value: Any) -> str:
     return clean_text(value)
 
 
-def read_mark_rows(rows: list[list[Any]], source: str) -> tuple[list[MarkRow], list[str]]:
-    """Mark rows of one agent-like sheet; also Spanish notes about unreadable IDs."""
+def read_mark_rows(
+    rows: list[list[Any]], source: str, drawn: Sequence[str] = ()
+) -> tuple[list[MarkRow], list[str]]:
+    """Mark rows of one agent-like sheet; also Spanish notes about unreadable IDs.
+
+    ``drawn`` is the header the tool drew on this sheet: a column whose header cell was edited
+    or renamed is still read where the tool put it."""
     if not rows:
         return [], []
     header = [label_key(cell) for cell in rows[0]]
-    try:
-        id_col = header.index(label_key(L.ID_HEADER))
-    except ValueError:
+    expected = [label_key(cell) for cell in drawn]
+    id_key = label_key(L.ID_HEADER)
+    if id_key in header:
+        id_col = header.index(id_key)
+    elif id_key in expected:
+        id_col = expected.index(id_key)
+    else:
         return [], []
     columns = {i: _HEADER_TO_FIELD[key] for i, key in enumerate(header) if key in _HEADER_TO_FIELD}
+    found = set(columns.values())
+    for i, key in enumerate(expected):
+        field = _HEADER_TO_FIELD.get(key)
+        if field and field not in found and i not in columns:
+            columns[i] = field  # the header cell was edited; the column is still the tool's
     out: list[MarkRow] = []
     notes: list[str] = []
     mark_columns = list(columns.items())
@@ -130,7 +152,14 @@ def apply_mark_rows(
     stored_columns = [current[name].tolist() for name in MARK_FIELDS]
     by_id: dict[int, list[MarkRow]] = {}
     unknown = 0
+    typed_wrong: dict[tuple[int, str, str], MarkRow] = {}
     for mark in mark_rows:
+        if mark.values:
+            # A value that folds to an option is stored (and drawn again) as the option.
+            values, invalid = normalise_values(mark.values, session.settings)
+            mark = MarkRow(mark.record_id, values, mark.source, mark.row, mark.unread)
+            for field, value in invalid.items():
+                typed_wrong.setdefault((mark.record_id, field, value), mark)
         if mark.record_id not in position:
             unknown += 1
             session.event(
@@ -186,12 +215,56 @@ def apply_mark_rows(
     ledger.update_marks(
         changes, source=source_label, at=session.now, operation_id=session.operation_id
     )
+    invalid = 0
+    for record_id, field, _old, new in changes:
+        where = typed_wrong.get((record_id, field, new))
+        if where is None:
+            continue
+        invalid += 1
+        place = f"Hoja «{where.source}»" + (f", fila {where.row}" if where.row else "")
+        session.event(
+            f"{place}, ID {record_id}: «{mask_digits(new)}» no es una opción de "
+            f"«{FIELD_LABELS[field]}»; el registro sigue pendiente y no va al formulario hasta "
+            "que elija un valor de la lista",
+            level="warning",
+            record_id=record_id,
+        )
+    if changes:
+        close_records(session, {c[0] for c in changes})
     return {
         "changed": len(changes),
         "conflicts": conflicts,
         "unknown": unknown,
         "records": len({c[0] for c in changes}),
+        "invalid": invalid,
     }
+
+
+def close_records(session: Session, record_ids: set[int]) -> None:
+    """Set ``closed_at`` of these records by the procedure's closing rules
+    (:func:`swat_xl.core.marks.mark_state`): the latest attempt when the marks close the record
+    (when the management happened, not when the tool read it), ``""`` while they do not."""
+    marks = session.ledger.marks()
+    marks = typed_records(marks[marks["record_id"].isin(record_ids)])
+    if marks.empty:
+        return
+    state = frame_state(marks, session.settings)
+    latest = latest_attempt(marks)
+    closed: dict[int, str] = {}
+    for rid, done, when, marked in zip(
+        marks["record_id"].tolist(),
+        state.closed.tolist(),
+        latest,
+        marks["marked_at"].tolist(),
+        strict=True,
+    ):
+        if not done:
+            closed[int(rid)] = ""
+        elif np.isnat(when):
+            closed[int(rid)] = iso(as_datetime(marked))
+        else:
+            closed[int(rid)] = iso(as_datetime(when))
+    session.ledger.set_closed(closed)
 
 
 def _winner(offered: list[tuple[MarkRow, str]], agent: str) -> tuple[MarkRow, str]:
@@ -203,20 +276,46 @@ def _winner(offered: list[tuple[MarkRow, str]], agent: str) -> tuple[MarkRow, st
     return max(ranked, key=lambda item: item[0])[1]
 
 
+@dataclass(frozen=True)
+class SheetRoles:
+    """Which sheets of a workbook hold agents' marks the tool reads back."""
+
+    agent: tuple[str, ...]  # agent sheets: their marks go to the ledger
+    copies: tuple[str, ...]  # a user's copy of an agent sheet: kept as the user's, not read
+
+
+def sheet_roles(workbook: WorkbookPort, ledger: Ledger) -> SheetRoles:
+    """The agent sheets are the ones the tool drew last time (kept in the ledger), whatever
+    their headers now; a sheet with an agent sheet's headers is one too unless every sheet the
+    tool drew is still there (then it is a user's copy). Without that memory (an older ledger),
+    the headers decide."""
+    _written, notes = ledger.written_sheets()
+    drawn = {str(n) for n in notes.get("records", []) if str(n) not in L.OWNED_SHEETS}
+    names = [n for n in workbook.sheet_names() if n not in L.OWNED_SHEETS]
+    all_there = bool(drawn) and drawn <= set(names)
+    agent: list[str] = []
+    copies: list[str] = []
+    for name in names:
+        if name in drawn:
+            agent.append(name)
+        elif is_agent_header(workbook.header(name)):
+            (copies if all_there else agent).append(name)
+    return SheetRoles(tuple(agent), tuple(copies))
+
+
 def sync_from_workbook(session: Session) -> dict[str, int]:
-    """Read the marks of every agent sheet of the workbook into the ledger."""
+    """Read the marks of every agent sheet of the workbook into the ledger; name the marks
+    typed where the tool does not read them (see :func:`unread_marks`)."""
+    from swat_xl.workbook.layout import agent_columns
+
     workbook = session.workbook
     mark_rows: list[MarkRow] = []
     seen_ids: set[int] = set()
-    agent_sheets: list[str] = []
-    for name in workbook.sheet_names():
-        if name in L.OWNED_SHEETS:
-            continue
-        header = workbook.header(name)
-        if not is_agent_header(header):
-            continue
-        agent_sheets.append(name)
-        rows, notes = read_mark_rows(workbook.rows(name), name)
+    roles = sheet_roles(workbook, session.ledger)
+    agent_sheets = list(roles.agent)
+    drawn = [column.header for column in agent_columns(session.settings)]
+    for name in agent_sheets:
+        rows, notes = read_mark_rows(workbook.rows(name), name, drawn)
         for note in notes:
             session.event(note, level="warning")
         mark_rows.extend(rows)
@@ -224,7 +323,78 @@ def sync_from_workbook(session: Session) -> dict[str, int]:
     counts = apply_mark_rows(session, mark_rows, source_label="libro")
     if agent_sheets:
         counts["restored"] = _log_missing(session, seen_ids)
+    counts["unread"] = unread_marks(session, roles)
     return counts
+
+
+def unread_marks(session: Session, roles: SheetRoles) -> int:
+    """Marks typed on a sheet the tool does not read back («Sin asignar», «Base», a user's copy
+    of an agent sheet): never taken, never dropped without a word — each sheet gets a Bitácora
+    warning naming its rows, and the operation's summary says so."""
+    workbook = session.workbook
+    known = session.ledger.marks()
+    stored = {
+        int(rid): {f: str(v) for f, v in zip(MARK_FIELDS, values, strict=True) if v}
+        for rid, *values in known[["record_id", *MARK_FIELDS]].itertuples(index=False)
+    }
+    found: dict[str, list[int]] = {}
+    for name in roles.copies:
+        rows, _notes = read_mark_rows(workbook.rows(name), name)
+        for mark in rows:
+            values, _invalid = normalise_values(mark.values, session.settings)
+            if any(stored.get(mark.record_id, {}).get(f) != v for f, v in values.items()):
+                found.setdefault(name, []).append(mark.row)
+    names = workbook.sheet_names()
+    for name in (L.SHEET_UNASSIGNED, L.SHEET_BASE):
+        if name in names:
+            rows = _typed_rows(workbook.rows(name), stored)
+            if rows:
+                found[name] = rows
+    total = 0
+    if found:
+        session.notices.append(
+            "marcas sin leer en " + ", ".join(f"«{name}»" for name in found) + " (ver Bitácora)"
+        )
+    for name, rows in found.items():
+        total += len(rows)
+        shown = ", ".join(str(r) for r in rows[:20]) + (" …" if len(rows) > 20 else "")
+        kind = "es una copia del usuario" if name in roles.copies else "no es una hoja de asesor"
+        session.warn(
+            f"Hoja «{name}» ({kind}): hay marcas escritas en {len(rows)} fila(s) ({shown}) que "
+            "no se leen ni cuentan; márquelas en la hoja del asesor"
+        )
+    return total
+
+
+def _typed_rows(rows: list[list[Any]], stored: dict[int, dict[str, str]]) -> list[int]:
+    """Rows of «Sin asignar» or «Base» where a mark was typed: a value of a dropdown (an
+    outcome or a Solución) in a column the tool did not put it in, or an outcome that differs
+    from the ledger's in «Base»'s own «Resultado» column."""
+    if not rows:
+        return []
+    header = [label_key(cell) for cell in rows[0]]
+    id_key = label_key(L.ID_HEADER)
+    if id_key not in header:
+        return []
+    id_col = header.index(id_key)
+    base_outcome = label_key(L.BASE_OUTCOME_HEADER)
+    own = header.index(base_outcome) if base_outcome in header else -1
+    looks = {fold_option(v) for v in (*OUTCOMES, *RESOLUTIONS)}
+    typed: list[int] = []
+    for number, row in enumerate(rows[1:], start=2):
+        raw = row[id_col] if id_col < len(row) else ""
+        code = clean_code(raw)
+        rid = int(code) if code.isdigit() else None
+        for index, cell in enumerate(row):
+            if index == id_col or is_blank(cell) or fold_option(cell) not in looks:
+                continue
+            if index == own:
+                canon = normalise_values({"outcome": clean_text(cell)}, Settings())[0]["outcome"]
+                if rid is not None and stored.get(rid, {}).get("outcome", "") == canon:
+                    continue
+            typed.append(number)
+            break
+    return typed
 
 
 def _log_missing(session: Session, seen: set[int]) -> int:

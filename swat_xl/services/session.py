@@ -212,6 +212,7 @@ class Session:
     counts: dict[str, Any] = field(default_factory=dict)
     render: bool = True
     kpi_report: KpiReport | None = None  # set by «Actualizar indicador» (may cover a date range)
+    notices: list[str] = field(default_factory=list)  # appended to the summary (Spanish)
     written_fingerprint: str | None = None  # SHA-256 of the workbook publish() will install
     ledger_copy: Path | None = None  # the ledger as it was before this operation (see publish)
 
@@ -316,6 +317,8 @@ def run_operation(
                     sync_from_workbook(session)
                     sync_practice_log(session)
                 result = body(session)
+                if session.notices:
+                    session.summary = "; ".join(filter(None, [session.summary, *session.notices]))
                 ledger.finish_operation(
                     operation_id, summary=session.summary, counts=session.counts, at=when
                 )
@@ -351,7 +354,7 @@ def _render(session: Session, seen: str | None) -> tuple[Callable[[], None], dic
     if ours and isinstance(stored_users, list) and set(stored_users) <= can_copy:
         user_sheets = [Sheet(str(name), role="user", reused=True) for name in stored_users]
     else:
-        user_sheets = collect_user_sheets(workbook)
+        user_sheets = collect_user_sheets(workbook, session.ledger)
     user_names = [sheet.name for sheet in user_sheets]
     key = records_key(session, user_names)
     stored = {str(name) for name in notes.get("records", [])}
@@ -423,18 +426,17 @@ def is_pristine(workbook: WorkbookPort) -> bool:
     )
 
 
-def collect_user_sheets(workbook: WorkbookPort) -> list[Sheet]:
-    """Sheets the tool does not own and that are not agent sheets: carried over as they are."""
-    from swat_xl.services.marks import is_agent_header
+def collect_user_sheets(workbook: WorkbookPort, ledger: Ledger) -> list[Sheet]:
+    """Sheets the tool does not own and that are not agent sheets: carried over as they are,
+    whatever their headers (a user's copy of an agent sheet stays, as the user's)."""
+    from swat_xl.services.marks import sheet_roles
 
-    out: list[Sheet] = []
-    for name in workbook.sheet_names():
-        if name in L.OWNED_SHEETS:
-            continue
-        if is_agent_header(workbook.header(name)):
-            continue
-        out.append(workbook.user_sheet(name))
-    return out
+    agent = set(sheet_roles(workbook, ledger).agent)
+    return [
+        workbook.user_sheet(name)
+        for name in workbook.sheet_names()
+        if name not in L.OWNED_SHEETS and name not in agent
+    ]
 
 
 def _xlwings_conf(workbook: WorkbookPort) -> list[tuple[str, Any]]:

@@ -20,9 +20,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from swat_xl.core.kpi import EXCLUDED, NO_OUTCOME, NO_SEGMENT, RULES, KpiReport, live_parts
-from swat_xl.core.model import OUTCOME_EFFECTIVE, UNASSIGNED
+from swat_xl.core.config import Settings
+from swat_xl.core.kpi import (
+    ATTEMPTS,
+    EXCLUDED,
+    INVALID,
+    NO_OUTCOME,
+    NO_SEGMENT,
+    RULES,
+    KpiReport,
+    live_parts,
+)
+from swat_xl.core.marks import frame_state
+from swat_xl.core.model import UNASSIGNED
 from swat_xl.workbook import labels as L
+from swat_xl.workbook.live_rules import MarkRanges
 from swat_xl.workbook.spec import (
     Cell,
     Chart,
@@ -56,6 +68,11 @@ LIVE_ROWS: tuple[tuple[str, str, str], ...] = (
         "% contacto efectivo sobre gestionables (referencia, no es el indicador oficial)",
         "pct",
     ),
+    (
+        "KPI_MARCAS_NO_VALIDAS",
+        "Marcas no válidas (valor fuera de la lista: el registro sigue pendiente)",
+        "int",
+    ),
 )
 DETAIL_FIRST_ROW = LIVE_FIRST_ROW + len(LIVE_ROWS) + 3  # 0-based row 15 = Excel row 16
 CHART_COL = 9  # column J, right of the detail tables (A-H)
@@ -67,37 +84,53 @@ PER_SHEET_HEADERS = (
     "Pendientes",
     "Vencidos",
     "% contacto efectivo",
+    "Marcas no válidas",
 )
+SPARE_ROWS = Table([], []).spare_rows  # rows below the data an agent sheet keeps ready
 
-OUTCOME_LABELS = {NO_OUTCOME: "Sin resultado", EXCLUDED: "No gestionable"}
+OUTCOME_LABELS = {
+    NO_OUTCOME: "Sin resultado",
+    EXCLUDED: "No gestionable",
+    INVALID: "Valor no válido",
+}
+_RANGE_HEADERS = (
+    L.ID_HEADER,
+    L.OUTCOME_HEADER,
+    *(L.MARK_HEADERS[f] for f in ("resolution", "order_number", "agent_survey", *ATTEMPTS)),
+    "Vence",
+)
 SEGMENT_LABELS = {**L.SEGMENT_LABELS, NO_SEGMENT: "Sin segmento"}
 _GOOD = "#00B050"
 _TARGET = "#C00000"
 
 
-def sheet_counts(frame: pd.DataFrame, now: dt.datetime) -> tuple[int, int, int, int]:
+Counts = tuple[int, int, int, int, int]  # records, effective, pending, overdue, invalid marks
+NO_COUNTS: Counts = (0, 0, 0, 0, 0)
+
+
+def sheet_counts(frame: pd.DataFrame, now: dt.datetime, settings: Settings) -> Counts:
     """What the live formulas of one agent sheet evaluate to right after a render:
-    (records, effective, pending, overdue)."""
+    (records, effective, pending, overdue, invalid marks)."""
     if frame.empty:
-        return (0, 0, 0, 0)
-    outcome = frame["outcome"].to_numpy(dtype=object)
+        return NO_COUNTS
+    state = frame_state(frame, settings)
     due = frame["due_at"].to_numpy(dtype="datetime64[us]")
-    open_ = outcome == ""
+    open_ = ~state.closed
     overdue = open_ & (due < np.datetime64(now, "us"))  # NaT compares False
+    invalid = sum(mask.astype(int) for mask in state.invalid.values())
     return (
         len(frame),
-        int((outcome == OUTCOME_EFFECTIVE).sum()),
+        int(state.effective.sum()),
         int(open_.sum()),
         int(overdue.sum()),
+        int(np.sum(invalid)),
     )
 
 
 def _per_sheet_block(
     agent_sheets: Sequence[str],
-    id_col: str,
-    out_col: str,
-    due_col: str,
-    counts: Mapping[str, tuple[int, int, int, int]],
+    settings: Settings,
+    counts: Mapping[str, Counts],
 ) -> tuple[list[Cell], list[CondFormat], dict[str, str]]:
     """One live row per agent sheet (right of the live block, from column J): records,
     effective, pending, overdue and rate, each formula over that sheet only. The KPI cells sum
@@ -108,28 +141,49 @@ def _per_sheet_block(
         Cell(top - 1, PER_SHEET_COL, "En vivo por hoja de asesor", "subtitle"),
         *(Cell(top, PER_SHEET_COL + i, h, "header") for i, h in enumerate(PER_SHEET_HEADERS)),
     ]
+    from swat_xl.workbook.layout import agent_column_letter
+
+    letter = {h: agent_column_letter(settings, h) for h in _RANGE_HEADERS}
     for offset, name in enumerate(agent_sheets):
         row = top + 1 + offset
         s = quote_sheet(name)
-        ids, outcome, due = (f"{s}!${c}:${c}" for c in (id_col, out_col, due_col))
+        n, e, p, o, bad = counts.get(name, NO_COUNTS)
+        # Rows the agent sheet keeps ready (its dropdowns reach as far).
+        last = n + 1 + SPARE_ROWS
+
+        def ref(header: str, sheet: str = s, end: int = last) -> str:
+            col = letter[header]
+            return f"{sheet}!${col}$2:${col}${end}"
+
+        marks = MarkRanges(
+            ids=ref(L.ID_HEADER),
+            outcome=ref(L.OUTCOME_HEADER),
+            resolution=ref(L.MARK_HEADERS["resolution"]),
+            order=ref(L.MARK_HEADERS["order_number"]),
+            survey=ref(L.MARK_HEADERS["agent_survey"]),
+            attempts=tuple(ref(L.MARK_HEADERS[a]) for a in ATTEMPTS),  # type: ignore[arg-type]
+            due=ref("Vence"),
+        )
+        ids = f"{s}!${letter[L.ID_HEADER]}:${letter[L.ID_HEADER]}"
         total, eff = (a1(row, PER_SHEET_COL + k) for k in (1, 2))
         formulas = (
             f'=COUNTIF({ids},">0")',
-            f'=COUNTIF({outcome},"{OUTCOME_EFFECTIVE}")',
-            f'=COUNTIFS({ids},">0",{outcome},"")',
-            f'=COUNTIFS({ids},">0",{outcome},"",{due},"<"&NOW())',
+            marks.effective(settings),
+            f"={total}-{marks.closed_count(settings)}",
+            marks.overdue(settings),
             f"=IF({total}=0,0,{eff}/{total})",
+            marks.invalid_count(settings),
         )
         cells.append(Cell(row, PER_SHEET_COL, name, kind="text"))
-        n, e, p, o = counts.get(name, (0, 0, 0, 0))
-        cached = (n, e, p, o, e / n if n else 0)
+        cached = (n, e, p, o, e / n if n else 0, bad)
+        styles = ("int", "int", "int", "int", "pct", "int")
         for k, (formula, style, value) in enumerate(
-            zip(formulas, ("int", "int", "int", "int", "pct"), cached, strict=True), start=1
+            zip(formulas, styles, cached, strict=True), start=1
         ):
             cells.append(Cell(row, PER_SHEET_COL + k, value, style, formula=formula))
     sums: dict[str, str] = {}
     first, last = top + 1, top + len(agent_sheets)
-    for k, key in enumerate(("effective", "pending", "overdue"), start=2):
+    for k, key in ((2, "effective"), (3, "pending"), (4, "overdue"), (6, "invalid")):
         if not agent_sheets:
             sums[key] = "0"
         else:
@@ -150,19 +204,19 @@ def _live_block(
     state: MasterState,
     records: pd.DataFrame,
     agent_sheets: Sequence[str],
-    counts: Mapping[str, tuple[int, int, int, int]],
+    counts: Mapping[str, Counts],
 ) -> tuple[list[Cell], dict[str, str], list[CondFormat]]:
-    from swat_xl.workbook.layout import agent_column_letter, config_row_of
+    from swat_xl.workbook.layout import config_row_of, unassigned_column_letter
 
     settings = state.settings
-    parts = live_parts(records, settings.period_start, UNASSIGNED)
-    per_sheet, per_sheet_conds, sums = _per_sheet_block(
-        agent_sheets,
-        agent_column_letter(settings, L.ID_HEADER),
-        agent_column_letter(settings, L.OUTCOME_HEADER),
-        agent_column_letter(settings, "Vence"),
-        counts,
+    parts = live_parts(records, settings.period_start, UNASSIGNED, settings)
+    # «Sin asignar» goes overdue too: its clock started with the import of the cut.
+    waiting = quote_sheet(L.SHEET_UNASSIGNED)
+    w_ids, w_due = (unassigned_column_letter(h) for h in (L.ID_HEADER, "Vence"))
+    waiting_overdue = (
+        f'COUNTIFS({waiting}!${w_ids}:${w_ids},">0",{waiting}!${w_due}:${w_due},"<"&NOW())'
     )
+    per_sheet, per_sheet_conds, sums = _per_sheet_block(agent_sheets, settings, counts)
     meta_row = config_row_of("meta_contacto_efectivo", settings) + 1
     meta = f"{quote_sheet(L.SHEET_CONFIG)}!$B${meta_row}"
     # Config holds the target as a number; a percentage typed there (80) counts as 80 %.
@@ -172,15 +226,16 @@ def _live_block(
         "KPI_TOTAL": parts.total,
         "KPI_EFECTIVOS": f"={parts.archived_effective}+{sums['effective']}",
         "KPI_PENDIENTES": f"={parts.unassigned_open}+{sums['pending']}",
-        "KPI_VENCIDOS": f"={sums['overdue']}",
+        "KPI_VENCIDOS": f"={sums['overdue']}+{waiting_overdue}",
         "KPI_NO_GESTIONABLES": parts.excluded,
         "KPI_GESTIONABLES": "=KPI_TOTAL-KPI_NO_GESTIONABLES",
         "KPI_CONTACTO_EFECTIVO_GESTIONABLES": (
             "=IF(KPI_GESTIONABLES=0,0,KPI_EFECTIVOS/KPI_GESTIONABLES)"
         ),
+        "KPI_MARCAS_NO_VALIDAS": f"={sums['invalid']}",
     }
     # Cached results, so a viewer that does not recalculate still shows the right numbers.
-    live_counts = [counts.get(name, (0, 0, 0, 0)) for name in agent_sheets]
+    live_counts = [counts.get(name, NO_COUNTS) for name in agent_sheets]
     effective = parts.archived_effective + sum(c[1] for c in live_counts)
     manageable = parts.total - parts.excluded
     cached: dict[str, Any] = {
@@ -188,9 +243,10 @@ def _live_block(
         "KPI_META": settings.target,
         "KPI_EFECTIVOS": effective,
         "KPI_PENDIENTES": parts.unassigned_open + sum(c[2] for c in live_counts),
-        "KPI_VENCIDOS": sum(c[3] for c in live_counts),
+        "KPI_VENCIDOS": sum(c[3] for c in live_counts) + _waiting_overdue(records, state.now),
         "KPI_GESTIONABLES": manageable,
         "KPI_CONTACTO_EFECTIVO_GESTIONABLES": effective / manageable if manageable else 0,
+        "KPI_MARCAS_NO_VALIDAS": sum(c[4] for c in live_counts),
     }
     sheet_ref = quote_sheet(L.SHEET_INDICATOR)
     cells = [
@@ -200,7 +256,7 @@ def _live_block(
             0,
             "Fórmula del procedimiento: contactos efectivos / total de registros enviados "
             "por el cliente × 100. Meta mínima 80 %. La gestión vence a las "
-            f"{settings.due_hours:g} horas de asignada.",
+            f"{settings.due_hours:g} horas de importado el corte.",
             "note",
         ),
     ]
@@ -215,14 +271,27 @@ def _live_block(
             cells.append(Cell(row, 1, value, style))
         names[name] = f"={sheet_ref}!$B${row + 1}"
     head = LIVE_FIRST_ROW
-    meets = cached["KPI_CONTACTO_EFECTIVO"] >= settings.target
+    # Config «base_meta»: the procedure's indicator (records sent) decides by default; both
+    # rates are always shown.
+    by_manageable = settings.target_base == "gestionables"
+    rate = "KPI_CONTACTO_EFECTIVO_GESTIONABLES" if by_manageable else "KPI_CONTACTO_EFECTIVO"
+    base = parts.total - parts.excluded if by_manageable else parts.total
+    meets = base > 0 and cached[rate] >= settings.target
     cells.append(
         Cell(
             head,
             2,
             "Cumple la meta" if meets else "No cumple la meta",
             "subtitle",
-            formula='=IF(KPI_CONTACTO_EFECTIVO>=KPI_META,"Cumple la meta","No cumple la meta")',
+            formula=f'=IF({rate}>=KPI_META,"Cumple la meta","No cumple la meta")',
+        )
+    )
+    cells.append(
+        Cell(
+            head + 1,
+            2,
+            f"Meta medida sobre registros {settings.target_base} (Config «base_meta»)",
+            "note",
         )
     )
     live = a1(head, 1, absolute=True)
@@ -231,6 +300,20 @@ def _live_block(
         CondFormat(head, 1, head, 2, f"={live}<KPI_META", "bad"),
     ]
     return [*cells, *per_sheet], names, [*conds, *per_sheet_conds]
+
+
+def _waiting_overdue(records: pd.DataFrame, now: dt.datetime) -> int:
+    """Records on «Sin asignar» past their due time (what its live count gives after a render)."""
+    if records.empty:
+        return 0
+    agent = records["agent"].to_numpy(dtype=object)
+    due = records["due_at"].to_numpy(dtype="datetime64[us]")
+    waiting = (
+        records["archived_at"].isna().to_numpy()
+        & (records["exclusion"].to_numpy(dtype=object) == "")
+        & ((agent == "") | (agent == UNASSIGNED))
+    )
+    return int((waiting & (due < np.datetime64(now, "us"))).sum())  # NaT compares False
 
 
 # -- refreshed detail ---------------------------------------------------------------------------
@@ -282,8 +365,21 @@ def _detail(sheet: Sheet, report: KpiReport, chart_row: int) -> None:
         ("Contactos efectivos", report.effective_contacts, "int"),
         ("No gestionables", report.excluded, "int"),
         ("% contacto efectivo sobre gestionables (referencia)", report.ratio_manageable, "pct"),
+        (
+            "Cumple la meta sobre enviados",
+            "Sí" if report.meets_target_sent else "No",
+            "subtitle",
+        ),
+        (
+            "Cumple la meta sobre gestionables",
+            "Sí" if report.meets_target_manageable else "No",
+            "subtitle",
+        ),
+        (f"Base de «Cumple la meta» (Config «base_meta»): {report.target_base}", None, "note"),
         ("Pendientes", report.pending, "int"),
         ("Vencidos", report.overdue, "int"),
+        ("Cerrados después del vencimiento", report.closed_late, "int"),
+        ("Marcas no válidas (valor fuera de la lista)", report.invalid_marks, "int"),
         ("Inconsistencias de marcación", report.inconsistency_total, "int"),
     ]
     sheet.cells.append(Cell(row, 0, "Resumen", "subtitle"))
@@ -365,7 +461,7 @@ def _detail(sheet: Sheet, report: KpiReport, chart_row: int) -> None:
             ]
             for name, a in report.by_agent.items()
         ],
-        "Horas de cierre = Resultado registrado − asignación.",
+        "Horas de cierre = último intento − importación del corte.",
     )
     _on_target(sheet, agents, "% contacto efectivo")
     days = place(
@@ -457,7 +553,10 @@ def indicator_sheet(
 ) -> tuple[Sheet, dict[str, str]]:
     """The Indicador sheet. ``sheet_frames`` (agent sheet name -> its records) gives the live
     formulas their cached results."""
-    counts = {name: sheet_counts(frame, state.now) for name, frame in (sheet_frames or {}).items()}
+    counts = {
+        name: sheet_counts(frame, state.now, state.settings)
+        for name, frame in (sheet_frames or {}).items()
+    }
     cells, names, conds = _live_block(state, records, agent_sheets, counts)
     sheet = Sheet(
         L.SHEET_INDICATOR,

@@ -44,6 +44,12 @@ EXCLUSION_COUNT_LABELS = {
     "solicitud_cancelacion": "Solicitud de cancelación",
 }
 
+# Agent sheet: every phone of the export besides the ANI.
+OTHER_PHONES_HEADER = "Otros teléfonos"
+
+# «Base»: the last outcome the ledger knows (drawn, not read back).
+BASE_OUTCOME_HEADER = "Resultado (última actualización)"
+
 # Agent sheet: the ID column and the marking columns, by ledger field.
 ID_HEADER = "ID"
 OUTCOME_HEADER = "Resultado"

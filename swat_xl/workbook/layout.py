@@ -16,8 +16,17 @@ import pandas as pd
 
 from swat_xl import __version__
 from swat_xl.core.config import Settings, settings_to_rows
+from swat_xl.core.fields import other_phones
 from swat_xl.core.kpi import KpiReport
-from swat_xl.core.model import OUTCOME_NO_CONTACT, OUTCOMES, RESOLUTIONS, UNASSIGNED, Agent
+from swat_xl.core.marks import RESOLUTION_VISIT, due_times
+from swat_xl.core.model import (
+    OUTCOME_EFFECTIVE,
+    OUTCOME_NO_CONTACT,
+    OUTCOMES,
+    RESOLUTIONS,
+    UNASSIGNED,
+    Agent,
+)
 from swat_xl.core.records import as_datetime, shown_times
 from swat_xl.core.roster import roster_rows
 from swat_xl.core.text import empty_mask
@@ -105,6 +114,8 @@ def agent_columns(settings: Settings) -> list[Column]:
         ),
         Column(L.MARK_HEADERS["second_request"], 26, editable=True, field="second_request"),
         Column(L.MARK_HEADERS["notes"], 34, editable=True, field="notes"),
+        # Every number the export carries besides the ANI (Teléfono 2, Celular, Teléfono fijo…).
+        Column(L.OTHER_PHONES_HEADER, 26, field="other_phones"),
     ]
 
 
@@ -188,6 +199,19 @@ def with_display(records: pd.DataFrame) -> pd.DataFrame:
     frame["segment_label"] = frame["segment"].map(L.SEGMENT_LABELS).fillna(frame["segment"])
     frame["exclusion_label"] = frame["exclusion"].map(L.EXCLUSION_LABELS).fillna(frame["exclusion"])
     frame["account_or_custcode"] = frame["account"].where(frame["account"] != "", frame["custcode"])
+    if "extra" in frame and "ani" in frame:
+        cache: dict[tuple[int, str], str] = {}
+
+        def phones(extra: dict[str, Any], ani: str) -> str:
+            probe = (id(extra), ani)  # the ledger shares equal extras
+            if probe not in cache:
+                cache[probe] = other_phones(extra or {}, ani)
+            return cache[probe]
+
+        frame["other_phones"] = [
+            phones(e, a)
+            for e, a in zip(frame["extra"].tolist(), frame["ani"].tolist(), strict=True)
+        ]
     return frame
 
 
@@ -238,18 +262,37 @@ def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.da
             "bad",
         )
     )
+    resolution = col_letter(table.column_index(L.MARK_HEADERS["resolution"]))
+    order = col_letter(table.column_index(L.MARK_HEADERS["order_number"]))
+    calls = f"COUNT(${first_attempt}2:${last_attempt}2)"
+    # The procedure's closing rules (swat_xl.core.marks): an incomplete mark shows orange.
     sheet.cond_formats.append(
         CondFormat(
             1,
             0,
             last,
             width,
-            f'=AND(${outcome}2="{OUTCOME_NO_CONTACT}",'
-            f"COUNTA(${first_attempt}2:${last_attempt}2)<{settings.min_attempts_no_contact})",
+            f'=AND(${id_col}2<>"",OR(AND(${outcome}2="{OUTCOME_NO_CONTACT}",'
+            f"{calls}<{settings.min_attempts_no_contact}),"
+            f'AND(${outcome}2="{OUTCOME_EFFECTIVE}",OR({calls}<1,${resolution}2="",'
+            f'AND(${resolution}2="{RESOLUTION_VISIT}",${order}2="")))))',
             "warn",
         )
     )
+    # A value that is not an option of its list shows red (it never closes the record).
+    for index, column in enumerate(columns):
+        if not column.choices:
+            continue
+        ref = f"TRIM(${col_letter(index)}2)"
+        others = ",".join(f"{ref}<>{_quoted(choice)}" for choice in column.choices)
+        sheet.cond_formats.append(
+            CondFormat(1, index, last, index, f'=AND({ref}<>"",{others})', "bad")
+        )
     return sheet
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 # -- plain tables ---------------------------------------------------------------------------
@@ -281,7 +324,7 @@ def base_sheet(records: pd.DataFrame) -> Sheet:
         Column("Ciudad", 14, field="city"),
         Column("No gestionable", 22, field="exclusion_label"),
         Column("Asesor", 22, field="agent"),
-        Column("Resultado (última actualización)", 22, field="outcome"),
+        Column(L.BASE_OUTCOME_HEADER, 22, field="outcome"),
     ]
     # Extra columns of the exports, as many as fit in a sheet (they all stay in the ledger).
     extras = extras[: MAX_COLUMNS - len(columns)]
@@ -312,8 +355,15 @@ def excluded_sheet(records: pd.DataFrame) -> Sheet:
     )
 
 
-def unassigned_sheet(records: pd.DataFrame) -> Sheet:
-    columns = [
+def unassigned_column_letter(header: str) -> str:
+    for index, column in enumerate(unassigned_columns()):
+        if column.header == header:
+            return col_letter(index)
+    raise KeyError(header)
+
+
+def unassigned_columns() -> list[Column]:
+    return [
         Column(L.ID_HEADER, 8, "int", field="id"),
         Column("Corte", 7, "int", field="cut_id"),
         Column("Segmento", 10, field="segment_label"),
@@ -322,7 +372,12 @@ def unassigned_sheet(records: pd.DataFrame) -> Sheet:
         Column("Cliente", 26, field="customer_name"),
         Column("Fecha encuesta", 16, "datetime", field="survey_date"),
         Column("Motivo", 42, field="reason"),
+        Column("Vence", 16, "datetime", field="due_at"),
     ]
+
+
+def unassigned_sheet(records: pd.DataFrame) -> Sheet:
+    columns = unassigned_columns()
     table = Table(columns, _table_rows(records, columns), spare_rows=0)
     sheet = Sheet(
         L.SHEET_UNASSIGNED, tables=[table], freeze=(1, 1), tab_color="#FFC000", role="records"
@@ -471,7 +526,8 @@ def home_sheet(
         f"(sin respuesta tras {s.min_attempts_no_contact} intentos).",
         "5. Cortesía, Pymes, CANCELADO, CANCELADO DEBE y solicitud de cancelación no se "
         "llaman: se tipifican en el formulario (hoja «No gestionables»).",
-        f"6. La gestión vence a las {s.due_hours:g} horas de asignada. Meta: {s.target:.0%}.",
+        f"6. La gestión vence a las {s.due_hours:g} horas de importado el corte (asignado o no). "
+        f"Meta: {s.target:.0%}.",
     ]
     cells += [Cell(10 + i, 0, text) for i, text in enumerate(steps)]
     row = 11 + len(steps)
@@ -544,6 +600,8 @@ def build_master(state: MasterState) -> WorkbookSpec:
         records = with_display(full) if not full.empty else full
     if records.empty:
         records = _empty_records(records)
+    else:
+        records = records.assign(due_at=due_times(records["cut_at"], state.settings.due_hours))
     live = records[records["archived_at"].isna().to_numpy()]
     manageable = live[empty_mask(live["exclusion"])]
 
@@ -602,6 +660,6 @@ def kpi_results(indicator: Sheet, names: dict[str, str]) -> dict[str, Any]:
 
 def _empty_records(template: pd.DataFrame) -> pd.DataFrame:
     frame = template.copy()
-    for name in ("segment_label", "exclusion_label", "account_or_custcode"):
+    for name in ("segment_label", "exclusion_label", "account_or_custcode", "other_phones"):
         frame[name] = pd.Series(dtype="object")
     return frame

@@ -9,9 +9,11 @@ import openpyxl
 
 from swat_xl.demo.sample import make_export
 from tests.helpers.cli import agent_sheets, ledger_of, run_cli, sha
+from tests.helpers.marks import MARK_TIME
 
 HEADER = [
     "ID",
+    "Id encuesta",
     "Corte",
     "Cuenta / Custcode",
     "ANI",
@@ -19,9 +21,14 @@ HEADER = [
     "Resultado",
     "Solución",
     "OT / LLS",
-    "Motivo de exclusión",
-    "Asesor",
+    "Intentos",
+    "Encuesta asesor",
+    "Segundo requerimiento",
+    "Observaciones",
     "Fecha de gestión",
+    "Asesor",
+    "Motivo de exclusión",
+    "Corrección",
 ]
 REASONS = {
     "Cortesía",
@@ -32,8 +39,11 @@ REASONS = {
 }
 
 
-def mark_some(master: Path, outcomes: dict[int, tuple[str, str]]) -> None:
-    """Set ``Resultado`` / ``Solución`` of the given record IDs on the agent sheets."""
+def mark_some(
+    master: Path, outcomes: dict[int, tuple[str, str]], *, calls: bool = True, order: str = "LLS-1"
+) -> None:
+    """Set ``Resultado`` / ``Solución`` of the given record IDs on the agent sheets (with the
+    calls the procedure asks for, and an OT / LLS for a technical visit, unless told not to)."""
     book = openpyxl.load_workbook(master)
     for ws, col in agent_sheets(book):
         for r in range(2, ws.max_row + 1):
@@ -41,13 +51,18 @@ def mark_some(master: Path, outcomes: dict[int, tuple[str, str]]) -> None:
             if rid in outcomes:
                 ws.cell(r, col["Resultado"]).value = outcomes[rid][0]
                 ws.cell(r, col["Solución"]).value = outcomes[rid][1] or None
+                if outcomes[rid][1] == "VISITA TÉCNICA" and order:
+                    ws.cell(r, col["OT / LLS"]).value = order
+                if not calls:
+                    continue
+                for n in range(1, 4 if outcomes[rid][0] == "NO CONTACTO" else 2):
+                    ws.cell(r, col[f"Intento {n}"]).value = MARK_TIME
     book.save(master)
 
 
 def form_rows(path: Path) -> list[dict]:
     rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
-    header = list(rows[0][: len(HEADER)])
-    assert header == HEADER
+    assert list(rows[0]) == HEADER  # row 1 is the header and nothing else
     return [dict(zip(HEADER, r[: len(HEADER)], strict=True)) for r in rows[1:] if r[0] is not None]
 
 
@@ -108,12 +123,12 @@ def test_two_runs_export_each_record_once(master: Path, tmp_path: Path):
     assert result.json()["exported"] == 1
     assert [r["ID"] for r in form_rows(out2)] == [assigned[3]]
 
-    # Nothing new: an empty file, nothing marked twice.
+    # Nothing new: a message and no file, nothing marked twice.
     out3 = tmp_path / "formulario_3.xlsx"
     result = run_cli("form", "--workbook", master, "--out", out3)
     assert result.code == 0, result.err
-    assert "No había registros nuevos" in result.out
-    assert form_rows(out3) == []
+    assert "No había registros nuevos" in result.out and "no se creó ningún archivo" in result.out
+    assert not out3.exists()
 
     # --todos re-exports everything, keeping the first export time.
     before = ledger_rows(master, "SELECT id, form_exported_at FROM records ORDER BY id")
@@ -142,3 +157,53 @@ def test_form_never_overwrites_the_master_nor_a_previous_file(master: Path, tmp_
     assert ledger_rows(master, "SELECT COUNT(*) FROM records WHERE form_exported_at != ''") == [
         (0,)
     ]
+
+
+def test_the_form_carries_the_whole_management_and_corrections(master: Path, tmp_path: Path):
+    export = tmp_path / "data.xlsx"
+    make_export(export, rows=60, seed=53)
+    assert run_cli("import", export, "--workbook", master).code == 0
+    (rid,) = ledger_rows(master, "SELECT MIN(id) FROM records WHERE agent != ''")[0]
+    book = openpyxl.load_workbook(master)
+    for ws, col in agent_sheets(book):
+        for r in range(2, ws.max_row + 1):
+            if ws.cell(r, col["ID"]).value == rid:
+                ws.cell(r, col["Intento 1"]).value = MARK_TIME
+                ws.cell(r, col["Intento 2"]).value = MARK_TIME
+                ws.cell(r, col["Resultado"]).value = "CONTACTO EFECTIVO"
+                ws.cell(r, col["Solución"]).value = "ESCALADO"
+                ws.cell(r, col["Encuesta asesor"]).value = "4"
+                ws.cell(r, col["Segundo requerimiento"]).value = "Cambio de plan"
+                ws.cell(r, col["Observaciones"]).value = "Cliente satisfecho"
+    book.save(master)
+    out = tmp_path / "formulario.xlsx"
+    assert run_cli("form", "--workbook", master, "--out", out).code == 0
+    row = next(r for r in form_rows(out) if r["ID"] == rid)
+    survey = ledger_rows(master, f"SELECT survey_id FROM records WHERE id = {rid}")[0][0]
+    assert row["Id encuesta"] == (survey or None)
+    assert row["Intentos"] == 2
+    assert row["Encuesta asesor"] == "4"
+    assert row["Segundo requerimiento"] == "Cambio de plan"
+    assert row["Observaciones"] == "Cliente satisfecho"
+    assert row["Fecha de gestión"] == MARK_TIME  # the latest attempt, not when it was read
+    assert row["Corrección"] is None
+    assert "Nota" in openpyxl.load_workbook(out).sheetnames
+
+    # The mark changes after the export: exported again, as a correction, once.
+    book = openpyxl.load_workbook(master)
+    for ws, col in agent_sheets(book):
+        for r in range(2, ws.max_row + 1):
+            if ws.cell(r, col["ID"]).value == rid:
+                ws.cell(r, col["Solución"]).value = "SOLUCIONADO PRIMER CONTACTO"
+    book.save(master)
+    again = tmp_path / "formulario_2.xlsx"
+    later = "2026-11-29T11:00:00"
+    result = run_cli("form", "--workbook", master, "--out", again, "--json", now=later)
+    assert result.code == 0, result.err
+    assert result.json()["corrections"] == 1
+    (fixed,) = form_rows(again)
+    assert fixed["ID"] == rid and fixed["Corrección"] == "Sí"
+    assert fixed["Solución"] == "SOLUCIONADO PRIMER CONTACTO"
+    third = tmp_path / "formulario_3.xlsx"
+    assert run_cli("form", "--workbook", master, "--out", third, now=later).code == 0
+    assert not third.exists()

@@ -50,6 +50,7 @@ KPI_NAMES = {
     "KPI_NO_GESTIONABLES",
     "KPI_GESTIONABLES",
     "KPI_CONTACTO_EFECTIVO_GESTIONABLES",
+    "KPI_MARCAS_NO_VALIDAS",
 }
 
 
@@ -138,6 +139,36 @@ def no_contact(attempt: dt.datetime) -> dict[str, Any]:
         "Intento 3": attempt + dt.timedelta(minutes=60),
         "Resultado": "NO CONTACTO",
     }
+
+
+def typed(attempt: dt.datetime) -> list[tuple[dict[str, Any], str]]:
+    """Marks as agents really type them (issue 10, items 1-3), each with what it must count as:
+    ``effective``, ``closed`` (not effective), ``pending`` or ``invalid`` (pending, and one
+    invalid mark)."""
+    call = {"Intento 1": attempt}
+    three = {**call, "Intento 2": attempt, "Intento 3": attempt}
+    return [
+        ({**effective(attempt)}, "effective"),
+        ({**call, "Resultado": "contacto efectivo", "Solución": "ESCALADO"}, "effective"),
+        ({**call, "Resultado": "  Contacto   Efectivo ", "Solución": "escalado"}, "effective"),
+        ({**call, "Resultado": "Contacto\u00a0efectivo.", "Solución": "Escalado."}, "effective"),
+        (
+            {**call, "Resultado": "CONTACTO EFECTIVO", "Solución": "visita tecnica", "OT / LLS": 7},
+            "effective",
+        ),
+        ({**call, "Resultado": "no contesta."}, "closed"),
+        ({**three, "Resultado": "No Contacto"}, "closed"),
+        ({**call, "Resultado": "SI"}, "invalid"),
+        ({**call, "Resultado": "5"}, "invalid"),
+        ({**call, "Resultado": "EFECTIVO", "Solución": "ESCALADO"}, "invalid"),
+        ({**effective(attempt), "Encuesta asesor": "10"}, "invalid"),
+        ({**effective(attempt), "Solución": "RESUELTO"}, "invalid"),
+        ({**call, "Resultado": "NO CONTACTO"}, "pending"),
+        ({"Resultado": "CONTACTO EFECTIVO", "Solución": "ESCALADO"}, "pending"),
+        ({**call, "Resultado": "CONTACTO EFECTIVO"}, "pending"),
+        ({**call, "Resultado": "CONTACTO EFECTIVO", "Solución": "VISITA TÉCNICA"}, "pending"),
+        ({"Resultado": "   "}, "pending"),
+    ]
 
 
 @dataclass
@@ -261,7 +292,8 @@ def build_scenarios(root: Path) -> dict[str, Scenario]:
     book = openpyxl.load_workbook(master, read_only=True)
     for ws in book.worksheets:
         rows = list(ws.iter_rows(values_only=True))
-        if rows and "Resultado" in rows[0] and "ID" in rows[0]:
+        # «Sin asignar» goes overdue too: the clock starts at the import (issue 10, item 4).
+        if rows and "ID" in rows[0] and ("Resultado" in rows[0] or ws.title == "Sin asignar"):
             corte = rows[0].index("Corte")
             counts["cut1"] += sum(1 for r in rows[1:] if r[0] is not None and r[corte] == 1)
     book.close()
@@ -269,6 +301,32 @@ def build_scenarios(root: Path) -> dict[str, Scenario]:
     overdue = counts["cut1"] - marked["CONTACTO EFECTIVO"]
     assert overdue > 0
     out["vencidos"] = _finish("vencidos", master, {"overdue": overdue})
+
+    # Issue 10: typed variants, invalid values and incomplete marks, on the live names.
+    master = new_master(root / "marcas_tipeadas")
+    ok("import", clean_export(root / "marcas_tipeadas" / "data.csv", 40), "--workbook", master)
+    variants = typed(NOW)
+    kinds: Counter = Counter()
+
+    def variant(i: int, row: dict[str, Any]) -> dict[str, Any] | None:
+        if i >= len(variants):
+            return None
+        marks, kind = variants[i]
+        kinds[kind] += 1
+        return marks
+
+    counts = mark(master, variant)
+    assert sum(kinds.values()) == len(variants)
+    out["marcas_tipeadas"] = _finish(
+        "marcas_tipeadas",
+        master,
+        {
+            "effective_contacts": kinds["effective"],
+            "invalid_marks": kinds["invalid"],
+            "pending": counts["rows"] - kinds["effective"] - kinds["closed"],
+            "total_records": 40,
+        },
+    )
     return out
 
 
@@ -303,6 +361,7 @@ NAMES = [
     "mixto",
     "asesor_sin_registros",
     "vencidos",
+    "marcas_tipeadas",
 ]
 
 
@@ -334,6 +393,7 @@ def assert_names_match(values: dict[str, Any], payload: dict[str, Any]) -> None:
         round(values["KPI_CONTACTO_EFECTIVO_GESTIONABLES"] * 100, 1)
         == payload["effective_contact_pct_manageable"]
     )
+    assert values["KPI_MARCAS_NO_VALIDAS"] == payload["invalid_marks"]
     total = payload["total_records"]
     ratio = payload["effective_contacts"] / total if total else 0
     assert values["KPI_CONTACTO_EFECTIVO"] == pytest.approx(ratio)

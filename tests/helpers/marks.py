@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import openpyxl
@@ -10,6 +11,8 @@ from python_calamine import CalamineWorkbook
 from swat_xl.services.marks import is_agent_header
 from swat_xl.workbook import labels as L
 
+# The import time of the CLI's fixed clock: an attempt neither before the cut nor in the future.
+MARK_TIME = dt.datetime(2026, 11, 29, 10, 0)
 MARK_COLUMNS = (
     "Intento 1",
     "Intento 2",
@@ -74,8 +77,14 @@ def mark_like_a_user(
             outcome = outcomes[n % 3]
             row[col["Resultado"]] = outcome
             row[col["Observaciones"]] = f"nota {row[col['ID']]}"
+            # Marks that close the record under the procedure: a call for every outcome,
+            # a Solución for an effective contact, three attempts for NO CONTACTO.
+            row[col["Intento 1"]] = MARK_TIME
             if outcome == "CONTACTO EFECTIVO":
                 row[col["Solución"]] = "ESCALADO"
+            if outcome == "NO CONTACTO":
+                row[col["Intento 2"]] = MARK_TIME
+                row[col["Intento 3"]] = MARK_TIME
             marked[row[col["ID"]]] = outcome
         if sort:
             rows.sort(key=lambda r: str(r[col["Cliente"]]), reverse=True)

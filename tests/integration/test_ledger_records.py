@@ -87,7 +87,8 @@ def test_the_full_frame_is_typed(ledger: Ledger):
     assert first["survey_date"] == pd.Timestamp(2026, 11, 30, 9, 15)
     assert pd.isna(second["survey_date"])
     assert first["assigned_at"] == pd.Timestamp(ASSIGNED)
-    assert first["due_at"] == pd.Timestamp(ASSIGNED + dt.timedelta(hours=24))
+    # due 24 h after the cut was imported (issue 10, item 4), not after the assignment
+    assert first["due_at"] == pd.Timestamp(IMPORTED + dt.timedelta(hours=24))
     assert pd.isna(third["assigned_at"]) and pd.isna(third["due_at"])
     assert first["attempt1"] == pd.Timestamp(2026, 12, 2, 9, 5)
     assert first[unread("attempt1")] == ""

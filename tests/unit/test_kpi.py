@@ -29,6 +29,7 @@ TEXT_COLUMNS = (
     "attempt3",
     "outcome",
     "resolution",
+    "order_number",
     "agent_survey",
     "closed_at",
     "archived_at",
@@ -54,6 +55,16 @@ def record(record_id: int, **values: Any) -> dict[str, Any]:
     )
     base.update(values)
     return base
+
+
+def effective(attempt: str = "2026-12-01T11:00:00", **values: Any) -> dict[str, Any]:
+    """The marks of a complete CONTACTO EFECTIVO (a call and a Solución)."""
+    return {
+        "outcome": "CONTACTO EFECTIVO",
+        "attempt1": attempt,
+        "resolution": "ESCALADO",
+        **values,
+    }
 
 
 def frame(*records: dict[str, Any]) -> pd.DataFrame:
@@ -126,7 +137,7 @@ def test_attempt_in_the_future():
     ],
 )
 def test_legal_calling_hours(when: str, why: str | None):
-    df = frame(record(7, attempt2=when))
+    df = frame(record(7, attempt2=when, cut_at="2026-11-27T09:00:00"))
     report = compute_kpi(df, SETTINGS, NOW, HOLIDAYS)
     if why is None:
         assert report.inconsistency_counts == {}
@@ -139,7 +150,7 @@ def test_legal_calling_hours(when: str, why: str | None):
 
 
 def test_hours_come_from_the_settings():
-    df = frame(record(1, attempt1="2026-11-30T07:30:00"))
+    df = frame(record(1, attempt1="2026-11-30T07:30:00", cut_at="2026-11-27T09:00:00"))
     assert rules_of(df, SETTINGS.with_(weekday_hours=(8, 18))) == [(1, "attempt_outside_hours")]
 
 
@@ -179,6 +190,7 @@ def test_inconsistencies_name_only_the_record_and_the_agent():
             attempt1="2026-11-29T10:00:00",
             attempt2="nota 3104567890",
             attempt3="2026-12-20T10:00:00",
+            cut_at="2026-11-27T09:00:00",
         ),
     )
     settings = SETTINGS.with_(one_contact_per_day=True, min_attempts_no_contact=4)
@@ -198,7 +210,12 @@ def test_inconsistencies_name_only_the_record_and_the_agent():
 
 
 def test_list_is_capped_but_counts_are_complete():
-    df = frame(*(record(i, attempt1="2026-11-29T10:00:00") for i in range(1, 31)))
+    df = frame(
+        *(
+            record(i, attempt1="2026-11-29T10:00:00", cut_at="2026-11-27T09:00:00")
+            for i in range(1, 31)
+        )
+    )
     report = compute_kpi(df, SETTINGS, NOW, HOLIDAYS, max_listed=10)
     assert report.inconsistency_total == 30
     assert len(report.inconsistencies) == 10
@@ -208,15 +225,9 @@ def test_list_is_capped_but_counts_are_complete():
 # -- totals and groups --------------------------------------------------------------------------
 def mixed_cut() -> pd.DataFrame:
     return frame(
-        record(1, outcome="CONTACTO EFECTIVO", closed_at="2026-12-01T11:00:00", agent_survey="4"),
-        record(
-            2,
-            outcome="CONTACTO EFECTIVO",
-            closed_at="2026-12-01T15:00:00",
-            agent_survey="5",
-            segment="movil",
-        ),
-        record(3, outcome="NO CONTESTA", closed_at="2026-12-01T10:00:00", agent="Bruno Díaz"),
+        record(1, **effective("2026-12-01T11:00:00", agent_survey="4")),
+        record(2, **effective("2026-12-01T15:00:00", agent_survey="5", segment="movil")),
+        record(3, outcome="NO CONTESTA", attempt1="2026-12-01T10:00:00", agent="Bruno Díaz"),
         record(4, agent="Bruno Díaz", due_at="2026-12-20T09:00:00"),  # open, not yet due
         record(5),  # open and overdue
         record(6, agent="", assigned_at="", due_at="", exclusion="cortesia"),
@@ -233,7 +244,8 @@ def test_totals_pending_overdue_and_rates():
     assert payload["manageable_records"] == 6
     assert payload["effective_contact_pct_manageable"] == 33.3
     assert payload["pending"] == 3  # records 4, 5 and the unassigned 7
-    assert payload["overdue"] == 1  # record 5
+    # 24 h from the cut's import, assigned or not: records 4, 5 and the unassigned 7
+    assert payload["overdue"] == 3
     assert payload["excluded"] == 1
     assert payload["target_pct"] == 80.0 and payload["meets_target"] is False
     outcomes = payload["by_outcome"]
@@ -247,7 +259,7 @@ def test_totals_pending_overdue_and_rates():
         "effective_contact_pct": 20.0,
         "excluded": 1,
         "pending": 2,
-        "overdue": 1,
+        "overdue": 2,
     }
     assert payload["by_cut"]["1"]["total_records"] == 7
     assert list(payload["by_day"]) == ["2026-12-01"]
@@ -268,7 +280,7 @@ def test_by_agent_counts_and_averages():
 
 
 def test_meets_target_and_empty_ledger():
-    all_good = frame(*(record(i, outcome="CONTACTO EFECTIVO") for i in range(1, 5)))
+    all_good = frame(*(record(i, **effective()) for i in range(1, 5)))
     report = compute_kpi(all_good, SETTINGS, NOW, HOLIDAYS)
     assert report.meets_target and report.as_json()["effective_contact_pct"] == 100.0
     empty = compute_kpi(frame(record(1)).iloc[0:0], SETTINGS, NOW, HOLIDAYS)
@@ -278,15 +290,15 @@ def test_meets_target_and_empty_ledger():
 
 def three_days() -> pd.DataFrame:
     return frame(
-        record(1, cut_id=1, cut_at="2026-12-01T09:00:00", outcome="CONTACTO EFECTIVO"),
+        record(1, cut_id=1, cut_at="2026-12-01T09:00:00", **effective()),
         record(2, cut_id=1, cut_at="2026-12-01T09:00:00"),
-        record(3, cut_id=2, cut_at="2026-12-02T14:00:00", outcome="CONTACTO EFECTIVO"),
+        record(3, cut_id=2, cut_at="2026-12-02T14:00:00", **effective("2026-12-02T15:00:00")),
         record(4, cut_id=3, cut_at="2026-12-02T23:59:59", outcome="NO CONTESTA"),
         record(
             5,
             cut_id=4,
             cut_at="2026-12-03T08:00:00",
-            outcome="CONTACTO EFECTIVO",
+            **effective("2026-12-03T09:00:00"),
             archived_at="2026-12-05T08:00:00",
         ),
     )
@@ -333,3 +345,56 @@ def test_parse_day_accepts_spanish_and_iso_dates():
     assert parse_day(None) is None
     with pytest.raises(InputError, match="dd/mm/aaaa"):
         parse_day("31/02/2026")
+
+
+# -- times that mean something (issue 10, item 4) ------------------------------------------------
+def test_management_time_is_the_latest_attempt_and_late_closes_are_counted():
+    df = frame(
+        # assigned a day after the import: the clock still started at the import
+        record(
+            1,
+            assigned_at="2026-12-02T09:00:00",
+            outcome="NO CONTACTO",
+            attempt1="2026-12-01T10:00:00",
+            attempt2="2026-12-01T15:00:00",
+            attempt3="2026-12-03T09:00:00",  # 48 h after the import: late
+        ),
+        record(2, **effective("2026-12-01T13:00:00")),  # 4 h
+        record(3, agent="", assigned_at="", due_at=""),  # «Sin asignar», overdue too
+    )
+    report = compute_kpi(df, SETTINGS, NOW, HOLIDAYS)
+    assert report.closed_late == 1
+    assert report.as_json()["closed_late"] == 1
+    assert report.by_agent["Ana Gómez"].avg_close_hours == 26.0  # (48 h + 4 h) / 2
+    assert report.overdue == 1 and report.pending == 1
+    assert compute_kpi(df, SETTINGS.with_(due_hours=72), NOW, HOLIDAYS).closed_late == 0
+
+
+# -- which base the target is measured on (issue 10, item 9) -------------------------------------
+def test_base_meta_decides_meets_target_and_both_figures_are_shown():
+    df = frame(
+        *(record(i, **effective()) for i in range(1, 5)),
+        record(5, agent="", assigned_at="", due_at="", exclusion="pymes"),
+    )
+    sent = compute_kpi(df, SETTINGS, NOW, HOLIDAYS)  # 4 / 5 = 80 %, 4 / 4 = 100 %
+    assert sent.meets_target and sent.target_base == "enviados"
+    strict = SETTINGS.with_(target=0.9)
+    assert not compute_kpi(df, strict, NOW, HOLIDAYS).meets_target
+    manageable = compute_kpi(df, strict.with_(target_base="gestionables"), NOW, HOLIDAYS)
+    payload = manageable.as_json()
+    assert payload["meets_target"] is True
+    assert payload["target_base"] == "gestionables"
+    assert payload["meets_target_by_base"] == {"enviados": False, "gestionables": True}
+    assert payload["effective_contact_pct"] == 80.0
+    assert payload["effective_contact_pct_manageable"] == 100.0
+
+
+def test_base_meta_is_read_from_config_and_checked():
+    from swat_xl.core.config import settings_from_rows, settings_to_rows
+    from swat_xl.errors import ConfigError
+
+    assert settings_from_rows([("base_meta", " Gestionables ")]).target_base == "gestionables"
+    assert settings_from_rows([]).target_base == "enviados"
+    assert ("base_meta", "enviados") in [(k, v) for k, v, _ in settings_to_rows(SETTINGS)]
+    with pytest.raises(ConfigError, match="enviados"):
+        settings_from_rows([("base_meta", "todos")])

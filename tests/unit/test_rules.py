@@ -116,6 +116,21 @@ def test_segment(text, account, custcode, expected):
         ("MASIVO", "ACTIVO", "15/11/2026", "", "solicitud_cancelacion"),
         ("MASIVO", "ACTIVO", "NO", "", ""),
         ("MASIVO", "ACTIVO", "", "", ""),
+        # the procedure's own word, and requests still open (issue 10, item 5)
+        ("MASIVO", "ACTIVO", "VIGENTE", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", " vigente ", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "Activa", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "EN TRÁMITE", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "en tramite", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "PENDIENTE", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "ABIERTA", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "2026-11-15", "", "solicitud_cancelacion"),
+        ("MASIVO", "ACTIVO", "RECHAZADA", "", ""),
+        ("MASIVO", "ACTIVO", "FINALIZADA", "", ""),
+        ("MASIVO", "ACTIVO", "ANULADA", "", ""),
+        ("MASIVO", "CANCELADA", "", "", "cancelado"),
+        ("MASIVO", "Cancelada Debe", "", "", "cancelado_debe"),
+        ("MASIVO", "CANCELADA", "NO", "", "cancelado"),
         # first match wins, in the procedure's order
         ("CORTESIA", "CANCELADO", "SI", "", "cortesia"),
         ("PYMES", "CANCELADO DEBE", "SI", "", "pymes"),
@@ -124,6 +139,17 @@ def test_segment(text, account, custcode, expected):
 )
 def test_exclusions(customer_type, status, cancel_request, segment, expected):
     assert exclusion_of(customer_type, status, cancel_request, segment, VALUES) == expected
+
+
+def test_a_config_still_holding_the_old_defaults_gets_the_procedures_words():
+    settings = settings_from_rows(
+        [("exclusion.solicitud_cancelacion", "SI; SÍ; S; X"), ("exclusion.cancelado", "CANCELADO")]
+    )
+    values = settings.exclusion_values
+    assert exclusion_of("", "", "VIGENTE", "", values) == "solicitud_cancelacion"
+    assert exclusion_of("", "CANCELADA", "", "", values) == "cancelado"
+    edited = settings_from_rows([("exclusion.solicitud_cancelacion", "SI; VIGENTE")])
+    assert exclusion_of("", "", "ACTIVA", "", edited.exclusion_values) == ""
 
 
 def test_exclusion_values_are_configurable():
