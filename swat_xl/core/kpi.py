@@ -93,7 +93,7 @@ class Group:
 
 @dataclass(frozen=True)
 class AgentStats(Group):
-    avg_close_hours: float | None = None  # closed_at - assigned_at, closed records only
+    avg_close_hours: float | None = None  # latest attempt - cut import, closed records only
     avg_agent_survey: float | None = None  # the second survey (about the agent)
 
     def as_json(self) -> dict[str, Any]:
