@@ -72,6 +72,8 @@ def ledger(tmp_path: Path):
                 at=MARKED,
                 operation_id=op,
             )
+            # whether marks close a record is the procedure's rule, decided by the caller
+            ledger.set_closed({1: "2026-12-02T09:05:00"})
             ledger.add_event(op, "importado", at=MARKED)
             ledger.finish_operation(op, summary="ok", counts={}, at=MARKED)
         yield ledger
@@ -95,7 +97,7 @@ def test_the_full_frame_is_typed(ledger: Ledger):
     assert pd.isna(first["attempt2"]) and first[unread("attempt2")] == "ayer 3 pm"
     assert pd.isna(first["attempt3"]) and first[unread("attempt3")] == ""
     assert first["marked_at"] == pd.Timestamp(MARKED)
-    assert first["closed_at"] == pd.Timestamp(MARKED)  # an outcome closes the record
+    assert first["closed_at"] == pd.Timestamp(2026, 12, 2, 9, 5)  # as the caller set it
     assert pd.isna(second["closed_at"])
     assert records["archived_at"].isna().all()
     assert first["outcome"] == "NO CONTESTA" and second["outcome"] == ""
@@ -114,11 +116,11 @@ def test_what_is_stored_is_iso_text(ledger: Ledger):
     assert row == (
         "2026-11-30T09:15:00",
         "2026-12-01T08:30:00",
-        "2026-12-02T08:30:00",
+        "2026-12-02T08:00:00",  # 24 h after the cut's import
         "2026-12-02T09:05:00",
         "ayer 3 pm",
         "2026-12-02T17:00:00",
-        "2026-12-02T17:00:00",
+        "2026-12-02T09:05:00",
     )
     assert imported == "2026-12-01T08:00:00"
 
