@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -126,6 +127,14 @@ _PHONE_LABEL = re.compile(r"(telefono|tel|celular|cel|movil|fijo|whatsapp|numero
 def is_phone_label(label: object) -> bool:
     """An extra column of the export that holds customer phone numbers (``Teléfono 2``,
     ``Celular``, ``Teléfono fijo``…)."""
+    if isinstance(label, str):  # every record of a cut carries the same labels
+        return _is_phone_text(label)
+    key = label_key(label)
+    return bool(key) and _PHONE_LABEL.match(key) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_phone_text(label: str) -> bool:
     key = label_key(label)
     return bool(key) and _PHONE_LABEL.match(key) is not None
 

@@ -143,6 +143,8 @@ def record_keys(frame: pd.DataFrame, segments: pd.Series) -> pd.Series:
     """The identity of a survey: its id when the export has one, else
     segment + account (or custcode) + ANI + survey date-time (to the minute)."""
     survey = frame["survey_id"].astype(str)
+    if not (survey == "").any():  # every survey has its id: no composite key is needed
+        return "E:" + survey
     when = frame["survey_date"]
     if not pd.api.types.is_datetime64_any_dtype(when):
         when = parse_datetime_column([clean_text(value) for value in when.tolist()])

@@ -245,7 +245,7 @@ def _tabulate(
     width = max(len(header_cells), max((len(row) for row in data), default=0))
     if any(len(row) != width for row in data):
         data = [list(row) + [""] * (width - len(row)) for row in data]
-    columns = [[row[index] for row in data] for index in range(width)]
+    columns: list[Sequence[Any]] = list(zip(*data, strict=True)) if data else [()] * width
 
     frame_data: dict[str, list[str]] = {}
     dates: list[tuple[int, str, pd.Series]] = []
