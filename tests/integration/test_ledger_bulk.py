@@ -1,0 +1,88 @@
+"""The ledger's bulk writes (a cut's records, an assignment) move the records' revision as the
+per-row triggers do, and leave the triggers in place for every other writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from swat_xl.adapters.ledger import Ledger
+from swat_xl.core.fields import CANONICAL
+
+IMPORTED = dt.datetime(2026, 12, 1, 8, 0)
+TRIGGERS = {"records_revision_insert", "records_revision_update", "records_revision_delete"}
+
+
+def _cut(size: int) -> pd.DataFrame:
+    frame = pd.DataFrame({name: [f"{name} {n}" for n in range(size)] for name in CANONICAL})
+    frame["survey_date"] = pd.Series([IMPORTED] * size, dtype="datetime64[us]")
+    frame["key"] = [f"E:{n}" for n in range(size)]
+    frame["segment"] = "hogar"
+    frame["exclusion"] = ""
+    frame["Canal"] = "Web"
+    return frame
+
+
+def _triggers(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    return {name for (name,) in rows} & TRIGGERS
+
+
+def _add(ledger: Ledger, size: int) -> list[int]:
+    cut = ledger.add_cut(
+        file_name="data.xlsx",
+        sha256=f"sha-{ledger.records_revision()}",
+        imported_at=IMPORTED,
+        rows_read=size,
+        ally_rows=size,
+        duplicate_rows=0,
+        new_records=size,
+        excluded=0,
+    )
+    return ledger.add_records(cut, _cut(size), ["Canal"])
+
+
+def test_bulk_writes_move_the_revision_by_the_rows_written(tmp_path: Path) -> None:
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger:
+        with ledger.transaction():
+            op = ledger.start_operation("import", user="ana", host="pc", at=IMPORTED)
+            ids = _add(ledger, 5)
+            assert ledger.records_revision() == 5
+            ledger.set_assignments(
+                {ids[0]: "Ana Gómez", ids[1]: "Bruno Díaz"},
+                at=IMPORTED,
+                due_hours=24,
+                reason="reparto",
+                operation_id=op,
+            )
+            assert ledger.records_revision() == 7
+            again = {ids[0]: "Ana Gómez"}  # the same agent again: a row written all the same
+            ledger.set_assignments(
+                again, at=IMPORTED, due_hours=24, reason="reparto", operation_id=op
+            )
+            assert ledger.records_revision() == 8
+        records = ledger.records()
+        assert records["agent"].tolist()[:3] == ["Ana Gómez", "Bruno Díaz", ""]
+        assert records.loc[0, "due_at"] == pd.Timestamp(IMPORTED + dt.timedelta(hours=24))
+        assert records.loc[0, "extra"] == {"Canal": "Web"}
+        ledger.db.execute("UPDATE records SET city = 'Cali' WHERE id = ?", (ids[2],))
+        assert ledger.records_revision() == 9  # the trigger is back for every other writer
+    assert _triggers(path) == TRIGGERS
+
+
+def test_a_failed_bulk_write_leaves_the_triggers_and_the_revision(tmp_path: Path) -> None:
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger:
+        with ledger.transaction():
+            _add(ledger, 3)
+        with pytest.raises(sqlite3.IntegrityError), ledger.transaction():
+            _add(ledger, 2)  # the same keys again: refused by the ledger
+        assert ledger.records_revision() == 3
+        assert len(ledger.records()) == 3
+    assert _triggers(path) == TRIGGERS
