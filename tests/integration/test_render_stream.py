@@ -181,3 +181,31 @@ def test_values_xlsxwriter_must_write_stay_with_it(tmp_path, monkeypatch):
 def test_no_temporary_file_is_left(tmp_path, monkeypatch):
     _render(_spec(MESSY), tmp_path / "libro.xlsx", True, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["libro.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "fast_deflate"), [(MESSY, False), (_clean_rows(2500), True)], ids=["small", "big"]
+)
+def test_big_streamed_parts_are_deflated_by_isal(tmp_path, monkeypatch, rows, fast_deflate):
+    """A part with at least FAST_DEFLATE_CELLS streamed cells is deflated by ISA-L (speed); a
+    smaller one by zlib (its bytes do not depend on the processor); both read back the same."""
+    from isal import isal_zlib
+
+    made: list[int] = []
+
+    class Spy:
+        DEFLATED = isal_zlib.DEFLATED
+
+        @staticmethod
+        def compressobj(level, method, wbits):
+            made.append(level)
+            return isal_zlib.compressobj(level, method, wbits)
+
+    monkeypatch.setattr(xlsx_rows, "isal_zlib", Spy)
+    assert (len(rows) * len(COLUMNS) >= xlsx_rows.FAST_DEFLATE_CELLS) is fast_deflate
+    fast = _render(_spec(rows), tmp_path / "rapido.xlsx", True, monkeypatch)
+    assert made == ([xlsx_rows.ISAL_LEVEL] if fast_deflate else [])
+    with zipfile.ZipFile(fast) as package:
+        assert package.testzip() is None
+    slow = _render(_spec(rows), tmp_path / "lento.xlsx", False, monkeypatch)
+    assert _sheet_xml(fast) == _sheet_xml(slow)
