@@ -482,6 +482,125 @@ def bench_daily(
     }
 
 
+# -- the ribbon ---------------------------------------------------------------------------------
+#: Assumed rates of Excel driven through COM from another process (pywin32, as xlwings does on
+#: Windows), to turn counts into an order of magnitude of Excel's time: a COM round trip costs
+#: about 0.2 ms (5.000 a second), and a bulk ``Range.Value`` moves about 500.000 cells a second
+#: each way. Neither is measured here (the machine has no Excel): the counts are.
+COM_CALLS_PER_SECOND = 5_000
+CELLS_PER_SECOND = 500_000
+
+
+def excel_seconds(counts: dict[str, int]) -> float:
+    return (
+        counts["com_calls"] / COM_CALLS_PER_SECOND
+        + (counts["cells_read"] + counts["cells_written"]) / CELLS_PER_SECOND
+    )
+
+
+def inner_ribbon(workbook: str, export: str) -> dict[str, Any]:
+    """In-process: ``swat_xl.macros`` run by the ribbon on ``workbook`` open in the Excel model
+    of the tests (``tests/helpers/excel_sim.py``: xlwings' own classes on an engine backed by a
+    strict model of Excel's object model), counting COM calls and cells read and written by
+    «Importar corte» of ``export`` and then «Actualizar indicador»."""
+    sys.path.insert(0, str(ROOT))
+    import xlwings as xw
+
+    from swat_xl import macros
+    from tests.helpers.excel_sim import open_workbook
+
+    book = open_workbook(workbook)
+    xw.Book._mock_caller = book  # what xlwings.Book.caller() returns (as set_caller does)
+    out: dict[str, Any] = {}
+    for key, action, args in (
+        ("import", "importar_corte", (export,)),
+        ("kpi", "actualizar_indicador", ()),
+    ):
+        start = time.perf_counter()
+        with book.measure() as counts:
+            macros.run(action, *args)
+        alert = book.sim_app.alerts[-1]
+        if alert["mode"] != "info":
+            raise SystemExit(f"{action} failed in the Excel model: {alert['prompt']}")
+        out[key] = {
+            "com_calls": counts.com_calls,
+            "cells_read": counts.cells_read,
+            "cells_written": counts.cells_written,
+            "python": time.perf_counter() - start,
+            "top": counts.by_member.most_common(4),
+        }
+    return out
+
+
+def bench_ribbon(
+    out: Path, roster: Path, days: int, cuts_per_day: int, rows_per_cut: int, cut: int
+) -> dict[str, Any]:
+    """The ribbon's cost: a ``cut``-row cut imported through ``swat_xl.macros`` into a fresh
+    master and into a month master (built as the daily loop builds it), then «Actualizar
+    indicador», each in the Excel model, counted."""
+    sample = _sample()
+    month = build_daily_month(out, roster, days, cuts_per_day, rows_per_cut)
+    work = out / f"cinta-{month.parent.name}-{cut}"
+    work.mkdir(exist_ok=True)
+    export = work / "corte.xlsx"
+    if not export.exists():
+        sample.make_export(export, rows=cut, seed=77, start=NOW - dt.timedelta(hours=3))
+    fresh = work / "fresco"
+    if not fresh.exists():
+        fresh.mkdir()
+        run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
+    settled = work / "mes"
+    if not settled.exists():  # the month as the code measured leaves it after an operation
+        shutil.copytree(month.parent, settled, ignore=shutil.ignore_patterns(".listo", "asesores"))
+        run_process(swat("kpi", "--workbook", settled / "maestro.xlsx"))
+    result: dict[str, Any] = {"cut": cut}
+    for key, template in (("fresh", fresh), ("month", settled)):
+        copy = fresh_copy(template, work / "run")
+        result[key] = _inner("ribbon", json.dumps([str(copy), str(export)]), 1)
+    shutil.rmtree(work / "run", ignore_errors=True)
+    with sqlite3.connect(settled / "maestro.swat.sqlite") as db:
+        result["records"], result["live"] = db.execute(
+            "SELECT COUNT(*), SUM(archived_at = '') FROM records"
+        ).fetchone()
+        result["cuts"], result["days"] = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT substr(imported_at, 1, 10)) FROM cuts"
+        ).fetchone()
+    return result
+
+
+def ribbon_lines(ribbon: dict[str, Any]) -> list[str]:
+    def row(label: str, c: dict[str, Any], base: dict[str, Any] | None) -> str:
+        cells = c["cells_read"] + c["cells_written"]
+        ratio = "—"
+        if base is not None:
+            ratio = _x(cells / max(base["cells_read"] + base["cells_written"], 1))
+        return (
+            f"| {label} | {_n(c['com_calls'])} | {_n(c['cells_read'])} | "
+            f"{_n(c['cells_written'])} | {ratio} | {_s(excel_seconds(c))} |"
+        )
+
+    fresh, month = ribbon["fresh"], ribbon["month"]
+    return [
+        "### La cinta (Excel por COM, contado)",
+        "",
+        f"`swat_xl.macros` por las clases de xlwings sobre el modelo de Excel de las pruebas "
+        f"(`tests/helpers/excel_sim.py`). Un corte de {_n(ribbon['cut'])} filas importado con "
+        f"«Importar corte» y luego «Actualizar indicador», en un libro nuevo y en un libro del "
+        f"mes ({ribbon['days']} días, {_n(ribbon['cuts'])} cortes, {_n(ribbon['records'])} "
+        f"registros en el registro, {_n(ribbon['live'])} en las hojas). Tiempo de Excel "
+        f"estimado a {_n(COM_CALLS_PER_SECOND)} llamadas COM y {_n(CELLS_PER_SECOND)} celdas "
+        "por segundo (supuestos, no medidos: esta máquina no tiene Excel).",
+        "",
+        "| operación | llamadas COM | celdas leídas | celdas escritas "
+        "| celdas / libro nuevo | Excel (estimado) |",
+        "|---|---:|---:|---:|---:|---:|",
+        row("importar, libro nuevo", fresh["import"], None),
+        row("importar, libro del mes", month["import"], fresh["import"]),
+        row("actualizar indicador, libro nuevo", fresh["kpi"], None),
+        row("actualizar indicador, libro del mes", month["kpi"], fresh["kpi"]),
+    ]
+
+
 # -- report -----------------------------------------------------------------------------------
 def versions() -> dict[str, str]:
     out = {"Python": platform.python_version()}
@@ -571,6 +690,8 @@ def report(sizes: dict[int, dict[str, Timing]], extras: dict[str, Any], runs: in
         )
     if "daily" in extras:
         lines += ["", *daily_lines(extras["daily"])]
+    if "ribbon" in extras:
+        lines += ["", *ribbon_lines(extras["ribbon"])]
     lines.append("")
     return "\n".join(lines)
 
@@ -625,13 +746,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--daily-runs", type=int, help="rondas del bucle diario (por defecto --runs)"
     )
+    parser.add_argument(
+        "--ribbon-cut", type=int, default=5000, help="filas del corte por la cinta (0: sin cinta)"
+    )
+    parser.add_argument(
+        "--ribbon-days", type=int, help="días del mes de la cinta (por defecto --daily-days)"
+    )
     parser.add_argument("--inner", nargs=2, metavar=("WHAT", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:  # a measurement done inside a fresh process
         what, arg = args.inner
-        result = (
-            inner_assign(int(arg), args.runs) if what == "assign" else inner_kpi(arg, args.runs)
-        )
+        if what == "ribbon":
+            result = inner_ribbon(*json.loads(arg))
+        elif what == "assign":
+            result = inner_assign(int(arg), args.runs)
+        else:
+            result = inner_kpi(arg, args.runs)
         print(json.dumps(result))
         return 0
 
@@ -676,6 +806,12 @@ def main(argv: list[str] | None = None) -> int:
             args.daily_rows,
             args.daily_cut,
         )
+    ribbon_days = args.ribbon_days or args.daily_days
+    if args.ribbon_cut and ribbon_days:
+        print(f"… la cinta: mes de {ribbon_days} días", file=sys.stderr)
+        extras["ribbon"] = bench_ribbon(
+            out, roster, ribbon_days, args.daily_cuts, args.daily_rows, args.ribbon_cut
+        )
     table = report(sizes, extras, args.runs)
     print(table)
     if args.results:
@@ -692,7 +828,7 @@ def _inner(what: str, arg: str, runs: int) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
