@@ -237,7 +237,7 @@ def inner_kpi(workbook: str, runs: int) -> dict[str, Any]:
     from swat_xl.adapters.ledger import Ledger
     from swat_xl.core.config import Settings
     from swat_xl.core.kpi import USED_COLUMNS, compute_kpi
-    from swat_xl.services.indicator import colombian_holidays
+    from swat_xl.services.reporting import colombian_holidays
 
     reads, computes = [], []
     for _ in range(runs):

@@ -1,6 +1,9 @@
 """``swat-xl``: the same jobs as the ribbon, headless, on files.
 
-Only translates arguments and errors: every job is a service of :mod:`swat_xl.services`.
+Only translates arguments and errors: every job is a use case of :mod:`swat_xl.services`,
+listed once in :data:`COMMANDS`; the unit of work it runs on is built by
+:mod:`swat_xl.bootstrap`; its result is printed by :func:`swat_xl.summaries.summary` (or as
+JSON with ``--json``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -21,266 +26,77 @@ from swat_xl.errors import LedgerError, SwatError, WorkbookError
 
 EXIT_NEEDS_FIXING = 1  # doctor: something on this PC or in the workbook must change
 EXIT_UNEXPECTED = 70
-EXIT_REFUSED = 7  # the operation was done, but some input was refused (each with its reason)
 ERROR_LOG = "swat_xl_error.log"
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that left early
 
 
-def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+@dataclass(frozen=True)
+class Arg:
+    """One ``add_argument`` call."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
 
 
-def _master(path: str) -> Any:
-    from swat_xl.services.files import FileMaster
-
-    return FileMaster(path)
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
 
 
-# -- commands ---------------------------------------------------------------------------------
-def cmd_init(args: argparse.Namespace) -> int:
-    from swat_xl.services import init_workbook
+@dataclass(frozen=True)
+class Command:
+    """One ``swat-xl`` command: its arguments, examples and the use case it runs (which
+    returns a result :func:`~swat_xl.summaries.summary` can print)."""
 
-    result = init_workbook(args.workbook, roster_file=args.roster)
-    if args.json:
-        _print_json(result)
-    else:
-        print(f"Libro creado: {result['workbook']} ({result['agents']} asesores).")
-        print(f"Registro: {result['ledger']}")
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from swat_xl.services import import_cut
-
-    result = import_cut(_master(args.workbook), args.export)
-    if args.json:
-        payload = result.as_json()
-        _print_json(payload)
-    else:
-        _print_import(result)
-    for warning in result.warnings:
-        print(f"Aviso: {warning}", file=sys.stderr)
-    return 0
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], Any]
+    args: tuple[Arg, ...] = ()
+    examples: tuple[str, ...] = ()
+    workbook: bool = True  # takes -w/--workbook LIBRO (required)
+    json_help: str = "imprime el resultado como un objeto JSON"
+    prints_itself: bool = False  # run() prints and returns the exit code
 
 
-def _print_import(result: Any) -> None:
-    if result.already_imported:
-        print(f"«{result.file}» ya se había importado: no se agregó nada.")
-    print(
-        f"Filas leídas: {result.rows_read} · del aliado: {result.ally_rows} · "
-        f"repetidas: {result.duplicate_rows} · nuevas: {result.new_records}"
-    )
-    print(f"Hogar: {result.by_segment['hogar']} · Móvil: {result.by_segment['movil']}")
-    excluded = sum(result.excluded.values())
-    from swat_xl.workbook.labels import EXCLUSION_COUNT_LABELS
-
-    detail = ", ".join(
-        f"{EXCLUSION_COUNT_LABELS.get(k, k)}: {v}" for k, v in result.excluded.items()
-    )
-    print(f"No gestionables: {excluded} ({detail})")
-    print(f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}")
+def _use(where: str) -> Callable[..., Any]:
+    """A use case, imported on first use (a command loads only the modules it needs)."""
+    module, name = where.rsplit(".", 1)
+    return getattr(import_module(f"swat_xl.{module}"), name)
 
 
-def cmd_roster(args: argparse.Namespace) -> int:
-    from swat_xl.services import set_roster
-
-    result = set_roster(_master(args.workbook), args.roster)
-    if args.json:
-        _print_json(result)
-    else:
-        print(f"Lista de asesores cargada: {result['agents']} asesores.")
-    return 0
+def _unit(args: argparse.Namespace) -> Any:
+    """The unit of work on ``--workbook``."""
+    return _use("bootstrap.file_unit")(args.workbook)
 
 
-def cmd_assign(args: argparse.Namespace) -> int:
-    from swat_xl.services import assign_pending
-
-    result = assign_pending(_master(args.workbook))
-    if args.json:
-        _print_json(result.__dict__)
-    else:
-        print(f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}")
-    return 0
+def _init(args: argparse.Namespace) -> Any:
+    unit = _use("bootstrap.file_unit")(args.workbook, must_exist=False)
+    return _use("services.master.init_workbook")(unit, args.workbook, roster_file=args.roster)
 
 
-def cmd_reassign(args: argparse.Namespace) -> int:
-    from swat_xl.services import reassign_agent
-
-    result = reassign_agent(_master(args.workbook), args.from_agent, args.to_agent)
-    if args.json:
-        _print_json(result)
-    else:
-        print(
-            f"Reasignados de «{result['from']}»: {result['moved']} · Sin asignar: "
-            f"{result['unassigned']}"
-        )
-        for agent, count in result["by_agent"].items():
-            print(f"  {agent}: {count} registros")
-    return 0
+def _restore(args: argparse.Namespace) -> Any:
+    unit = _use("bootstrap.file_unit")(args.workbook, must_exist=False)
+    return _use("services.restore.restore")(unit, args.copia)
 
 
 def _date_arg(text: str | None) -> Any:
-    from swat_xl.services.indicator import parse_day
-
-    return parse_day(text)
+    return _use("services.indicator.parse_day")(text)
 
 
-def cmd_archive(args: argparse.Namespace) -> int:
-    from swat_xl.services.archive import archive
+def _build(args: argparse.Namespace) -> Any:
+    return _use("bootstrap.build_workbook")(args.out or _use("services.build.DEFAULT_OUT"))
 
-    result = archive(_master(args.workbook), _date_arg(args.before))
+
+def _demo(args: argparse.Namespace) -> int:
+    run_demo = _use("demo.run.run_demo")
     if args.json:
-        _print_json(result)
-    else:
-        print(
-            f"Archivados: {result['archived']} gestionados, {result['archived_excluded']} no "
-            f"gestionables ya tipificados · quedan en las hojas: {result['remaining']}"
-        )
-    return 0
-
-
-def cmd_purge(args: argparse.Namespace) -> int:
-    from swat_xl.services.purge import purge
-
-    result = purge(_master(args.workbook), args.dias)
-    if args.json:
-        _print_json(result)
-        return 0
-    print(
-        f"Depuración (retención de {result['retention_days']} días): "
-        f"{result['records']} registros de {result['cuts']} cortes eliminados "
-        f"({result['open_records']} seguían abiertos)."
-    )
-    print(
-        f"Copias de seguridad: {len(result['copies_rewritten'])} depuradas, "
-        f"{result['backups']} eliminadas."
-    )
-    if result["not_cleaned"]:
-        print("Estos archivos, fuera del alcance de swat_xl, también tienen esos datos; bórrelos:")
-        for item in result["not_cleaned"]:
-            print(f"  - {item}")
-    return 0
-
-
-def cmd_restore(args: argparse.Namespace) -> int:
-    from swat_xl.services.restore import restore
-
-    result = restore(args.workbook, args.copia)
-    if args.json:
-        _print_json(result)
-        return 0
-    print(f"Restaurada la copia del {result['taken']} («{result['copy']}»).")
-    print(f"Libro: {result['workbook']}")
-    print(f"Registro: {result['ledger']}")
-    for path in result["set_aside"]:  # type: ignore[attr-defined]
-        print(f"Se apartó el archivo anterior en «{path}»")
-    return 0
-
-
-def cmd_agents_export(args: argparse.Namespace) -> int:
-    from swat_xl.services.agents import export_agent_workbooks
-
-    result = export_agent_workbooks(_master(args.workbook), args.out)
-    if args.json:
-        _print_json(result)
-    else:
-        for agent, count in result["files"].items():
-            print(f"{agent}: {count} registros")
-        print(f"Libros en: {result['folder']}")
-    return 0
-
-
-def cmd_collect(args: argparse.Namespace) -> int:
-    from swat_xl.services.agents import collect_agent_workbooks
-
-    result = collect_agent_workbooks(_master(args.workbook), args.folder)
-    if args.json:
-        _print_json(result)
-    else:
-        print(
-            f"Libros recogidos: {len(result['collected'])} · registros con marcas nuevas: "
-            f"{result['records']} · conflictos: {result['conflicts']}"
-        )
-    for item in result["refused"]:
-        print(f"Rechazado «{item['path']}»: {item['reason']}", file=sys.stderr)
-    return EXIT_REFUSED if result["refused"] else 0
-
-
-def cmd_kpi(args: argparse.Namespace) -> int:
-    from swat_xl.services.indicator import pct_text, refresh_kpi
-
-    result = refresh_kpi(_master(args.workbook), desde=args.desde, hasta=args.hasta)
-    if args.json:
-        _print_json(result)
-        return 0
-    verdict = "cumple la meta" if result["meets_target"] else "no cumple la meta"
-    print(
-        f"Contacto efectivo: {pct_text(result['effective_contact_pct'] / 100)} "
-        f"(meta {pct_text(result['target_pct'] / 100)}): {verdict}."
-    )
-    print(
-        f"Registros enviados: {result['total_records']} · efectivos: "
-        f"{result['effective_contacts']} · pendientes: {result['pending']} · vencidos: "
-        f"{result['overdue']}"
-    )
-    print(
-        f"Sobre gestionables ({result['manageable_records']} registros, referencia): "
-        f"{pct_text(result['effective_contact_pct_manageable'] / 100)}"
-    )
-    print(
-        f"Inconsistencias de marcación: {result['inconsistencies']} (detalle en la hoja "
-        "«Indicador»)"
-    )
-    return 0
-
-
-def cmd_form(args: argparse.Namespace) -> int:
-    from swat_xl.services.form import export_form
-
-    result = export_form(_master(args.workbook), args.out, everything=args.todos)
-    if args.json:
-        _print_json(result)
-    elif result["exported"] == 0:
-        print("No había registros nuevos por tipificar; no se creó ningún archivo.")
-    else:
-        print(
-            f"Registros para el formulario: {result['exported']} ({result['closed']} "
-            f"gestionados, {result['excluded']} no gestionables) en «{result['file']}»."
-        )
-        if result.get("corrections"):
-            print(f"{result['corrections']} son correcciones de registros ya exportados.")
-    if not args.json and result.get("held"):
-        print(
-            f"{result['held']} registros con marcas incompletas o no válidas no se exportaron; "
-            "el detalle está en la hoja «Indicador»."
-        )
-    return 0
-
-
-def cmd_build_workbook(args: argparse.Namespace) -> int:
-    from swat_xl.services.build import DEFAULT_OUT, build_workbook
-
-    path = build_workbook(args.out or DEFAULT_OUT)
-    if args.json:
-        _print_json({"workbook": str(path)})
-    else:
-        print(f"Libro maestro con la cinta SWAT: {path}")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from swat_xl.demo.run import run_demo
-
-    if args.json:
-        result = run_demo(Path(args.dir), echo=lambda _text: None)
-        _print_json(result)
+        _print_json(run_demo(Path(args.dir), echo=lambda _text: None))
     else:
         run_demo(Path(args.dir), echo=print)
     return 0
 
 
-def cmd_doctor(args: argparse.Namespace) -> int:
-    from swat_xl.services.doctor import current_environment, diagnose, workbook_facts
+def _doctor(args: argparse.Namespace) -> int:
+    from swat_xl.install.doctor import current_environment, diagnose, workbook_facts
 
     facts = workbook_facts(args.workbook) if args.workbook else None
     report = diagnose(current_environment(), facts)
@@ -291,8 +107,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_NEEDS_FIXING if report.needs_fixing else 0
 
 
-def cmd_bundle(args: argparse.Namespace) -> int:
-    from swat_xl.services.bundle import make_bundle
+def _bundle(args: argparse.Namespace) -> int:
+    from swat_xl.install.bundle import make_bundle
 
     def say(text: str) -> None:
         print(text, file=sys.stderr)
@@ -311,14 +127,285 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _without_gc(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "init",
+        "Crea un libro maestro nuevo (.xlsx o .xlsm) y su registro.",
+        _init,
+        (
+            arg("workbook", metavar="LIBRO", help="ruta del libro a crear"),
+            arg(
+                "--roster",
+                metavar="ARCHIVO",
+                help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad",
+            ),
+        ),
+        ("swat-xl init maestro.xlsx", "swat-xl init maestro.xlsm --roster asesores.csv"),
+        workbook=False,
+    ),
+    Command(
+        "import",
+        "Importa un corte de Power BI (xlsx, xls o csv) al libro maestro.",
+        lambda a: _use("services.importing.import_cut")(_unit(a), a.export),
+        (arg("export", metavar="ARCHIVO", help="archivo exportado de Power BI (data.xlsx)"),),
+        (
+            "swat-xl import data.xlsx -w maestro.xlsx",
+            "swat-xl import Descargas/data.csv -w maestro.xlsx --json",
+        ),
+    ),
+    Command(
+        "roster",
+        "Carga la lista de asesores desde un csv o xlsx.",
+        lambda a: _use("services.master.set_roster")(_unit(a), a.roster),
+        (arg("roster", metavar="ARCHIVO", help="archivo con Asesor, Perfil, Activo, Capacidad"),),
+        (
+            "swat-xl roster asesores.csv -w maestro.xlsx",
+            "swat-xl roster equipo.xlsx -w maestro.xlsx",
+        ),
+    ),
+    Command(
+        "assign",
+        "Asigna los registros «Sin asignar» con la lista de asesores actual.",
+        lambda a: _use("services.master.assign_pending")(_unit(a)),
+        (),
+        ("swat-xl assign -w maestro.xlsx", "swat-xl assign -w maestro.xlsx --json"),
+    ),
+    Command(
+        "reassign",
+        "Reasigna los registros abiertos de un asesor ausente (el nombre se reconoce sin "
+        "importar tildes ni mayúsculas).",
+        lambda a: _use("services.master.reassign_agent")(_unit(a), a.from_agent, a.to_agent),
+        (
+            arg(
+                "--from", dest="from_agent", required=True, metavar="ASESOR", help="asesor ausente"
+            ),
+            arg(
+                "--to",
+                dest="to_agent",
+                metavar="ASESOR",
+                help="asesor que los recibe (por defecto: se reparten entre los demás)",
+            ),
+        ),
+        (
+            'swat-xl reassign -w maestro.xlsx --from "Ana Gómez"',
+            'swat-xl reassign -w maestro.xlsx --from "ana gomez" --to "Carla Ruiz"',
+        ),
+    ),
+    Command(
+        "archive",
+        "Saca de las hojas los registros cerrados (quedan en el registro).",
+        lambda a: _use("services.archive.archive")(_unit(a), _date_arg(a.before)),
+        (
+            arg(
+                "--before",
+                metavar="FECHA",
+                help="solo los cerrados antes de esta fecha (dd/mm/aaaa)",
+            ),
+        ),
+        ("swat-xl archive -w maestro.xlsx", "swat-xl archive -w maestro.xlsx --before 01/12/2026"),
+    ),
+    Command(
+        "purge",
+        "Elimina los registros de cortes más antiguos que la retención (datos personales) del "
+        "registro, del libro, de la Bitácora y de las copias de «swat_copias», y lista los "
+        "archivos que no puede limpiar.",
+        lambda a: _use("services.purge.purge")(_unit(a), a.dias),
+        (
+            arg(
+                "--dias",
+                type=int,
+                metavar="N",
+                help="días de retención (por defecto «retencion_dias» de la hoja Config)",
+            ),
+        ),
+        ("swat-xl purge -w maestro.xlsx", "swat-xl purge -w maestro.xlsx --dias 30 --json"),
+    ),
+    Command(
+        "restore",
+        "Recupera el libro y su registro de una copia de seguridad de «swat_copias» (la más "
+        "reciente, o la elegida); los archivos actuales se apartan en esa carpeta, no se borran.",
+        _restore,
+        (
+            arg(
+                "--copia",
+                metavar="FECHA",
+                help="fecha y hora de la copia (dd/mm/aaaa hh:mm), su día (dd/mm/aaaa: la última "
+                "de ese día) o su nombre de archivo",
+            ),
+        ),
+        (
+            "swat-xl restore -w maestro.xlsx",
+            "swat-xl restore -w maestro.xlsx --copia 29/11/2026",
+            'swat-xl restore -w maestro.xlsx --copia "29/11/2026 10:00"',
+        ),
+    ),
+    Command(
+        "agents-export",
+        "Escribe un libro .xlsx por asesor con sus registros abiertos.",
+        lambda a: _use("services.agents.export_agent_workbooks")(_unit(a), a.out),
+        (arg("--out", required=True, metavar="CARPETA", help="carpeta de salida"),),
+        (
+            'swat-xl agents-export -w maestro.xlsx --out "Libros asesores"',
+            "swat-xl agents-export -w maestro.xlsx --out libros --json",
+        ),
+    ),
+    Command(
+        "collect",
+        "Recoge las marcas de los libros por asesor de una carpeta: toma cada libro válido y "
+        "rechaza cada libro dañado o ajeno con su motivo (código de salida 7).",
+        lambda a: _use("services.agents.collect_agent_workbooks")(_unit(a), a.folder),
+        (arg("folder", metavar="CARPETA", help="carpeta con los libros de asesor"),),
+        (
+            'swat-xl collect "Libros asesores" -w maestro.xlsx',
+            "swat-xl collect libros -w maestro.xlsx --json",
+        ),
+    ),
+    Command(
+        "kpi",
+        "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
+        "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.",
+        lambda a: _use("services.indicator.refresh_kpi")(_unit(a), desde=a.desde, hasta=a.hasta),
+        (
+            arg(
+                "--desde",
+                metavar="FECHA",
+                help="solo cortes importados desde esta fecha (dd/mm/aaaa)",
+            ),
+            arg(
+                "--hasta",
+                metavar="FECHA",
+                help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)",
+            ),
+        ),
+        (
+            "swat-xl kpi -w maestro.xlsx",
+            "swat-xl kpi -w maestro.xlsx --desde 01/11/2026 --hasta 30/11/2026",
+            "swat-xl kpi -w maestro.xlsx --json",
+        ),
+        json_help="imprime el indicador como un objeto JSON",
+    ),
+    Command(
+        "form",
+        "Exporta a un .xlsx los registros por tipificar en el formulario "
+        "GESTION DETRACTORES ONLINE y los marca como exportados.",
+        lambda a: _use("services.form.export_form")(_unit(a), a.out, everything=a.todos),
+        (
+            arg(
+                "--out",
+                required=True,
+                metavar="ARCHIVO",
+                help="archivo .xlsx a crear (no se sobrescribe)",
+            ),
+            arg("--todos", action="store_true", help="incluye también los ya exportados antes"),
+        ),
+        (
+            "swat-xl form -w maestro.xlsx --out formulario.xlsx",
+            "swat-xl form -w maestro.xlsx --out todo.xlsx --todos",
+        ),
+        json_help="imprime los conteos como un objeto JSON",
+    ),
+    Command(
+        "build-workbook",
+        "Genera el libro maestro vacío con la cinta "
+        "SWAT y las macros (SWAT_Detractores.xlsm), idéntico byte a byte en cada ejecución.",
+        _build,
+        (
+            arg(
+                "--out",
+                metavar="ARCHIVO",
+                help="ruta del .xlsm (por defecto workbooks/SWAT_Detractores.xlsm)",
+            ),
+        ),
+        ("swat-xl build-workbook", "swat-xl build-workbook --out SWAT_Detractores.xlsm"),
+        workbook=False,
+    ),
+    Command(
+        "demo",
+        "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.",
+        _demo,
+        (
+            arg(
+                "dir",
+                nargs="?",
+                default="swat-demo",
+                metavar="CARPETA",
+                help="carpeta de salida (por defecto ./swat-demo)",
+            ),
+        ),
+        ("swat-xl demo", "swat-xl demo prueba-swat"),
+        workbook=False,
+        prints_itself=True,
+    ),
+    Command(
+        "bundle",
+        "Prepara una carpeta que instala swat_xl en un PC con Windows sin Internet: ruedas de "
+        "Windows de swat_xl y de todas sus dependencias para Python 3.11, 3.12 y 3.13, "
+        "instalar.bat y el libro maestro. Necesita Internet y uv (pip install 'swat-xl[bundle]').",
+        _bundle,
+        (
+            arg("--out", required=True, metavar="CARPETA", help="carpeta a crear (nueva o vacía)"),
+            arg(
+                "--fuente",
+                metavar="RUTA",
+                help="carpeta del proyecto swat_xl o rueda swat_xl-….whl (por defecto: el "
+                "proyecto de este swat_xl)",
+            ),
+        ),
+        (
+            "swat-xl bundle --out instalador-swat",
+            "swat-xl bundle --out instalador-swat --fuente dist/swat_xl-1.0-py3-none-any.whl",
+        ),
+        workbook=False,
+        json_help="imprime el resumen como JSON",
+        prints_itself=True,
+    ),
+    Command(
+        "doctor",
+        "Revisa esta instalación (Python, xlwings, pywin32) y, con --workbook, el libro "
+        "(macros, Python de la hoja «xlwings.conf», OneDrive o unidad de red, archivo bloqueado "
+        "por venir de Internet), y dice qué corregir.",
+        _doctor,
+        (arg("-w", "--workbook", metavar="LIBRO", help="libro maestro a revisar (.xlsm)"),),
+        ("swat-xl doctor", "swat-xl doctor -w SWAT_Detractores.xlsm --json"),
+        workbook=False,
+        json_help="imprime el diagnóstico como JSON",
+        prints_itself=True,
+    ),
+)
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+def run_command(command: Command, args: argparse.Namespace) -> int:
+    """Run the use case and print its result (text or JSON), then its notices and what it
+    refused; the exit code is the result's."""
+    if command.prints_itself:
+        return int(command.run(args))
+    result = command.run(args)
+    if args.json:
+        _print_json(result.as_json())
+    else:
+        from swat_xl.summaries import summary
+
+        for line in summary(result):
+            print(line)
+    for notice in result.notices():
+        print(f"Aviso: {notice}", file=sys.stderr)
+    for refusal in result.refusals():
+        print(refusal, file=sys.stderr)
+    return int(result.exit_code())
+
+
+def _without_gc(command: Command, args: argparse.Namespace) -> int:
     """One command is one short batch over large tables: the cyclic garbage collector would
     rescan millions of young objects over and over for next to no garbage (reference
     counting frees the rest)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return handler(args)
+        return run_command(command, args)
     finally:
         if enabled:
             gc.enable()
@@ -348,258 +435,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="muestra la versión y termina",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO", title="comandos")
-
-    def add(
-        name: str,
-        handler: Callable[[argparse.Namespace], int],
-        help_text: str,
-        examples: Sequence[str],
-        *,
-        workbook: bool = True,
-        json_help: str = "imprime el resultado como un objeto JSON",
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=_examples(*examples))
-        p.set_defaults(handler=handler)
-        if workbook:
+    for command in COMMANDS:
+        p = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=_examples(*command.examples),
+        )
+        p.set_defaults(use_case=command)
+        if command.workbook:
             p.add_argument("-w", "--workbook", required=True, metavar="LIBRO", help="libro maestro")
-        p.add_argument("--json", action="store_true", help=json_help)
-        return p
-
-    p = add(
-        "init",
-        cmd_init,
-        "Crea un libro maestro nuevo (.xlsx o .xlsm) y su registro.",
-        [
-            "swat-xl init maestro.xlsx",
-            "swat-xl init maestro.xlsm --roster asesores.csv",
-        ],
-        workbook=False,
-    )
-    p.add_argument("workbook", metavar="LIBRO", help="ruta del libro a crear")
-    p.add_argument(
-        "--roster",
-        metavar="ARCHIVO",
-        help="lista de asesores (csv o xlsx): Asesor, Perfil, Activo, Capacidad",
-    )
-
-    p = add(
-        "import",
-        cmd_import,
-        "Importa un corte de Power BI (xlsx, xls o csv) al libro maestro.",
-        [
-            "swat-xl import data.xlsx -w maestro.xlsx",
-            "swat-xl import Descargas/data.csv -w maestro.xlsx --json",
-        ],
-    )
-    p.add_argument("export", metavar="ARCHIVO", help="archivo exportado de Power BI (data.xlsx)")
-
-    p = add(
-        "roster",
-        cmd_roster,
-        "Carga la lista de asesores desde un csv o xlsx.",
-        [
-            "swat-xl roster asesores.csv -w maestro.xlsx",
-            "swat-xl roster equipo.xlsx -w maestro.xlsx",
-        ],
-    )
-    p.add_argument(
-        "roster", metavar="ARCHIVO", help="archivo con Asesor, Perfil, Activo, Capacidad"
-    )
-
-    add(
-        "assign",
-        cmd_assign,
-        "Asigna los registros «Sin asignar» con la lista de asesores actual.",
-        ["swat-xl assign -w maestro.xlsx", "swat-xl assign -w maestro.xlsx --json"],
-    )
-
-    p = add(
-        "reassign",
-        cmd_reassign,
-        "Reasigna los registros abiertos de un asesor ausente (el nombre se reconoce sin "
-        "importar tildes ni mayúsculas).",
-        [
-            'swat-xl reassign -w maestro.xlsx --from "Ana Gómez"',
-            'swat-xl reassign -w maestro.xlsx --from "ana gomez" --to "Carla Ruiz"',
-        ],
-    )
-    p.add_argument(
-        "--from", dest="from_agent", required=True, metavar="ASESOR", help="asesor ausente"
-    )
-    p.add_argument(
-        "--to",
-        dest="to_agent",
-        metavar="ASESOR",
-        help="asesor que los recibe (por defecto: se reparten entre los demás)",
-    )
-
-    p = add(
-        "archive",
-        cmd_archive,
-        "Saca de las hojas los registros cerrados (quedan en el registro).",
-        ["swat-xl archive -w maestro.xlsx", "swat-xl archive -w maestro.xlsx --before 01/12/2026"],
-    )
-    p.add_argument(
-        "--before", metavar="FECHA", help="solo los cerrados antes de esta fecha (dd/mm/aaaa)"
-    )
-
-    p = add(
-        "purge",
-        cmd_purge,
-        "Elimina los registros de cortes más antiguos que la retención (datos personales) del "
-        "registro, del libro, de la Bitácora y de las copias de «swat_copias», y lista los "
-        "archivos que no puede limpiar.",
-        ["swat-xl purge -w maestro.xlsx", "swat-xl purge -w maestro.xlsx --dias 30 --json"],
-    )
-    p.add_argument(
-        "--dias",
-        type=int,
-        metavar="N",
-        help="días de retención (por defecto «retencion_dias» de la hoja Config)",
-    )
-
-    p = add(
-        "restore",
-        cmd_restore,
-        "Recupera el libro y su registro de una copia de seguridad de «swat_copias» (la más "
-        "reciente, o la elegida); los archivos actuales se apartan en esa carpeta, no se borran.",
-        [
-            "swat-xl restore -w maestro.xlsx",
-            "swat-xl restore -w maestro.xlsx --copia 29/11/2026",
-            'swat-xl restore -w maestro.xlsx --copia "29/11/2026 10:00"',
-        ],
-    )
-    p.add_argument(
-        "--copia",
-        metavar="FECHA",
-        help="fecha y hora de la copia (dd/mm/aaaa hh:mm), su día (dd/mm/aaaa: la última de ese "
-        "día) o su nombre de archivo",
-    )
-
-    p = add(
-        "agents-export",
-        cmd_agents_export,
-        "Escribe un libro .xlsx por asesor con sus registros abiertos.",
-        [
-            'swat-xl agents-export -w maestro.xlsx --out "Libros asesores"',
-            "swat-xl agents-export -w maestro.xlsx --out libros --json",
-        ],
-    )
-    p.add_argument("--out", required=True, metavar="CARPETA", help="carpeta de salida")
-
-    p = add(
-        "collect",
-        cmd_collect,
-        "Recoge las marcas de los libros por asesor de una carpeta: toma cada libro válido y "
-        "rechaza cada libro dañado o ajeno con su motivo (código de salida 7).",
-        [
-            'swat-xl collect "Libros asesores" -w maestro.xlsx',
-            "swat-xl collect libros -w maestro.xlsx --json",
-        ],
-    )
-    p.add_argument("folder", metavar="CARPETA", help="carpeta con los libros de asesor")
-
-    p = add(
-        "kpi",
-        cmd_kpi,
-        "Actualiza el indicador de contacto efectivo (hoja «Indicador»): "
-        "toma las marcas, calcula desde el registro y redibuja tablas y gráfico.",
-        [
-            "swat-xl kpi -w maestro.xlsx",
-            "swat-xl kpi -w maestro.xlsx --desde 01/11/2026 --hasta 30/11/2026",
-            "swat-xl kpi -w maestro.xlsx --json",
-        ],
-        json_help="imprime el indicador como un objeto JSON",
-    )
-    p.add_argument(
-        "--desde", metavar="FECHA", help="solo cortes importados desde esta fecha (dd/mm/aaaa)"
-    )
-    p.add_argument(
-        "--hasta",
-        metavar="FECHA",
-        help="solo cortes importados hasta esta fecha, incluida (dd/mm/aaaa)",
-    )
-
-    p = add(
-        "form",
-        cmd_form,
-        "Exporta a un .xlsx los registros por tipificar en el formulario "
-        "GESTION DETRACTORES ONLINE y los marca como exportados.",
-        [
-            "swat-xl form -w maestro.xlsx --out formulario.xlsx",
-            "swat-xl form -w maestro.xlsx --out todo.xlsx --todos",
-        ],
-        json_help="imprime los conteos como un objeto JSON",
-    )
-    p.add_argument(
-        "--out", required=True, metavar="ARCHIVO", help="archivo .xlsx a crear (no se sobrescribe)"
-    )
-    p.add_argument("--todos", action="store_true", help="incluye también los ya exportados antes")
-
-    p = add(
-        "build-workbook",
-        cmd_build_workbook,
-        "Genera el libro maestro vacío con la cinta "
-        "SWAT y las macros (SWAT_Detractores.xlsm), idéntico byte a byte en cada ejecución.",
-        ["swat-xl build-workbook", "swat-xl build-workbook --out SWAT_Detractores.xlsm"],
-        workbook=False,
-    )
-    p.add_argument(
-        "--out",
-        metavar="ARCHIVO",
-        help="ruta del .xlsm (por defecto workbooks/SWAT_Detractores.xlsm)",
-    )
-
-    p = add(
-        "demo",
-        cmd_demo,
-        "Genera una base de ejemplo y ejecuta todo el proceso en una carpeta.",
-        ["swat-xl demo", "swat-xl demo prueba-swat"],
-        workbook=False,
-    )
-    p.add_argument(
-        "dir",
-        nargs="?",
-        default="swat-demo",
-        metavar="CARPETA",
-        help="carpeta de salida (por defecto ./swat-demo)",
-    )
-
-    p = add(
-        "bundle",
-        cmd_bundle,
-        "Prepara una carpeta que instala swat_xl en un PC con Windows sin Internet: ruedas de "
-        "Windows de swat_xl y de todas sus dependencias para Python 3.11, 3.12 y 3.13, "
-        "instalar.bat y el libro maestro. Necesita Internet y uv (pip install 'swat-xl[bundle]').",
-        [
-            "swat-xl bundle --out instalador-swat",
-            "swat-xl bundle --out instalador-swat --fuente dist/swat_xl-1.0-py3-none-any.whl",
-        ],
-        workbook=False,
-        json_help="imprime el resumen como JSON",
-    )
-    p.add_argument(
-        "--out", required=True, metavar="CARPETA", help="carpeta a crear (nueva o vacía)"
-    )
-    p.add_argument(
-        "--fuente",
-        metavar="RUTA",
-        help="carpeta del proyecto swat_xl o rueda swat_xl-….whl (por defecto: el proyecto de "
-        "este swat_xl)",
-    )
-
-    p = add(
-        "doctor",
-        cmd_doctor,
-        "Revisa esta instalación (Python, xlwings, pywin32) y, con --workbook, el libro "
-        "(macros, Python de la hoja «xlwings.conf», OneDrive o unidad de red, archivo bloqueado "
-        "por venir de Internet), y dice qué corregir.",
-        ["swat-xl doctor", "swat-xl doctor -w SWAT_Detractores.xlsm --json"],
-        workbook=False,
-        json_help="imprime el diagnóstico como JSON",
-    )
-    p.add_argument("-w", "--workbook", metavar="LIBRO", help="libro maestro a revisar (.xlsm)")
-
+        p.add_argument("--json", action="store_true", help=command.json_help)
+        for argument in command.args:
+            p.add_argument(*argument.flags, **argument.options)
     return parser
 
 
@@ -607,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(_without_gc(args.handler, args))
+        return int(_without_gc(args.use_case, args))
     except SwatError as error:
         print(f"Error: {error}", file=sys.stderr)
         return error.exit_code

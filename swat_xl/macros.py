@@ -5,7 +5,7 @@ Every button of the SWAT tab (``workbooks/src/SWAT.bas``) runs::
     import swat_xl.macros as m; m.run('<action>'[, '<argument>'])
 
 with one of :data:`ACTIONS`. :func:`run` gets the calling book with ``xlwings.Book.caller()``,
-wraps it in the live workbook (:class:`~swat_xl.services.live.LiveMaster`) and calls the same
+wraps it in a unit of work (:func:`swat_xl.bootstrap.live_unit`) and calls the same
 services as the ``swat-xl`` command line. The user sees results and errors in a message box
 titled «SWAT», in Spanish, never a traceback: a :class:`~swat_xl.errors.SwatError` shows its
 message; anything else shows a generic message and its traceback (phone numbers masked) goes
@@ -42,6 +42,7 @@ from typing import Any
 
 from swat_xl import __version__
 from swat_xl.errors import InputError, SwatError, WorkbookError
+from swat_xl.workbook import labels as L
 
 #: Actions the ribbon may run (``RunAction "<name>"`` in workbooks/src/SWAT.bas).
 ACTIONS: tuple[str, ...] = (
@@ -58,7 +59,6 @@ ACTIONS: tuple[str, ...] = (
 TITLE = "SWAT"
 LOG_NAME = "swat_xl.log"
 AGENT_FOLDER = "Libros asesores"
-COPIES_FOLDER = "swat_copias"
 MAX_WARNINGS = 5
 
 
@@ -130,15 +130,16 @@ class _Context:
         return self.path.parent
 
     def live(self) -> Any:
+        """The unit of work on the calling book (built once per action)."""
         if self.master is None:
-            from swat_xl.services.live import LiveMaster
+            from swat_xl.bootstrap import live_unit
 
             if not self.path.is_absolute() or self.path.suffix.lower() not in (".xlsm", ".xlsx"):
                 raise WorkbookError(
                     "Guarde primero el libro como .xlsm (Libro de Excel habilitado para macros) "
                     "y vuelva a pulsar el botón"
                 )
-            self.master = LiveMaster(self.book, progress=self.say)
+            self.master = live_unit(self.book, progress=self.say)
         return self.master
 
     def confirm(self, question: str) -> bool:
@@ -181,7 +182,7 @@ def _dispatch(context: _Context, action: str, args: tuple[str, ...]) -> tuple[st
 def _with_notes(text: str, context: _Context) -> str:
     notes = list(context.notes)
     if context.master is not None:
-        notes += context.master.problems
+        notes += context.master.workbook.problems
     return "\n\n".join([text, *notes]) if notes else text
 
 
@@ -217,6 +218,13 @@ def _warnings(warnings: list[str]) -> str:
 
 
 # -- the actions ---------------------------------------------------------------------------------
+def summary(result: Any, *, detail: bool = False) -> list[str]:
+    """The Spanish lines of a use case's result (the same the command line prints)."""
+    from swat_xl.summaries import summary as lines_of
+
+    return lines_of(result, detail=detail)
+
+
 def _import_cut(context: _Context, export: str = "", *_: str) -> str:
     from swat_xl.services.importing import import_cut
 
@@ -224,30 +232,15 @@ def _import_cut(context: _Context, export: str = "", *_: str) -> str:
         raise InputError("Elija el archivo del corte descargado de Power BI (data.xlsx o .csv)")
     context.say("Leyendo el corte…")
     result = import_cut(context.live(), export.strip(), progress=context.say)
-    lines = []
-    if result.already_imported:
-        lines.append(f"«{result.file}» ya se había importado: no se agregó nada.")
-    else:
-        lines.append(f"Corte «{result.file}» importado.")
-    excluded = sum(result.excluded.values())
-    lines += [
-        f"Filas leídas: {result.rows_read} · del aliado: {result.ally_rows} · repetidas: "
-        f"{result.duplicate_rows} · nuevas: {result.new_records}",
-        f"Hogar: {result.by_segment.get('hogar', 0)} · Móvil: {result.by_segment.get('movil', 0)}"
-        f" · No gestionables: {excluded}",
-        f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}",
-    ]
-    return "\n".join(lines) + _warnings(result.warnings)
+    heading = [] if result.already_imported else [f"Corte «{result.file}» importado."]
+    return "\n".join(heading + summary(result)) + _warnings(result.warnings)
 
 
 def _assign(context: _Context, *_: str) -> str:
     from swat_xl.services.master import assign_pending
 
     context.say("Asignando y repartiendo…")
-    result = assign_pending(context.live())
-    lines = [f"Asignados: {result.assigned} · Sin asignar: {result.unassigned}"]
-    lines += [f"• {agent}: {count}" for agent, count in result.by_agent.items()]
-    return "\n".join(lines)
+    return "\n".join(summary(assign_pending(context.live()), detail=True))
 
 
 def _agent_books(context: _Context, *_: str) -> str:
@@ -255,38 +248,28 @@ def _agent_books(context: _Context, *_: str) -> str:
 
     folder = context.folder / AGENT_FOLDER
     context.say("Creando los libros de cada asesor…")
-    result: dict[str, Any] = export_agent_workbooks(context.live(), folder)
-    files: dict[str, int] = dict(result["files"])
-    if not files:
+    result = export_agent_workbooks(context.live(), folder)
+    if not result.files:
         return "Ningún asesor tiene registros abiertos: no se creó ningún libro."
-    lines = [f"Se crearon {len(files)} libros de asesor en «{folder}»:"]
-    lines += [f"• {agent}: {count} registros" for agent, count in files.items()]
-    lines.append("Cuando los asesores terminen, pulse «Recoger gestiones».")
-    return "\n".join(lines)
+    lines = [f"Se crearon {len(result.files)} libros de asesor:", *summary(result)]
+    return "\n".join([*lines, "Cuando los asesores terminen, pulse «Recoger gestiones»."])
 
 
 def _collect(context: _Context, *_: str) -> str:
     from swat_xl.services.agents import collect_agent_workbooks
 
     context.say("Recogiendo las gestiones de los libros de asesor…")
-    result: dict[str, Any] = collect_agent_workbooks(context.live(), context.folder / AGENT_FOLDER)
-    refused = "".join(
-        f"\nNo se recogió «{item['file']}»: {item['reason']}" for item in result.get("refused", [])
-    )
-    return (
-        f"Libros recogidos: {len(result['files'])} · registros con marcas nuevas: "
-        f"{result.get('records', 0)} · conflictos: {result.get('conflicts', 0)}"
-        + ("\nLos conflictos quedaron en la hoja «Bitácora»." if result.get("conflicts") else "")
-        + refused
-    )
+    result = collect_agent_workbooks(context.live(), context.folder / AGENT_FOLDER)
+    conflicts = ["Los conflictos quedaron en la hoja «Bitácora»."] if result.conflicts else []
+    refused = [f"No se recogió «{item['file']}»: {item['reason']}" for item in result.refused]
+    return "\n".join(summary(result) + conflicts + refused)
 
 
 def selected_agent(context: _Context) -> str:
     """The agent the user pointed at: the selected row of «Asesores», or the active agent sheet."""
     from swat_xl.core.text import clean_text
-    from swat_xl.workbook import labels as L
 
-    master = context.live()
+    master = context.live().workbook
     sheet = str(context.book.sheets.active.name)
     roster = master.rows(L.SHEET_ROSTER) if L.SHEET_ROSTER in master.sheet_names() else []
     how = (
@@ -311,9 +294,7 @@ def selected_agent(context: _Context) -> str:
             and clean_text(row_values[0])
         ):
             return clean_text(row_values[0])
-    from swat_xl.services.marks import is_agent_header
-
-    if is_agent_header(master.header(sheet)):
+    if L.is_agent_header(master.header(sheet)):
         return sheet
     raise InputError(how)
 
@@ -330,31 +311,15 @@ def _reassign(context: _Context, *_: str) -> str:
     if not context.confirm(question):
         return ""
     context.say(f"Reasignando los registros de {agent}…")
-    result: dict[str, Any] = reassign_agent(context.live(), agent, None)
-    lines = [
-        f"Registros de «{agent}» reasignados: {result['moved']} · quedaron sin asignar: "
-        f"{result['unassigned']}"
-    ]
-    lines += [f"• {name}: {count}" for name, count in dict(result["by_agent"]).items()]
-    return "\n".join(lines)
+    result = reassign_agent(context.live(), agent, None)
+    return "\n".join([f"Registros de «{agent}»:", *summary(result, detail=True)])
 
 
 def _kpi(context: _Context, *_: str) -> str:
-    from swat_xl.services.indicator import pct_text, refresh_kpi
+    from swat_xl.services.indicator import refresh_kpi
 
     context.say("Actualizando el indicador…")
-    result = refresh_kpi(context.live())
-    ratio = float(result.get("effective_contact_pct", 0)) / 100
-    target = float(result.get("target_pct", 0)) / 100
-    verdict = "cumple la meta" if result.get("meets_target") else "no cumple la meta"
-    return (
-        f"Contacto efectivo: {pct_text(ratio)} (meta {pct_text(target)}): {verdict}.\n"
-        f"Registros enviados: {result.get('total_records', 0)} · efectivos: "
-        f"{result.get('effective_contacts', 0)} · pendientes: {result.get('pending', 0)} · "
-        f"vencidos: {result.get('overdue', 0)}\n"
-        f"Inconsistencias de marcación: {result.get('inconsistencies', 0)} (detalle en la hoja "
-        "«Indicador»)"
-    )
+    return "\n".join(summary(refresh_kpi(context.live())))
 
 
 def form_path(folder: Path, when: dt.datetime) -> Path:
@@ -370,36 +335,18 @@ def form_path(folder: Path, when: dt.datetime) -> Path:
 
 def _form(context: _Context, *_: str) -> str:
     from swat_xl.services.form import export_form
-    from swat_xl.services.session import now
 
     master = context.live()
-    out = form_path(context.folder, now())
+    out = form_path(context.folder, master.clock())
     context.say("Exportando para el formulario…")
-    result = export_form(master, out)
-    held = result.get("held", 0)
-    waiting = (
-        f"\n{held} registros con marcas incompletas o no válidas no se exportaron; el detalle "
-        "está en la hoja «Indicador»."
-        if held
-        else ""
-    )
-    if not result.get("exported"):
-        return "No había registros nuevos por tipificar; no se creó ningún archivo." + waiting
-    corrections = result.get("corrections", 0)
-    return (
-        f"Registros para el formulario GESTION DETRACTORES ONLINE: {result['exported']} "
-        f"({result.get('closed', 0)} gestionados, {result.get('excluded', 0)} no gestionables)."
-        + (f" {corrections} son correcciones." if corrections else "")
-        + f"\nArchivo: «{result.get('file') or out}»"
-        + waiting
-    )
+    return "\n".join(summary(export_form(master, out)))
 
 
 def _archive(context: _Context, *_: str) -> str:
     from swat_xl.services.archive import archive
-    from swat_xl.services.session import now
 
-    master = context.live()
+    uow = context.live()
+    master = uow.workbook
     question = (
         "Nuevo periodo: se guarda una copia del libro en la carpeta «swat_copias» y los "
         "registros cerrados salen de las hojas (quedan en el registro y siguen contando en el "
@@ -410,8 +357,8 @@ def _archive(context: _Context, *_: str) -> str:
     context.say("Guardando una copia del periodo…")
     copy = (
         master.path.parent
-        / COPIES_FOLDER
-        / (f"{master.path.stem}-periodo-{now():%Y%m%d-%H%M%S}{master.path.suffix}")
+        / L.BACKUP_FOLDER
+        / (f"{master.path.stem}-periodo-{uow.clock():%Y%m%d-%H%M%S}{master.path.suffix}")
     )
     try:
         copy.parent.mkdir(exist_ok=True)
@@ -421,12 +368,7 @@ def _archive(context: _Context, *_: str) -> str:
             "No se pudo guardar la copia del periodo; no se archivó nada", file=copy
         ) from exc
     context.say("Archivando los registros cerrados…")
-    result = archive(master)
-    return (
-        f"Archivados: {result['archived']} gestionados y {result['archived_excluded']} no "
-        f"gestionables ya tipificados · quedan en las hojas: {result['remaining']}.\n"
-        f"Copia del periodo: «{copy}»"
-    )
+    return "\n".join([*summary(archive(uow)), f"Copia del periodo: «{copy}»"])
 
 
 def help_text() -> str:
@@ -458,7 +400,7 @@ def help_text() -> str:
 def _help(context: _Context, *_: str) -> str:
     """The steps, then what `swat-xl doctor` finds wrong with this PC and this workbook."""
     try:
-        from swat_xl.services.doctor import current_environment, diagnose
+        from swat_xl.install.doctor import current_environment, diagnose
 
         report = diagnose(current_environment(), book_facts(context.book))
         found = report.text(problems_only=True)
@@ -471,7 +413,7 @@ def _help(context: _Context, *_: str) -> str:
 def book_facts(book: Any) -> Any:
     """The doctor's facts of the open workbook: its file (macros) as saved, and the
     ``xlwings.conf`` sheet as Excel has it now (that is what the xlwings VBA reads)."""
-    from swat_xl.services.doctor import CONF_SHEET, WorkbookFacts, conf_from_rows, workbook_facts
+    from swat_xl.install.doctor import CONF_SHEET, WorkbookFacts, conf_from_rows, workbook_facts
 
     path = str(book.fullname)
     local = Path(path).is_absolute() and Path(path).is_file()

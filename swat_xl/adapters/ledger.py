@@ -330,6 +330,17 @@ class Ledger:
         for statement in _split_sql(script):
             self.db.execute(statement)
 
+    def begin(self) -> None:
+        """Start the operation's transaction (``BEGIN IMMEDIATE``: one writer at a time)."""
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One all-or-nothing unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``)."""
@@ -516,6 +527,39 @@ class Ledger:
         self._records = (key, frame)
         return frame.copy()
 
+    def typified_among(self, keys: Sequence[str]) -> list[int]:
+        """IDs of the records with these keys already sent to the online form, closed or no
+        gestionable (in ID order)."""
+        found: list[int] = []
+        for start in range(0, len(keys), 900):
+            chunk = list(keys[start : start + 900])
+            marks = ",".join("?" * len(chunk))
+            found.extend(
+                int(rid)
+                for (rid,) in self.db.execute(
+                    f"SELECT id FROM records WHERE key IN ({marks}) AND form_exported_at != '' "
+                    "AND (closed_at != '' OR exclusion != '') ORDER BY id",
+                    chunk,
+                )
+            )
+        return found
+
+    def form_records(self, *, include_exported: bool = False) -> pd.DataFrame:
+        """Records to typify in the online form: closed or excluded, not exported yet (unless
+        ``include_exported``) or exported before a later change of their marks; the column
+        ``correction`` tells the latter (exported again, as a correction)."""
+        changed = (
+            "r.form_exported_at != '' AND EXISTS (SELECT 1 FROM mark_history h "
+            "WHERE h.record_id = r.id AND h.at > r.form_exported_at)"
+        )
+        where = "(r.outcome != '' OR r.exclusion != '')"
+        if not include_exported:
+            where += f" AND (r.form_exported_at = '' OR ({changed}))"
+        candidates = self.records(where=where)
+        corrected = set(self.records(where=changed, columns=("id",))["id"].astype(int))
+        candidates["correction"] = candidates["id"].astype(int).isin(corrected)
+        return candidates
+
     def _record_columns(self) -> list[str]:
         return [row[1] for row in self.db.execute("PRAGMA table_info(records)")]
 
@@ -596,12 +640,18 @@ class Ledger:
             [(rid, name, old, new, source, when, operation_id) for rid, name, old, new in changes],
         )
 
-    def set_closed(self, closed: Mapping[int, str]) -> None:
-        """Set each record's ``closed_at`` (ISO text, ``""`` while its management is open):
-        whether marks close a record is the procedure's rule, decided by the caller."""
+    def typed_marks(self, record_ids: Iterable[int]) -> pd.DataFrame:
+        """:meth:`marks` of these records, typed (see :func:`typed_records`)."""
+        marks = self.marks()
+        return typed_records(marks[marks["record_id"].isin(set(record_ids))])
+
+    def set_closed(self, closed: Mapping[int, dt.datetime | None]) -> None:
+        """Set each record's ``closed_at`` (``None`` while its management is open): whether
+        marks close a record is the procedure's rule, decided by the caller."""
+        rows = [(iso(when), int(rid)) for rid, when in closed.items()]
         self.db.executemany(
             "UPDATE records SET closed_at = ? WHERE id = ? AND closed_at != ?",
-            [(when, int(rid), when) for rid, when in closed.items()],
+            [(when, rid, when) for when, rid in rows],
         )
 
     def _log(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
@@ -640,7 +690,7 @@ class Ledger:
 
     def written_sheets(self) -> tuple[str, dict[str, Any]]:
         """SHA-256 of the workbook the last operation wrote, and what it noted about that
-        workbook's sheets (written and read by ``swat_xl.services.session``)."""
+        workbook's sheets (written and read by ``swat_xl.services.rendering``)."""
         row = self.db.execute("SELECT written, sheets FROM workbook_state WHERE id = 1").fetchone()
         if not row or not row[0]:
             return "", {}
@@ -753,6 +803,187 @@ class Ledger:
         frame[unread("held_on")] = _unread_text(text, held)
         return frame
 
+    # -- what single use cases ask -----------------------------------------------------------
+    def waiting_records(self) -> pd.DataFrame:
+        """Manageable open records with no agent yet (to assign)."""
+        return pd.read_sql_query(
+            "SELECT id AS record_id, segment, account, ani, custcode FROM records "
+            "WHERE agent = '' AND exclusion = '' AND archived_at = '' AND outcome = '' "
+            "ORDER BY id",
+            self.db,
+        )
+
+    def unassign(self, record_ids: Iterable[int]) -> None:
+        self.db.executemany(
+            "UPDATE records SET agent = '' WHERE id = ?", [(r,) for r in record_ids]
+        )
+
+    def assigned_open(self) -> list[tuple[int, str]]:
+        """``(id, agent)`` of the records the agent sheets show (assigned, manageable, not
+        archived)."""
+        return self.db.execute(
+            "SELECT id, agent FROM records WHERE agent != '' AND archived_at = '' "
+            "AND exclusion = ''"
+        ).fetchall()
+
+    def agents_of_records(self) -> dict[int, str]:
+        """The current agent of every assigned record."""
+        return dict(self.db.execute("SELECT id, agent FROM records WHERE agent != ''").fetchall())
+
+    def archive(self, before: dt.date, at: dt.datetime) -> tuple[int, int, int]:
+        """Archive records closed, and excluded ones exported to the form, before ``before``;
+        returns (closed archived, excluded archived, records left on the sheets)."""
+        limit = before.isoformat()
+        closed = self.db.execute(
+            "UPDATE records SET archived_at = ? WHERE archived_at = '' AND outcome != '' "
+            "AND closed_at != '' AND substr(closed_at, 1, 10) < ?",
+            (at.isoformat(), limit),
+        ).rowcount
+        excluded = self.db.execute(
+            "UPDATE records SET archived_at = ? WHERE archived_at = '' AND exclusion != '' "
+            "AND form_exported_at != '' AND substr(form_exported_at, 1, 10) < ?",
+            (at.isoformat(), limit),
+        ).rowcount
+        remaining = self.db.execute(
+            "SELECT COUNT(*) FROM records WHERE archived_at = ''"
+        ).fetchone()[0]
+        return closed, excluded, remaining
+
+    def purge_cuts_before(self, limit: dt.datetime, *, notice: str) -> dict[str, int]:
+        """Delete the records (and their history) of cuts imported before ``limit``; the cuts
+        stay; the log forgets those records (see :meth:`redact_events`). Returns counts: cuts,
+        records, history_rows, open_records, log_lines_redacted."""
+        old = (limit.isoformat(),)
+        in_old_cuts = "cut_id IN (SELECT id FROM cuts WHERE imported_at < ?)"
+        cuts = self.db.execute("SELECT COUNT(*) FROM cuts WHERE imported_at < ?", old).fetchone()[0]
+        ids = [r[0] for r in self.db.execute(f"SELECT id FROM records WHERE {in_old_cuts}", old)]
+        history = 0
+        for table in ("mark_history", "assignments"):
+            history += self.db.execute(
+                f"DELETE FROM {table} WHERE record_id IN (SELECT id FROM records WHERE "
+                f"{in_old_cuts})",
+                old,
+            ).rowcount
+        still_open = self.db.execute(
+            f"SELECT COUNT(*) FROM records WHERE {in_old_cuts} AND archived_at = '' "
+            "AND exclusion = '' AND outcome = ''",
+            old,
+        ).fetchone()[0]
+        records = self.db.execute(f"DELETE FROM records WHERE {in_old_cuts}", old).rowcount
+        events = self.redact_events(ids, notice=notice)
+        return {
+            "cuts": cuts,
+            "records": records,
+            "history_rows": history,
+            "open_records": still_open,
+            "log_lines_redacted": events,
+        }
+
+    def copies_before(self, limit: dt.datetime, form_command: str) -> dict[str, list[Any]]:
+        """Where records of cuts imported before ``limit`` went outside the tool (read before
+        :meth:`purge_cuts_before`): ``agent_workbooks`` as (agent, file name, exported_at
+        text), ``form_exports`` as (file name or "", started_at text) of the operations named
+        ``form_command`` that exported them, ``exports`` the Power BI file names."""
+        old = (limit.isoformat(),)
+        in_old_cuts = "cut_id IN (SELECT id FROM cuts WHERE imported_at < ?)"
+        ids = {r[0] for r in self.db.execute(f"SELECT id FROM records WHERE {in_old_cuts}", old)}
+        out: dict[str, list[Any]] = {"agent_workbooks": [], "form_exports": [], "exports": []}
+        if not ids:
+            return out
+        for agent, file_name, exported_at, record_ids in self.db.execute(
+            "SELECT agent, file_name, exported_at, record_ids FROM agent_exports ORDER BY id"
+        ):
+            if ids & set(json.loads(record_ids)):
+                out["agent_workbooks"].append((agent, file_name, exported_at))
+        exported: set[str] = set()
+        chunked = sorted(ids)
+        for start in range(0, len(chunked), 900):
+            chunk = chunked[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            exported.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT DISTINCT form_exported_at FROM records WHERE id IN ({marks}) "
+                    "AND form_exported_at != ''",
+                    chunk,
+                )
+            )
+        for started_at, counts in self.db.execute(
+            "SELECT started_at, counts FROM operations WHERE command = ? ORDER BY id",
+            (form_command,),
+        ):
+            if started_at in exported:
+                try:
+                    file = json.loads(counts or "{}").get("file", "")
+                except ValueError:
+                    file = ""
+                out["form_exports"].append((file, started_at))
+        for (name,) in self.db.execute(
+            "SELECT file_name FROM cuts WHERE imported_at < ? ORDER BY id", old
+        ):
+            out["exports"].append(name)
+        return out
+
+    def mark_form_exported(
+        self, record_ids: Iterable[int], at: dt.datetime, *, corrections: Iterable[int] = ()
+    ) -> None:
+        """Note that these records went to the online form at ``at`` (a record exported before
+        keeps its first time); a correction is sent once: from now on only a later change of
+        its marks sends it again."""
+        when = iso(at)
+        self.db.executemany(
+            "UPDATE records SET form_exported_at = ? WHERE id = ? AND form_exported_at = ''",
+            [(when, int(rid)) for rid in record_ids],
+        )
+        self.db.executemany(
+            "UPDATE records SET form_exported_at = ? WHERE id = ?",
+            [(when, int(rid)) for rid in corrections],
+        )
+
+    def practice_days(self) -> set[str]:
+        """The days of the practices log as kept (ISO, or the text typed when not a date)."""
+        return {row[0] for row in self.db.execute("SELECT held_on FROM practice_log")}
+
+    def replace_practice_log(self, entries: Iterable[tuple[str, str, str, str, str]]) -> None:
+        """The ``Prácticas`` sheet's log replaces the ledger's copy."""
+        self.db.execute("DELETE FROM practice_log")
+        self.db.executemany(
+            "INSERT INTO practice_log (held_on, practice, owner, minutes, notes) "
+            "VALUES (?, ?, ?, ?, ?)",
+            list(entries),
+        )
+
+    # -- agent workbooks -----------------------------------------------------------------------
+    def add_agent_export(
+        self, token: str, agent: str, file_name: str, at: dt.datetime, record_ids: Iterable[int]
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO agent_exports (token, agent, file_name, exported_at, record_ids) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (token, agent, file_name, at.isoformat(), json.dumps([int(i) for i in record_ids])),
+        )
+
+    def agent_export(self, token: str) -> tuple[str, str, list[int]] | None:
+        """(agent, exported_at, record ids) of the agent workbook with ``token``."""
+        row = self.db.execute(
+            "SELECT agent, exported_at, record_ids FROM agent_exports WHERE token = ?", (token,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], list(json.loads(row[2])))
+
+    def latest_agent_export(self, agent: str) -> str:
+        """When the newest workbook of ``agent`` was written (ISO text)."""
+        return str(
+            self.db.execute(
+                "SELECT MAX(exported_at) FROM agent_exports WHERE agent = ?", (agent,)
+            ).fetchone()[0]
+        )
+
+    def mark_collected(self, file_name: str, at: dt.datetime) -> None:
+        self.db.execute(
+            "UPDATE agent_exports SET collected_at = ? WHERE file_name = ? AND collected_at = ''",
+            (at.isoformat(), file_name),
+        )
+
 
 def _with_times(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     for name in names:
@@ -825,3 +1056,20 @@ def _split_sql(script: str) -> list[str]:
     if buffer:
         statements.append("\n".join(buffer))
     return statements
+
+
+class LedgerFiles:
+    """Ledgers as SQLite files (``:memory:`` for one that lives only while it is open)."""
+
+    def exists(self, path: Path) -> bool:
+        return Path(path).exists()
+
+    def open(self, path: Path, *, create: bool = False) -> Ledger:
+        return Ledger.open(path, create=create)
+
+    def discard(self, path: Path) -> None:
+        Path(path).unlink(missing_ok=True)
+
+    def check(self, path: Path) -> bool:
+        """Whether the ledger at ``path`` opens and passes SQLite's quick check."""
+        return quick_check(path)

@@ -7,7 +7,7 @@
   network drive.
 
 Both answer "nothing to report" on other systems, so callers need no platform test of
-their own. The checks that use them (:mod:`swat_xl.services.doctor`) take these functions
+their own. The checks that use them (:mod:`swat_xl.install.doctor`) take these functions
 as parameters, and their tests pass fakes.
 """
 

@@ -1,5 +1,6 @@
 """The macro side of the master workbook at run time: its VBA project and ribbon carried over
-every rewrite, and its xlwings.conf sheet.
+every rewrite (the rows of its xlwings.conf sheet are
+:data:`swat_xl.workbook.xlwings_conf.XLWINGS_CONF`).
 
 The master is a standalone xlwings workbook: no add-in is installed, so its own VBA
 project carries the ``xlwings`` module (``RunPython``) and the ``Dictionary`` class.
@@ -12,8 +13,7 @@ the sources, and nothing here imports it.
 * :func:`shipped_vba_project` and :func:`shipped_ribbon` read the built artifacts;
 * :func:`add_ribbon` puts a ribbon into a written ``.xlsx``/``.xlsm`` package;
 * :func:`extract_vba` and :func:`extract_ribbon` take both out of an existing
-  workbook, so a rewrite of the master carries them over;
-* :data:`XLWINGS_CONF` are the rows of the ``xlwings.conf`` sheet.
+  workbook, so a rewrite of the master carries them over.
 
 Package XML is read with :mod:`defusedxml` only and edited with string operations,
 so a rewritten part keeps every byte that is not ours.
@@ -55,28 +55,6 @@ RIBBON_REL_ID = "swatRibbon"
 
 #: Zip timestamp of every member written here (the earliest a zip can hold).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-#: Name of the sheet the xlwings VBA reads its settings from (``PROJECT_NAME & ".conf"``).
-XLWINGS_CONF_SHEET = "xlwings.conf"
-#: Rows of that sheet, from A1 down with no header and no blank row (the VBA reads
-#: ``A1:A<End(xlDown)>``; keys are compared in upper case and must be unique, values
-#: are in column B). Every key the sheet holds overrides the user's own
-#: ``%USERPROFILE%\\.xlwings\\xlwings.conf``, which is why the empty ones are listed
-#: too. Booleans must be written as booleans (or the text ``False``), never left
-#: empty: xlwings 0.37.8 assigns them to a VBA ``Boolean``.
-XLWINGS_CONF: list[tuple[str, str | bool]] = [
-    ("Interpreter_Win", r"%USERPROFILE%\swat_xl\.venv\Scripts\pythonw.exe"),
-    ("PYTHONPATH", ""),
-    ("Conda Path", ""),
-    ("Conda Env", ""),
-    ("UDF Modules", ""),
-    ("Debug UDFs", False),
-    ("Use UDF Server", False),
-    ("Show Console", False),
-    # swat_xl is installed in the venv: the workbook's folder (maybe a OneDrive URL,
-    # which xlwings cannot always map to a local path) must not go on sys.path.
-    ("ADD_WORKBOOK_TO_PYTHONPATH", False),
-]
 
 _RELATIONSHIP_RE = re.compile(
     r"<(?:[A-Za-z_][\w.-]*:)?Relationship\b[^>]*?(?:/>|>\s*</(?:[A-Za-z_][\w.-]*:)?Relationship\s*>)",

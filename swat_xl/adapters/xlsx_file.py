@@ -25,13 +25,14 @@ from swat_xl.adapters.packages import sheet_parts
 from swat_xl.adapters.xlsx_reader import XlsxReader
 from swat_xl.adapters.xlsx_writer import render
 from swat_xl.errors import WorkbookError, WorkbookOpenError
+from swat_xl.workbook import labels as L
 from swat_xl.workbook.spec import Sheet, WorkbookSpec
 
 __all__ = ["BACKUP_DIR", "TMP_PREFIX", "FileWorkbook", "render"]  # render: the writer's, here too
 
-TMP_PREFIX = ".swat-tmp-"  # every temporary file beside the workbook starts with this
+TMP_PREFIX = L.TMP_PREFIX
 _PROCESS_START = time.time()
-BACKUP_DIR = "swat_copias"
+BACKUP_DIR = L.BACKUP_FOLDER
 
 
 class FileWorkbook:

@@ -37,7 +37,7 @@ import contextlib
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,12 +198,34 @@ class Plan:
     delete: list[str]  # stale agent sheets
 
 
-class LiveWorkbook:
-    """The master workbook open in Excel (an ``xlwings.Book``)."""
+@dataclass
+class LivePublication:
+    """Drawing a checked plan into the open book and saving it (after the ledger commits)."""
 
-    def __init__(self, book: Any) -> None:
+    workbook: LiveWorkbook
+    plan: Plan
+    fingerprint: str | None = None  # Excel owns the file: its bytes are not known here
+
+    def finish(self) -> None:
+        self.workbook.say("Dibujando las hojas en Excel…")
+        self.workbook.draw(self.plan)
+        self.workbook.say("Guardando el libro…")
+        self.workbook.save()
+
+
+class LiveWorkbook:
+    """The master workbook open in Excel (an ``xlwings.Book``), as the services see it.
+
+    Excel owns the file: nothing is replaced on disk. :meth:`publish` checks the book can take
+    the new content before the ledger commits; the publication's ``finish()`` draws into the
+    open book and saves it, so the file on disk and the ledger agree."""
+
+    keeps_backups = False  # Excel saves the book in place: no copy in «swat_copias»
+
+    def __init__(self, book: Any, *, progress: Callable[[str], None] | None = None) -> None:
         self.book = book
         self.path = Path(str(book.fullname))
+        self.say = progress or (lambda _text: None)
         #: Spanish notes about what could not be drawn (best-effort parts such as the chart).
         self.problems: list[str] = []
         self._rows: dict[str, list[list[Any]]] = {}
@@ -212,6 +234,37 @@ class LiveWorkbook:
         #: 30-sheet master that way was a third of an import's COM calls.
         self._sheets: dict[str, tuple[str, Any]] | None = None
         self._ordered = True  # False once a sheet was added: the names' order must be read
+
+    def fingerprint(self) -> str | None:
+        """Unknown: the book in Excel may differ from its file (marks are always read)."""
+        return None
+
+    def reusable_sheets(self) -> set[str]:
+        """None: every sheet the spec owns is drawn again."""
+        return set()
+
+    def stale_agent_sheets(self, spec: WorkbookSpec) -> list[str]:
+        """Agent sheets the spec no longer has (their marks were synced by this operation)."""
+        keep = {sheet.name.casefold() for sheet in spec.sheets}
+        return [
+            name
+            for name in self.sheet_names()
+            if name.casefold() not in keep
+            and name not in L.OWNED_SHEETS
+            and L.is_agent_header(self.header(name))
+        ]
+
+    def publish(
+        self,
+        spec: WorkbookSpec,
+        *,
+        backups_to_keep: int = 0,
+        now: dt.datetime | None = None,
+        ledger_copy: Path | None = None,
+    ) -> LivePublication:
+        """Check the book can take ``spec`` (Excel keeps no backups of its own: the ribbon's
+        «Nuevo periodo» saves a copy)."""
+        return LivePublication(self, self.prepare(spec, delete=self.stale_agent_sheets(spec)))
 
     # -- reading ----------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -7,14 +7,16 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from swat_xl.adapters.system import now
+from swat_xl.bootstrap import file_unit
+from swat_xl.core.config import Settings
 from swat_xl.demo.sample import make_export, simulate_agent_day
 from swat_xl.services.agents import collect_agent_workbooks, export_agent_workbooks
-from swat_xl.services.files import FileMaster
 from swat_xl.services.form import export_form
 from swat_xl.services.importing import import_cut
 from swat_xl.services.indicator import pct_text, refresh_kpi
 from swat_xl.services.master import init_workbook
-from swat_xl.services.session import ledger_path_for, now
+from swat_xl.services.unit_of_work import ledger_path_for
 
 DEMO_WORKBOOK = "SWAT_Detractores_demo.xlsx"
 DEMO_ROSTER = (
@@ -30,8 +32,6 @@ DEMO_ROSTER = (
 
 def _fresh(folder: Path) -> None:
     """Remove what an earlier demo left in ``folder`` (only the demo's own files)."""
-    from swat_xl.core.config import Settings
-
     workbook = folder / DEMO_WORKBOOK
     for path in (
         workbook,
@@ -64,11 +64,11 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
     make_export(second_path, rows=300, seed=12, previous=[first], repeat_from_previous=40)
 
     workbook_path = folder / DEMO_WORKBOOK
-    init_workbook(workbook_path, roster_file=roster)
+    init_workbook(file_unit(workbook_path, must_exist=False), workbook_path, roster_file=roster)
     echo(f"Libro maestro creado: {workbook_path}")
     results = []
     for export in (folder / "data.xlsx", second_path):
-        result = import_cut(FileMaster(workbook_path), export)
+        result = import_cut(file_unit(workbook_path), export)
         results.append(result)
         echo(
             f"Corte «{export.name}»: {result.rows_read} filas, {result.ally_rows} de Almacontact, "
@@ -78,26 +78,30 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
             f"{result.unassigned} sin asignar."
         )
     agents_folder = folder / "libros_asesores"
-    delivery = export_agent_workbooks(FileMaster(workbook_path), agents_folder)
-    echo(f"Libros por asesor: {len(delivery['files'])} en «{agents_folder}».")
+    delivery = export_agent_workbooks(file_unit(workbook_path), agents_folder)
+    echo(f"Libros por asesor: {len(delivery.files)} en «{agents_folder}».")
     marked = simulate_agent_day(agents_folder, seed=5, now=_last_working_morning())
-    collected = collect_agent_workbooks(FileMaster(workbook_path), agents_folder)
-    echo(f"Los asesores marcaron {marked} registros; se recogieron {collected['records']}.")
-    kpi = refresh_kpi(FileMaster(workbook_path))
-    verdict = "cumple" if kpi["meets_target"] else "no cumple"
+    collected = collect_agent_workbooks(file_unit(workbook_path), agents_folder)
+    echo(f"Los asesores marcaron {marked} registros; se recogieron {collected.records}.")
+    kpi = refresh_kpi(file_unit(workbook_path)).report
+    verdict = "cumple" if kpi.meets_target else "no cumple"
     echo(
-        f"Indicador: contacto efectivo {pct_text(kpi['effective_contact_pct'] / 100)} "
-        f"({kpi['effective_contacts']} de {kpi['total_records']} registros enviados), "
-        f"{verdict} la meta de {pct_text(kpi['target_pct'] / 100)}; pendientes {kpi['pending']}."
+        f"Indicador: contacto efectivo {pct_text(kpi.ratio)} "
+        f"({kpi.effective_contacts} de {kpi.total_records} registros enviados), "
+        f"{verdict} la meta de {pct_text(kpi.target)}; pendientes {kpi.pending}."
     )
-    form = export_form(FileMaster(workbook_path), folder / "formulario.xlsx")
+    form = export_form(file_unit(workbook_path), folder / "formulario.xlsx")
     echo(
-        f"Para el formulario GESTION DETRACTORES ONLINE: {form['exported']} filas "
-        f"({form['closed']} gestionadas, {form['excluded']} no gestionables) en "
+        f"Para el formulario GESTION DETRACTORES ONLINE: {form.exported} filas "
+        f"({form.closed} gestionadas, {form.excluded} no gestionables) en "
         f"«{folder / 'formulario.xlsx'}»."
     )
     echo(
         "Abra el libro en Excel: cada asesor tiene su hoja con listas desplegables; "
         "«Indicador» tiene el detalle y la gráfica."
     )
-    return {"workbook": str(workbook_path), "imports": [r.as_json() for r in results], "kpi": kpi}
+    return {
+        "workbook": str(workbook_path),
+        "imports": [r.as_json() for r in results],
+        "kpi": kpi.as_json(),
+    }

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from pathlib import Path
 
-from swat_xl.adapters.xlsx_file import FileWorkbook
 from swat_xl.core.text import clean_text
 from swat_xl.errors import CollectError, InputError, WorkbookError
-from swat_xl.services.marks import MarkRow, apply_mark_rows, is_agent_header, read_mark_rows
-from swat_xl.services.session import Session, WorkbookPort, run_operation
+from swat_xl.services.marks import MarkRow, apply_mark_rows, read_mark_rows
+from swat_xl.services.operation import run_operation
+from swat_xl.services.ports import FilesPort, SheetReader
+from swat_xl.services.results import AgentBooksResult, CollectResult
+from swat_xl.services.session import Session
+from swat_xl.services.unit_of_work import UnitOfWork
+from swat_xl.workbook import labels as L
 from swat_xl.workbook.layout import agent_sheet, file_names_for, sheet_names_for, with_display
 from swat_xl.workbook.spec import Cell, Sheet, WorkbookSpec
 
@@ -28,15 +31,15 @@ def _meta_sheet(token: str, agent: str, at: dt.datetime, master: str) -> Sheet:
     return Sheet(META_SHEET, cells=cells, hidden=True)
 
 
-def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[str, object]:
+def export_agent_workbooks(uow: UnitOfWork, out_dir: str | Path) -> AgentBooksResult:
     """Write ``<out_dir>/<agent>.xlsx`` with only that agent's open rows (same dropdowns)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("La ruta de salida no es una carpeta", file=out)
 
-    def body(session: Session) -> dict[str, object]:
+    def body(session: Session) -> AgentBooksResult:
         out.mkdir(parents=True, exist_ok=True)
-        taken_in = _take_in_previous_delivery(session, out)
+        taken_in = _take_in_previous_delivery(session, uow.files, out)
         records = session.ledger.records(include_archived=False)
         open_rows = records[
             (records["agent"] != "") & (records["outcome"] == "") & (records["exclusion"] == "")
@@ -60,17 +63,9 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
                 ],
                 active=sheets[agent],
             )
-            FileWorkbook(path).save(spec, backups_to_keep=0)
-            session.ledger.db.execute(
-                "INSERT INTO agent_exports (token, agent, file_name, exported_at, record_ids) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    token,
-                    agent,
-                    path.name,
-                    session.now.isoformat(),
-                    json.dumps([int(i) for i in mine["id"]]),
-                ),
+            uow.files.save_book(spec, path)
+            session.ledger.add_agent_export(
+                token, agent, path.name, session.now, (int(i) for i in mine["id"])
             )
             written[agent] = len(mine)
         session.summary = (
@@ -83,16 +78,16 @@ def export_agent_workbooks(workbook: WorkbookPort, out_dir: str | Path) -> dict[
             "records": sum(written.values()),
             "previous_collected": taken_in,
         }
-        return {"folder": str(out), "files": written, "previous_collected": taken_in}
+        return AgentBooksResult(str(out), written, taken_in)
 
-    return run_operation(workbook, "Libros por asesor", body)
+    return run_operation(uow, "Libros por asesor", body)
 
 
 Note = tuple[str, str, "int | None"]  # an event to log once the file is accepted
 
 
 def _read_agent_file(
-    path: Path, session: Session, *, allow_earlier: bool = False
+    path: Path, session: Session, files: FilesPort, *, allow_earlier: bool = False
 ) -> tuple[str, list[MarkRow], list[Note]]:
     """Validate one agent workbook against the ledger and return its agent, its mark rows and
     the notes to log if it is taken. Raises :class:`CollectError` (nothing logged) when the
@@ -100,7 +95,10 @@ def _read_agent_file(
 
     ``allow_earlier`` accepts a file of an earlier delivery (used when a new delivery first
     takes in what the previous one still holds)."""
-    book = FileWorkbook(path)
+    try:
+        book = files.open_book(path)
+    except Exception as exc:  # the adapter raises WorkbookError; any other is a broken file
+        raise CollectError("No se pudo leer el libro del asesor", file=path) from exc
     try:
         return _read_open_agent_file(book, path, session, allow_earlier)
     except WorkbookError as exc:
@@ -110,7 +108,7 @@ def _read_agent_file(
 
 
 def _read_open_agent_file(
-    book: FileWorkbook, path: Path, session: Session, allow_earlier: bool
+    book: SheetReader, path: Path, session: Session, allow_earlier: bool
 ) -> tuple[str, list[MarkRow], list[Note]]:
     names = book.sheet_names()
     if META_SHEET not in names:
@@ -119,31 +117,25 @@ def _read_open_agent_file(
         )
     meta = {clean_text(r[0]): r[1] for r in book.rows(META_SHEET) if len(r) > 1}
     token = clean_text(meta.get("token", ""))
-    row = session.ledger.db.execute(
-        "SELECT agent, exported_at, record_ids FROM agent_exports WHERE token = ?", (token,)
-    ).fetchone()
+    row = session.ledger.agent_export(token)
     if row is None:
         raise CollectError(
             "Este libro de asesor no fue generado desde este libro maestro", file=path
         )
-    agent, exported_at, ids_json = row
-    newest = session.ledger.db.execute(
-        "SELECT MAX(exported_at) FROM agent_exports WHERE agent = ?", (agent,)
-    ).fetchone()[0]
+    agent, exported_at, ids = row
+    newest = session.ledger.latest_agent_export(agent)
     if exported_at != newest and not allow_earlier:
         raise CollectError(
             f"Este libro de «{agent}» es de una entrega anterior "
             f"({exported_at[:16].replace('T', ' ')}); recoja el libro más reciente",
             file=path,
         )
-    allowed = set(json.loads(ids_json))
-    current = dict(
-        session.ledger.db.execute("SELECT id, agent FROM records WHERE agent != ''").fetchall()
-    )
+    allowed = set(ids)
+    current = session.ledger.agents_of_records()
     marks: list[MarkRow] = []
     notes: list[Note] = []
     for name in names:
-        if name == META_SHEET or not is_agent_header(book.header(name)):
+        if name == META_SHEET or not L.is_agent_header(book.header(name)):
             continue
         rows, problems = read_mark_rows(book.rows(name), f"{path.name}")
         notes.extend((note, "warning", None) for note in problems)
@@ -173,7 +165,7 @@ def _log_notes(session: Session, notes: list[Note]) -> None:
         session.event(message, level=level, record_id=record_id)
 
 
-def _take_in_previous_delivery(session: Session, out: Path) -> int:
+def _take_in_previous_delivery(session: Session, files: FilesPort, out: Path) -> int:
     """Collect the marks of the files an earlier delivery left in ``out``, then remove them,
     so a new delivery never strands marks nor leaves stale files behind."""
     previous = [p for p in sorted(out.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
@@ -181,7 +173,7 @@ def _take_in_previous_delivery(session: Session, out: Path) -> int:
     done: list[Path] = []
     for path in previous:
         try:
-            _agent, rows, notes = _read_agent_file(path, session, allow_earlier=True)
+            _agent, rows, notes = _read_agent_file(path, session, files, allow_earlier=True)
         except CollectError as error:
             session.warn(f"Se dejó «{path.name}» en la carpeta: {error.message}")
             continue
@@ -191,15 +183,12 @@ def _take_in_previous_delivery(session: Session, out: Path) -> int:
     if marks:
         apply_mark_rows(session, marks, source_label="libro de asesor", ledger_competes=True)
     for path in done:
-        session.ledger.db.execute(
-            "UPDATE agent_exports SET collected_at = ? WHERE file_name = ? AND collected_at = ''",
-            (session.now.isoformat(), path.name),
-        )
+        session.ledger.mark_collected(path.name, session.now)
         path.unlink()
     return len(done)
 
 
-def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[str, object]:
+def collect_agent_workbooks(uow: UnitOfWork, folder: str | Path) -> CollectResult:
     """Read the marks of every agent workbook in ``folder`` back into the master."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -208,13 +197,13 @@ def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[
     if not files:
         raise InputError("La carpeta no tiene libros de asesor (.xlsx)", file=folder)
 
-    def body(session: Session) -> dict[str, object]:
+    def body(session: Session) -> CollectResult:
         by_file: dict[str, int] = {}
         refused: list[dict[str, str]] = []
         all_marks: list[MarkRow] = []
         for path in files:  # each file is taken whole or refused whole, with its reason
             try:
-                _agent, marks, notes = _read_agent_file(path, session)
+                _agent, marks, notes = _read_agent_file(path, session, uow.files)
             except CollectError as error:
                 refused.append({"file": path.name, "path": str(path), "reason": error.message})
                 continue
@@ -228,11 +217,7 @@ def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[
             session, all_marks, source_label="libro de asesor", ledger_competes=True
         )
         for name in by_file:
-            session.ledger.db.execute(
-                "UPDATE agent_exports SET collected_at = ? "
-                "WHERE file_name = ? AND collected_at = ''",
-                (session.now.isoformat(), name),
-            )
+            session.ledger.mark_collected(name, session.now)
         for item in refused:
             session.warn(f"No se recogió «{item['file']}»: {item['reason']}")
         session.summary = (
@@ -242,11 +227,6 @@ def collect_agent_workbooks(workbook: WorkbookPort, folder: str | Path) -> dict[
         if refused:
             session.summary += f"; {len(refused)} libros rechazados"
         session.counts = {"files": len(by_file), "refused": len(refused), **counts}
-        return {
-            "collected": sorted(by_file),
-            "refused": refused,
-            "files": by_file,
-            **counts,
-        }
+        return CollectResult(collected=sorted(by_file), refused=refused, files=by_file, **counts)
 
-    return run_operation(workbook, "Recoger gestiones", body)
+    return run_operation(uow, "Recoger gestiones", body)

@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-from swat_xl.services.session import Session, WorkbookPort, run_operation
+from swat_xl.services.operation import run_operation
+from swat_xl.services.results import ArchiveResult
+from swat_xl.services.session import Session
+from swat_xl.services.unit_of_work import UnitOfWork
 
 
-def archive(workbook: WorkbookPort, before: dt.date | None = None) -> dict[str, int]:
+def archive(uow: UnitOfWork, before: dt.date | None = None) -> ArchiveResult:
     """Archive records closed before ``before`` (all closed ones when None).
 
     Closed = a final ``Resultado``. Excluded records already exported to the online form are
     archived too. Open records always stay. Archived records still count in the indicator's
     history and in the live indicator of their period."""
 
-    def body(session: Session) -> dict[str, int]:
-        limit = (before or (session.now.date() + dt.timedelta(days=1))).isoformat()
-        db = session.ledger.db
-        closed = db.execute(
-            "UPDATE records SET archived_at = ? WHERE archived_at = '' AND outcome != '' "
-            "AND closed_at != '' AND substr(closed_at, 1, 10) < ?",
-            (session.now.isoformat(), limit),
-        ).rowcount
-        excluded = db.execute(
-            "UPDATE records SET archived_at = ? WHERE archived_at = '' AND exclusion != '' "
-            "AND form_exported_at != '' AND substr(form_exported_at, 1, 10) < ?",
-            (session.now.isoformat(), limit),
-        ).rowcount
-        remaining = db.execute("SELECT COUNT(*) FROM records WHERE archived_at = ''").fetchone()[0]
+    def body(session: Session) -> ArchiveResult:
+        limit = before or (session.now.date() + dt.timedelta(days=1))
+        closed, excluded, remaining = session.ledger.archive(limit, session.now)
         session.summary = (
             f"{closed} gestionados y {excluded} no gestionables ya tipificados salieron de las "
             f"hojas; quedan {remaining}"
         )
         session.counts = {"archived": closed, "archived_excluded": excluded, "remaining": remaining}
-        return dict(session.counts)
+        return ArchiveResult(closed, excluded, remaining)
 
-    return run_operation(workbook, "Archivar", body)
+    return run_operation(uow, "Archivar", body)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
 from swat_xl.core.assignment import assign
 from swat_xl.core.model import UNASSIGNED
 from swat_xl.core.roster import check_coverage
-
-if TYPE_CHECKING:
-    from swat_xl.services.session import Session
+from swat_xl.services.session import Session
 
 
 def assign_waiting(session: Session, reason: str = "asignación") -> pd.Series:
@@ -19,11 +15,7 @@ def assign_waiting(session: Session, reason: str = "asignación") -> pd.Series:
 
     Returns the decision per record id (agent name or ``UNASSIGNED``)."""
     ledger = session.ledger
-    waiting = pd.read_sql_query(
-        "SELECT id AS record_id, segment, account, ani, custcode FROM records "
-        "WHERE agent = '' AND exclusion = '' AND archived_at = '' AND outcome = '' ORDER BY id",
-        ledger.db,
-    )
+    waiting = ledger.waiting_records()
     if waiting.empty:
         return pd.Series(dtype="object")
     waiting["account"] = waiting["account"].where(waiting["account"] != "", waiting["custcode"])

@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from swat_xl.adapters.ledger import Ledger, iso
-from swat_xl.adapters.xlsx_file import render
 from swat_xl.core.kpi import form_ready
-from swat_xl.errors import InputError, LedgerError, WorkbookError
+from swat_xl.errors import InputError, WorkbookError
+from swat_xl.services.operation import run_operation
+from swat_xl.services.ports import WorkbookPort
+from swat_xl.services.results import FormResult
+from swat_xl.services.session import Session
+from swat_xl.services.unit_of_work import UnitOfWork
+from swat_xl.workbook import labels as L
 from swat_xl.workbook.form import form_workbook
-
-if TYPE_CHECKING:
-    from swat_xl.services.session import Session, WorkbookPort
 
 
 def _check_target(workbook: WorkbookPort, out: Path) -> Path:
@@ -43,31 +43,18 @@ def _check_target(workbook: WorkbookPort, out: Path) -> Path:
     return target
 
 
-def export_form(
-    workbook: WorkbookPort, out: str | Path, *, everything: bool = False
-) -> dict[str, Any]:
+def export_form(uow: UnitOfWork, out: str | Path, *, everything: bool = False) -> FormResult:
     """Write ``out`` with the rows for the online form and mark them exported.
 
     ``everything`` re-exports every closed and excluded record (the first export time is kept).
     """
-    from swat_xl.services.session import run_operation
+    target = _check_target(uow.workbook, Path(out))
+    written = False
 
-    target = _check_target(workbook, Path(out))
-    state: dict[str, Any] = {}
-
-    def body(session: Session) -> dict[str, Any]:
+    def body(session: Session) -> FormResult:
         ledger = session.ledger
-        # A mark changed after its record was exported: exported again, as a correction.
-        changed = (
-            "r.form_exported_at != '' AND EXISTS (SELECT 1 FROM mark_history h "
-            "WHERE h.record_id = r.id AND h.at > r.form_exported_at)"
-        )
-        where = "(r.outcome != '' OR r.exclusion != '')"
-        if not everything:
-            where += f" AND (r.form_exported_at = '' OR ({changed}))"
-        candidates = ledger.records(where=where)
-        corrected = set(ledger.records(where=changed, columns=("id",))["id"].astype(int))
-        candidates["correction"] = candidates["id"].astype(int).isin(corrected)
+        # A mark changed after its record was exported comes again, as a correction.
+        candidates = ledger.form_records(include_exported=everything)
         # Incomplete or invalid marks stay out until fixed (they are listed in «Indicador»).
         ready, held = form_ready(candidates, session.settings, session.now)
         rows = candidates.loc[ready]
@@ -83,19 +70,11 @@ def export_form(
                 )
             )
             session.counts = {"exported": 0, "closed": 0, "excluded": 0, "held": waiting}
-            return {
-                "file": None,
-                "exported": 0,
-                "closed": 0,
-                "excluded": 0,
-                "newly_marked": 0,
-                "corrections": 0,
-                "held": waiting,
-            }
+            return FormResult(None, 0, 0, 0, 0, corrections=0, held=waiting)
         spec = form_workbook(rows, session.now, session.settings)
-        tmp = target.with_name(f".swat-tmp-{uuid.uuid4().hex}.xlsx")
+        tmp = target.with_name(f"{L.TMP_PREFIX}{uuid.uuid4().hex}.xlsx")
         try:
-            render(spec, tmp)
+            uow.files.render_book(spec, tmp)
             os.replace(tmp, target)
         except OSError as exc:
             raise WorkbookError(
@@ -104,19 +83,11 @@ def export_form(
             ) from exc
         finally:
             tmp.unlink(missing_ok=True)
-        state.update(ledger=ledger.path, written=True, when=iso(session.now))
+        nonlocal written
+        written = True
         fresh = rows.loc[rows["form_exported_at"].isna(), "id"].astype(int).tolist()
         again = rows.loc[rows["correction"], "id"].astype(int).tolist()
-        state["ids"] = fresh + again
-        ledger.db.executemany(
-            "UPDATE records SET form_exported_at = ? WHERE id = ? AND form_exported_at = ''",
-            [(state["when"], rid) for rid in fresh],
-        )
-        # A correction is sent once: from now on only a later change sends it again.
-        ledger.db.executemany(
-            "UPDATE records SET form_exported_at = ? WHERE id = ?",
-            [(state["when"], rid) for rid in again],
-        )
+        ledger.mark_form_exported(fresh, session.now, corrections=again)
         closed = int((rows["outcome"] != "").sum())
         excluded = int(((rows["outcome"] == "") & (rows["exclusion"] != "")).sum())
         session.summary = (
@@ -144,27 +115,19 @@ def export_form(
             "held": waiting,
             "file": str(target),  # «purge» names the exports that hold purged records
         }
-        return dict(session.counts)
+        return FormResult(
+            str(target),
+            len(rows),
+            closed,
+            excluded,
+            len(fresh),
+            corrections=len(again),
+            held=waiting,
+        )
 
     try:
-        return run_operation(workbook, "Exportar formulario", body)
+        return run_operation(uow, "Exportar formulario", body)
     except BaseException:
-        if state.get("written") and not _committed(state):
+        if written and not uow.committed:  # after the commit, the marks stand: keep the file
             target.unlink(missing_ok=True)
         raise
-
-
-def _committed(state: dict[str, Any]) -> bool:
-    """Did the ledger keep this export's marks (a failure after the commit)?"""
-    ids = state.get("ids") or []
-    if not ids:
-        return False
-    try:
-        with Ledger.open(state["ledger"]) as ledger:
-            row = ledger.db.execute(
-                "SELECT COUNT(*) FROM records WHERE id = ? AND form_exported_at = ?",
-                (ids[0], state["when"]),
-            ).fetchone()
-    except LedgerError:
-        return True  # cannot tell: keep the file rather than lose what was marked
-    return bool(row and row[0])

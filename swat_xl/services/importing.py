@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from swat_xl.adapters.export_reader import read_export
 from swat_xl.core.fields import AliasMap
 from swat_xl.core.model import EXCLUSION_REASONS, SEGMENTS, UNASSIGNED
 from swat_xl.core.rules import prepare_cut
-from swat_xl.errors import ExportError
 from swat_xl.services.assigning import assign_waiting
-from swat_xl.services.session import Session, WorkbookPort, read_settings, run_operation
-
-
-@dataclass
-class ImportResult:
-    file: str
-    rows_read: int
-    ally_rows: int
-    duplicate_rows: int
-    new_records: int
-    by_segment: dict[str, int]
-    excluded: dict[str, int]
-    assigned: int
-    unassigned: int
-    already_imported: bool = False
-    cut_id: int | None = None
-    # Records already typified in the online form that came back: their entry is missing at
-    # Claro (section 4: typifying "evita que vuelva a salir replicado el registro").
-    reappeared_closed: int = 0
-    reappeared_ids: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+from swat_xl.services.operation import run_operation
+from swat_xl.services.results import ImportResult
+from swat_xl.services.session import Session
+from swat_xl.services.sheets import read_settings
+from swat_xl.services.unit_of_work import UnitOfWork
 
 
 def import_cut(
-    workbook: WorkbookPort,
+    uow: UnitOfWork,
     export_path: str | Path,
     *,
     progress: Callable[[str], None] | None = None,
@@ -48,9 +25,9 @@ def import_cut(
     """Import one export into the master. Bad input raises before anything is written."""
     export_path = Path(export_path)
     say = progress or (lambda _text: None)
-    settings = read_settings(workbook)
+    settings = read_settings(uow.workbook)
     say("Leyendo el archivo de Power BI…")
-    table = read_export(export_path, AliasMap(settings.aliases))
+    table = uow.files.read_export(export_path, AliasMap(settings.aliases))
     say("Filtrando aliado, segmento y exclusiones…")
     ally = prepare_cut(table.frame, settings)
 
@@ -133,28 +110,14 @@ def import_cut(
         say("Escribiendo el libro…")
         return result
 
-    try:
-        return run_operation(workbook, "Importar corte", body, settings=settings)
-    except ExportError:
-        raise
+    return run_operation(uow, "Importar corte", body, settings=settings)
 
 
 def _reappeared(session: Session, keys: list[str]) -> list[int]:
     """Records of ``keys`` already exported to the online form (closed or no gestionable): one
     that comes back in a later cut means its form entry is missing at Claro. They are not sent
     to an agent again (they are duplicates); the backoffice gets their IDs in Bitácora."""
-    found: list[int] = []
-    for start in range(0, len(keys), 900):
-        chunk = keys[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        found.extend(
-            int(rid)
-            for (rid,) in session.ledger.db.execute(
-                f"SELECT id FROM records WHERE key IN ({marks}) AND form_exported_at != '' "
-                "AND (closed_at != '' OR exclusion != '') ORDER BY id",
-                chunk,
-            )
-        )
+    found = session.ledger.typified_among(keys)
     if found:
         shown = ", ".join(str(rid) for rid in found[:50]) + (" …" if len(found) > 50 else "")
         session.warn(

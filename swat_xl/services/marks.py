@@ -12,13 +12,13 @@ A sheet is an agent sheet when its first row holds ``ID`` and ``Resultado``, wha
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from swat_xl.adapters.ledger import iso, typed_records
 from swat_xl.core.config import Settings
 from swat_xl.core.dates import DATETIME_HINT, NotADate, parse_datetime, understood
 from swat_xl.core.kpi import FIELD_LABELS
@@ -26,19 +26,13 @@ from swat_xl.core.marks import fold_option, frame_state, latest_attempt, normali
 from swat_xl.core.model import MARK_FIELDS, OUTCOMES, RESOLUTIONS
 from swat_xl.core.records import as_datetime
 from swat_xl.core.text import clean_code, clean_text, is_blank, label_key, mask_digits
+from swat_xl.services.ports import LedgerPort, WorkbookPort
+from swat_xl.services.session import Session
 from swat_xl.workbook import labels as L
-
-if TYPE_CHECKING:
-    from swat_xl.adapters.ledger import Ledger
-    from swat_xl.services.session import Session, WorkbookPort
+from swat_xl.workbook.columns import agent_columns
 
 _HEADER_TO_FIELD = {label_key(header): name for name, header in L.MARK_HEADERS.items()}
 _ATTEMPTS = ("attempt1", "attempt2", "attempt3")
-
-
-def is_agent_header(header: Sequence[Any]) -> bool:
-    keys = {label_key(cell) for cell in header}
-    return label_key(L.ID_HEADER) in keys and label_key(L.OUTCOME_HEADER) in keys
 
 
 @dataclass(frozen=True)
@@ -244,13 +238,12 @@ def close_records(session: Session, record_ids: set[int]) -> None:
     """Set ``closed_at`` of these records by the procedure's closing rules
     (:func:`swat_xl.core.marks.mark_state`): the latest attempt when the marks close the record
     (when the management happened, not when the tool read it), ``""`` while they do not."""
-    marks = session.ledger.marks()
-    marks = typed_records(marks[marks["record_id"].isin(record_ids)])
+    marks = session.ledger.typed_marks(record_ids)
     if marks.empty:
         return
     state = frame_state(marks, session.settings)
     latest = latest_attempt(marks)
-    closed: dict[int, str] = {}
+    closed: dict[int, dt.datetime | None] = {}
     for rid, done, when, marked in zip(
         marks["record_id"].tolist(),
         state.closed.tolist(),
@@ -259,11 +252,11 @@ def close_records(session: Session, record_ids: set[int]) -> None:
         strict=True,
     ):
         if not done:
-            closed[int(rid)] = ""
+            closed[int(rid)] = None
         elif np.isnat(when):
-            closed[int(rid)] = iso(as_datetime(marked))
+            closed[int(rid)] = as_datetime(marked)
         else:
-            closed[int(rid)] = iso(as_datetime(when))
+            closed[int(rid)] = as_datetime(when)
     session.ledger.set_closed(closed)
 
 
@@ -284,7 +277,7 @@ class SheetRoles:
     copies: tuple[str, ...]  # a user's copy of an agent sheet: kept as the user's, not read
 
 
-def sheet_roles(workbook: WorkbookPort, ledger: Ledger) -> SheetRoles:
+def sheet_roles(workbook: WorkbookPort, ledger: LedgerPort) -> SheetRoles:
     """The agent sheets are the ones the tool drew last time (kept in the ledger), whatever
     their headers now; a sheet with an agent sheet's headers is one too unless every sheet the
     tool drew is still there (then it is a user's copy). Without that memory (an older ledger),
@@ -298,7 +291,7 @@ def sheet_roles(workbook: WorkbookPort, ledger: Ledger) -> SheetRoles:
     for name in names:
         if name in drawn:
             agent.append(name)
-        elif is_agent_header(workbook.header(name)):
+        elif L.is_agent_header(workbook.header(name)):
             (copies if all_there else agent).append(name)
     return SheetRoles(tuple(agent), tuple(copies))
 
@@ -306,8 +299,6 @@ def sheet_roles(workbook: WorkbookPort, ledger: Ledger) -> SheetRoles:
 def sync_from_workbook(session: Session) -> dict[str, int]:
     """Read the marks of every agent sheet of the workbook into the ledger; name the marks
     typed where the tool does not read them (see :func:`unread_marks`)."""
-    from swat_xl.workbook.layout import agent_columns
-
     workbook = session.workbook
     mark_rows: list[MarkRow] = []
     seen_ids: set[int] = set()
@@ -399,9 +390,7 @@ def _typed_rows(rows: list[list[Any]], stored: dict[int, dict[str, str]]) -> lis
 
 def _log_missing(session: Session, seen: set[int]) -> int:
     """Records on the sheets last time but missing now (deleted rows): restored and logged."""
-    open_records = session.ledger.db.execute(
-        "SELECT id, agent FROM records WHERE agent != '' AND archived_at = '' AND exclusion = ''"
-    ).fetchall()
+    open_records = session.ledger.assigned_open()
     missing = [(rid, agent) for rid, agent in open_records if rid not in seen]
     for rid, agent in missing[:200]:
         session.event(

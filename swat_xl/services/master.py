@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from swat_xl.adapters.tables import read_rows
 from swat_xl.core.assignment import reassign
 from swat_xl.core.config import Settings
 from swat_xl.core.model import UNASSIGNED
@@ -15,12 +13,17 @@ from swat_xl.core.roster import parse_roster
 from swat_xl.core.text import fold
 from swat_xl.errors import InputError, RosterError
 from swat_xl.services.assigning import assign_waiting
-from swat_xl.services.files import FileMaster
-from swat_xl.services.session import Session, WorkbookPort, ledger_path_for, run_operation
+from swat_xl.services.operation import run_operation
+from swat_xl.services.results import AssignResult, InitResult, ReassignResult, RosterResult
+from swat_xl.services.session import Session
+from swat_xl.services.unit_of_work import UnitOfWork, ledger_path_for
 
 
-def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) -> dict[str, object]:
-    """Create a new master workbook (and its ledger) at ``path``."""
+def init_workbook(
+    uow: UnitOfWork, path: str | Path, *, roster_file: str | Path | None = None
+) -> InitResult:
+    """Create a new master workbook (and its ledger) at ``path``, the unit of work's workbook
+    as the user named it."""
     path = Path(path)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError("El libro maestro debe terminar en .xlsx o .xlsm", file=path)
@@ -35,23 +38,18 @@ def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) ->
         raise InputError("La carpeta del libro no existe", file=path)
     agents = []
     if roster_file is not None:
-        agents = parse_roster(read_rows(roster_file), source=str(roster_file))
+        agents = parse_roster(uow.files.read_table(Path(roster_file)), source=str(roster_file))
     settings = Settings()
-    ledger_existed = ledger_path_for(path, settings).exists()
-    workbook = FileMaster(path, must_exist=False)
+    ledger_existed = uow.ledgers.exists(ledger_path_for(path, settings))
 
-    def body(session: Session) -> dict[str, object]:
+    def body(session: Session) -> InitResult:
         session.summary = f"libro creado con {len(agents)} asesores"
         if ledger_existed:
             session.summary += "; se reconstruyó desde el registro existente"
-        return {
-            "workbook": str(path),
-            "agents": len(agents),
-            "ledger": str(ledger_path_for(path, settings)),
-        }
+        return InitResult(str(path), len(agents), str(ledger_path_for(path, settings)))
 
     return run_operation(
-        workbook,
+        uow,
         "Crear libro",
         body,
         settings=settings,
@@ -61,27 +59,20 @@ def init_workbook(path: str | Path, *, roster_file: str | Path | None = None) ->
     )
 
 
-def set_roster(workbook: WorkbookPort, roster_file: str | Path) -> dict[str, int]:
+def set_roster(uow: UnitOfWork, roster_file: str | Path) -> RosterResult:
     """Replace the Asesores sheet with a roster file (csv/xlsx); open work keeps its agents."""
-    agents = parse_roster(read_rows(roster_file), source=str(roster_file))
+    agents = parse_roster(uow.files.read_table(Path(roster_file)), source=str(roster_file))
 
-    def body(session: Session) -> dict[str, int]:
+    def body(session: Session) -> RosterResult:
         session.summary = (
             f"lista de asesores cargada desde «{Path(roster_file).name}» ({len(agents)})"
         )
-        return {"agents": len(agents)}
+        return RosterResult(len(agents))
 
-    return run_operation(workbook, "Cargar asesores", body, agents=agents)
-
-
-@dataclass
-class AssignResult:
-    assigned: int
-    unassigned: int
-    by_agent: dict[str, int]
+    return run_operation(uow, "Cargar asesores", body, agents=agents)
 
 
-def assign_pending(workbook: WorkbookPort) -> AssignResult:
+def assign_pending(uow: UnitOfWork) -> AssignResult:
     """«Asignar y repartir»: place records still «Sin asignar» with the current roster."""
 
     def body(session: Session) -> AssignResult:
@@ -96,18 +87,16 @@ def assign_pending(workbook: WorkbookPort) -> AssignResult:
         session.counts = {"assigned": result.assigned, "unassigned": result.unassigned}
         return result
 
-    return run_operation(workbook, "Asignar y repartir", body)
+    return run_operation(uow, "Asignar y repartir", body)
 
 
-def reassign_agent(
-    workbook: WorkbookPort, from_agent: str, to_agent: str | None = None
-) -> dict[str, object]:
+def reassign_agent(uow: UnitOfWork, from_agent: str, to_agent: str | None = None) -> ReassignResult:
     """Move an absent agent's open records to one agent, or balance them over the others.
 
     Names are recognised whatever their accents and case (``ana gomez`` is «Ana Gómez»)."""
     typed_from, typed_to = from_agent, to_agent
 
-    def body(session: Session) -> dict[str, object]:
+    def body(session: Session) -> ReassignResult:
         open_work = session.ledger.open_work()
         open_work["account"] = open_work["account"].where(
             open_work["account"] != "", open_work["custcode"]
@@ -140,9 +129,7 @@ def reassign_agent(
             operation_id=session.operation_id,
         )
         if left:
-            session.ledger.db.executemany(
-                "UPDATE records SET agent = '' WHERE id = ?", [(rid,) for rid in left]
-            )
+            session.ledger.unassign(left)
         by_agent = pd.Series(moved, dtype="object").value_counts().sort_index().to_dict()
         target = f"a «{to_agent}»" if to_agent else f"entre {len(others)} asesores"
         session.summary = f"{len(moved)} registros de «{from_agent}» reasignados {target}" + (
@@ -151,11 +138,8 @@ def reassign_agent(
         session.counts = {"moved": len(moved), "unassigned": len(left)}
         for agent, count in by_agent.items():
             session.event(f"{count} registros de «{from_agent}» pasaron a «{agent}»")
-        return {
-            "from": from_agent,
-            "moved": len(moved),
-            "unassigned": len(left),
-            "by_agent": {str(k): int(v) for k, v in by_agent.items()},
-        }
+        return ReassignResult(
+            len(moved), len(left), {str(k): int(v) for k, v in by_agent.items()}, from_agent
+        )
 
-    return run_operation(workbook, "Reasignar asesor", body)
+    return run_operation(uow, "Reasignar asesor", body)

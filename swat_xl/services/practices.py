@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from swat_xl.core.dates import DATE_HINT, NotADate, parse_date, understood
 from swat_xl.core.text import clean_text, is_blank
+from swat_xl.services.session import Session
 from swat_xl.workbook import labels as L
-
-if TYPE_CHECKING:
-    from swat_xl.services.session import Session
 
 
 def _date(value: object) -> str:
@@ -27,8 +23,7 @@ def sync_practice_log(session: Session) -> None:
     if L.SHEET_PRACTICES not in workbook.sheet_names():
         return
     rows = workbook.rows(L.SHEET_PRACTICES)
-    db = session.ledger.db
-    kept = {row[0] for row in db.execute("SELECT held_on FROM practice_log")}
+    kept = session.ledger.practice_days()
     entries = []
     for number, row in enumerate(rows[1:], start=2):
         cells = [*row[:5], "", "", "", "", ""][:5]
@@ -50,9 +45,4 @@ def sync_practice_log(session: Session) -> None:
                 clean_text(notes),
             )
         )
-    db.execute("DELETE FROM practice_log")
-    db.executemany(
-        "INSERT INTO practice_log (held_on, practice, owner, minutes, notes) "
-        "VALUES (?, ?, ?, ?, ?)",
-        entries,
-    )
+    session.ledger.replace_practice_log(entries)

@@ -9,85 +9,32 @@ there are any, are first set aside in ``swat_copias`` (``…-apartado``), never 
 
 from __future__ import annotations
 
-import datetime as dt
-import glob
 import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from swat_xl.adapters.ledger import quick_check
-from swat_xl.adapters.xlsx_file import BACKUP_DIR, TMP_PREFIX
+from swat_xl.core.config import Settings
 from swat_xl.core.dates import NotADate, parse_datetime
 from swat_xl.errors import InputError
-from swat_xl.services.session import (
+from swat_xl.services.copies import (
+    BACKUP_DIR,
     LEDGER_SUFFIX,
-    Settings,
+    TMP_PREFIX,
+    Copy,
+    copies_of,
     ensure_writable,
-    ledger_copy_of,
-    ledger_path_for,
-    now,
-    read_settings,
-    workbook_lock,
 )
+from swat_xl.services.ports import FilesPort, LedgerStore
+from swat_xl.services.results import RestoreResult
+from swat_xl.services.sheets import read_settings
+from swat_xl.services.unit_of_work import UnitOfWork, ledger_path_for
 
-_STAMP = re.compile(r"-(\d{8}-\d{6})(?:-\d+)?$")
 SET_ASIDE = "apartado"
 
 
-@dataclass(frozen=True)
-class Copy:
-    """One workbook copy of ``swat_copias``, with the ledger copy kept with it (if any)."""
-
-    workbook: Path
-    taken: dt.datetime
-
-    @property
-    def ledger(self) -> Path:
-        return ledger_copy_of(self.workbook)
-
-    @property
-    def paired(self) -> bool:
-        return self.ledger.exists()
-
-    @property
-    def label(self) -> str:
-        return f"{self.taken:%d/%m/%Y %H:%M:%S}"
-
-
-def copies_of(workbook: Path) -> list[Copy]:
-    """The workbook's backup copies, oldest first, with the time each was taken (its name)."""
-    folder = workbook.parent / BACKUP_DIR
-    out = []
-    pattern = glob.escape(f"{workbook.stem}-") + "*" + glob.escape(workbook.suffix)
-    for path in folder.glob(pattern):
-        match = _STAMP.search(path.stem[len(workbook.stem) :])
-        if match is None:
-            continue
-        try:
-            taken = dt.datetime.strptime(match.group(1), "%Y%m%d-%H%M%S")
-        except ValueError:
-            continue
-        out.append(Copy(path, taken))
-    return sorted(out, key=lambda c: (c.taken, c.workbook.name))
-
-
-def other_copies_of(workbook: Path) -> list[Path]:
-    """Every other file of ``swat_copias`` about this workbook (set-aside files, the period
-    copies of «Nuevo periodo», copies without a time in their name)."""
-    folder = workbook.parent / BACKUP_DIR
-    known = {c.workbook for c in copies_of(workbook)} | {c.ledger for c in copies_of(workbook)}
-    pattern = glob.escape(f"{workbook.stem}-") + "*"
-    return sorted(
-        p
-        for p in folder.glob(pattern)
-        if p.is_file() and p not in known and not p.name.startswith(TMP_PREFIX)
-    )
-
-
-def choose_copy(workbook: Path, wanted: str | None) -> Copy:
+def choose_copy(workbook: Path, wanted: str | None, ledgers: LedgerStore) -> Copy:
     """The latest consistent pair, or the latest of those ``wanted`` names: its time as listed
     (``dd/mm/aaaa hh:mm[:ss]``), its day (``dd/mm/aaaa``), its stamp (``AAAAMMDD-HHMMSS``) or
     its file name."""
@@ -107,7 +54,7 @@ def choose_copy(workbook: Path, wanted: str | None) -> Copy:
             file=workbook,
         )
     for copy in reversed(candidates):
-        if quick_check(copy.ledger):
+        if ledgers.check(copy.ledger):
             return copy
     raise InputError(
         "Las copias elegidas tienen el registro dañado; elija una anterior con --copia",
@@ -137,16 +84,17 @@ def _names(copy: Copy, wanted: str) -> bool:
     return stamp.startswith(when.strftime(precision))
 
 
-def restore(workbook: str | Path, wanted: str | None = None) -> dict[str, object]:
-    """Put the latest (or ``wanted``) consistent pair back as ``workbook`` and its ledger."""
-    path = Path(workbook).absolute()
-    copy = choose_copy(path, wanted)
-    settings = _settings_of(copy.workbook)
+def restore(uow: UnitOfWork, wanted: str | None = None) -> RestoreResult:
+    """Put the latest (or ``wanted``) consistent pair back as the unit of work's workbook and
+    its ledger."""
+    path = uow.workbook.path
+    copy = choose_copy(path, wanted, uow.ledgers)
+    settings = _settings_of(uow.files, copy.workbook)
     ledger = ledger_path_for(path, settings)
     ensure_writable(path, what="libro")
     ensure_writable(ledger, what="registro")
-    with workbook_lock(path):
-        stamp = f"{now():%Y%m%d-%H%M%S}"
+    with uow.lock(path, uow.wait_for(None)):
+        stamp = f"{uow.clock():%Y%m%d-%H%M%S}"
         folder = path.parent / BACKUP_DIR
         set_aside: list[str] = []
         staged = [(_stage(copy.workbook, path), path), (_stage(copy.ledger, ledger), ledger)]
@@ -161,14 +109,14 @@ def restore(workbook: str | Path, wanted: str | None = None) -> dict[str, object
         finally:
             for tmp, _final in staged:
                 tmp.unlink(missing_ok=True)
-    return {
-        "workbook": str(path),
-        "ledger": str(ledger),
-        "copy": copy.workbook.name,
-        "taken_at": copy.taken.isoformat(),
-        "taken": copy.label,
-        "set_aside": set_aside,
-    }
+    return RestoreResult(
+        workbook=str(path),
+        ledger=str(ledger),
+        copy=copy.workbook.name,
+        taken_at=copy.taken.isoformat(),
+        taken=copy.label,
+        set_aside=set_aside,
+    )
 
 
 def _stage(source: Path, final: Path) -> Path:
@@ -178,11 +126,9 @@ def _stage(source: Path, final: Path) -> Path:
     return tmp
 
 
-def _settings_of(copy: Path) -> Settings:
-    from swat_xl.services.files import FileMaster
-
-    master = FileMaster(copy)
+def _settings_of(files: FilesPort, copy: Path) -> Settings:
+    book = files.open_book(copy)
     try:
-        return read_settings(master)
+        return read_settings(book)
     finally:
-        master.file.close()
+        book.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from swat_xl.core.kpi import (
 from swat_xl.core.marks import frame_state
 from swat_xl.core.model import UNASSIGNED
 from swat_xl.workbook import labels as L
+from swat_xl.workbook.columns import agent_column_letter, config_row_of, unassigned_column_letter
 from swat_xl.workbook.live_rules import MarkRanges
 from swat_xl.workbook.spec import (
     Cell,
@@ -48,9 +49,7 @@ from swat_xl.workbook.spec import (
     col_letter,
     quote_sheet,
 )
-
-if TYPE_CHECKING:
-    from swat_xl.workbook.layout import MasterState
+from swat_xl.workbook.state import MasterState
 
 # The live block: (defined name, label, style). Row of the n-th entry = LIVE_FIRST_ROW + n.
 LIVE_FIRST_ROW = 3
@@ -141,7 +140,6 @@ def _per_sheet_block(
         Cell(top - 1, PER_SHEET_COL, "En vivo por hoja de asesor", "subtitle"),
         *(Cell(top, PER_SHEET_COL + i, h, "header") for i, h in enumerate(PER_SHEET_HEADERS)),
     ]
-    from swat_xl.workbook.layout import agent_column_letter
 
     letter = {h: agent_column_letter(settings, h) for h in _RANGE_HEADERS}
     for offset, name in enumerate(agent_sheets):
@@ -206,8 +204,6 @@ def _live_block(
     agent_sheets: Sequence[str],
     counts: Mapping[str, Counts],
 ) -> tuple[list[Cell], dict[str, str], list[CondFormat]]:
-    from swat_xl.workbook.layout import config_row_of, unassigned_column_letter
-
     settings = state.settings
     parts = live_parts(records, settings.period_start, UNASSIGNED, settings)
     # «Sin asignar» goes overdue too: its clock started with the import of the cut.

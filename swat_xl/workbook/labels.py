@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from swat_xl.core.text import label_key
+
 SHEET_HOME = "Inicio"
 SHEET_INDICATOR = "Indicador"
 SHEET_UNASSIGNED = "Sin asignar"
@@ -12,6 +17,11 @@ SHEET_CONFIG = "Config"
 SHEET_PRACTICES = "Prácticas"
 SHEET_LOG = "Bitácora"
 SHEET_XLWINGS = "xlwings.conf"
+
+#: Folder beside the workbook with its backup copies (and the ribbon's period copies).
+BACKUP_FOLDER = "swat_copias"
+#: Every temporary file the tool writes beside the workbook (or in its copies) starts with this.
+TMP_PREFIX = ".swat-tmp-"
 
 OWNED_SHEETS: tuple[str, ...] = (
     SHEET_HOME,
@@ -64,3 +74,9 @@ MARK_HEADERS: dict[str, str] = {
     "second_request": "Segundo requerimiento",
     "notes": "Observaciones",
 }
+
+
+def is_agent_header(header: Sequence[Any]) -> bool:
+    """An agent sheet (whatever its name) is one whose first row holds ``ID`` and ``Resultado``."""
+    keys = {label_key(cell) for cell in header}
+    return label_key(ID_HEADER) in keys and label_key(OUTCOME_HEADER) in keys

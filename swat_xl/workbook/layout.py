@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -17,20 +16,15 @@ import pandas as pd
 from swat_xl import __version__
 from swat_xl.core.config import Settings, settings_to_rows
 from swat_xl.core.fields import other_phones
-from swat_xl.core.kpi import KpiReport
 from swat_xl.core.marks import RESOLUTION_VISIT, due_times
-from swat_xl.core.model import (
-    OUTCOME_EFFECTIVE,
-    OUTCOME_NO_CONTACT,
-    OUTCOMES,
-    RESOLUTIONS,
-    UNASSIGNED,
-    Agent,
-)
+from swat_xl.core.model import OUTCOME_EFFECTIVE, OUTCOME_NO_CONTACT, UNASSIGNED, Agent
 from swat_xl.core.records import as_datetime, shown_times
 from swat_xl.core.roster import roster_rows
 from swat_xl.core.text import empty_mask
 from swat_xl.workbook import labels as L
+from swat_xl.workbook.columns import agent_columns, unassigned_columns
+from swat_xl.workbook.indicator import indicator_sheet
+from swat_xl.workbook.practices import practices_sheet
 from swat_xl.workbook.spec import (
     Cell,
     Column,
@@ -43,6 +37,7 @@ from swat_xl.workbook.spec import (
     col_letter,
     quote_sheet,
 )
+from swat_xl.workbook.state import MasterState
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _FORBIDDEN_IN_FILES = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
@@ -54,78 +49,7 @@ WINDOWS_DEVICES = frozenset(
 MAX_COLUMNS = 16_384  # Excel's columns per sheet
 
 
-@dataclass
-class MasterState:
-    """Everything a master workbook shows."""
-
-    settings: Settings
-    agents: list[Agent]
-    records: pd.DataFrame  # ledger.records(): every record, archived included
-    cuts: pd.DataFrame
-    operations: pd.DataFrame
-    events: pd.DataFrame
-    practice_log: pd.DataFrame
-    now: dt.datetime
-    user_sheets: list[Sheet] = field(default_factory=list)
-    xlwings_conf: Sequence[tuple[str, Any]] = ()
-    last_summary: str = ""
-    kpi: KpiReport | None = None  # the Indicador's refreshed detail (None: live block only)
-    # Sheets drawn from the records alone (see RECORD_ROLES) that are unchanged in the
-    # workbook being rewritten: they become ``reused`` placeholders. ``records`` may then hold
-    # only the columns the indicator and the roster read, with ``full_records`` giving the
-    # whole frame should a sheet need drawing after all.
-    reuse: frozenset[str] = frozenset()
-    full_records: Callable[[], pd.DataFrame] | None = None
-
-
-# Sheets whose content is a function of the records, the settings, the roster and the sheet
-# names alone (the services key their reuse on exactly that).
-RECORD_ROLES = frozenset({"agent", "records"})
-
-
 # -- agent sheets ---------------------------------------------------------------------------
-def agent_columns(settings: Settings) -> list[Column]:
-    return [
-        Column(L.ID_HEADER, 8, "int", field="id"),
-        Column("Corte", 7, "int", field="cut_id"),
-        Column("Segmento", 10, field="segment_label"),
-        Column("Cuenta", 15, field="account_or_custcode"),
-        Column("ANI", 13, field="ani"),
-        Column("Cliente", 26, field="customer_name"),
-        Column("Calificación", 8, field="score"),
-        Column("Motivo", 42, field="reason"),
-        Column("Fecha encuesta", 16, "datetime", field="survey_date"),
-        Column("Asignado", 16, "datetime", field="assigned_at"),
-        Column("Vence", 16, "datetime", field="due_at"),
-        Column(L.MARK_HEADERS["attempt1"], 16, "datetime", editable=True, field="attempt1"),
-        Column(L.MARK_HEADERS["attempt2"], 16, "datetime", editable=True, field="attempt2"),
-        Column(L.MARK_HEADERS["attempt3"], 16, "datetime", editable=True, field="attempt3"),
-        Column(L.OUTCOME_HEADER, 21, editable=True, choices=OUTCOMES, field="outcome"),
-        Column(
-            L.MARK_HEADERS["resolution"], 28, editable=True, choices=RESOLUTIONS, field="resolution"
-        ),
-        Column(L.MARK_HEADERS["order_number"], 12, editable=True, field="order_number"),
-        Column(
-            L.MARK_HEADERS["agent_survey"],
-            10,
-            editable=True,
-            choices=settings.agent_survey_scale,
-            field="agent_survey",
-        ),
-        Column(L.MARK_HEADERS["second_request"], 26, editable=True, field="second_request"),
-        Column(L.MARK_HEADERS["notes"], 34, editable=True, field="notes"),
-        # Every number the export carries besides the ANI (Teléfono 2, Celular, Teléfono fijo…).
-        Column(L.OTHER_PHONES_HEADER, 26, field="other_phones"),
-    ]
-
-
-def agent_column_letter(settings: Settings, header: str) -> str:
-    for index, column in enumerate(agent_columns(settings)):
-        if column.header == header:
-            return col_letter(index)
-    raise KeyError(header)
-
-
 def sheet_names_for(
     agents: Iterable[str], reserved: Iterable[str] = L.OWNED_SHEETS
 ) -> dict[str, str]:
@@ -355,27 +279,6 @@ def excluded_sheet(records: pd.DataFrame) -> Sheet:
     )
 
 
-def unassigned_column_letter(header: str) -> str:
-    for index, column in enumerate(unassigned_columns()):
-        if column.header == header:
-            return col_letter(index)
-    raise KeyError(header)
-
-
-def unassigned_columns() -> list[Column]:
-    return [
-        Column(L.ID_HEADER, 8, "int", field="id"),
-        Column("Corte", 7, "int", field="cut_id"),
-        Column("Segmento", 10, field="segment_label"),
-        Column("Cuenta", 15, field="account_or_custcode"),
-        Column("ANI", 13, field="ani"),
-        Column("Cliente", 26, field="customer_name"),
-        Column("Fecha encuesta", 16, "datetime", field="survey_date"),
-        Column("Motivo", 42, field="reason"),
-        Column("Vence", 16, "datetime", field="due_at"),
-    ]
-
-
 def unassigned_sheet(records: pd.DataFrame) -> Sheet:
     columns = unassigned_columns()
     table = Table(columns, _table_rows(records, columns), spare_rows=0)
@@ -455,14 +358,6 @@ def config_sheet(settings: Settings) -> Sheet:
         freeze=(1, 1),
         tab_color="#7030A0",
     )
-
-
-def config_row_of(key: str, settings: Settings) -> int:
-    """0-based row of a key in the Config sheet."""
-    for index, (name, _value, _text) in enumerate(settings_to_rows(settings)):
-        if name == key:
-            return index + 1
-    raise KeyError(key)
 
 
 def log_sheet(operations: pd.DataFrame, events: pd.DataFrame) -> Sheet:
@@ -580,9 +475,6 @@ def agents_with_sheets(state: MasterState) -> list[str]:
 
 
 def build_master(state: MasterState) -> WorkbookSpec:
-    from swat_xl.workbook.indicator import indicator_sheet
-    from swat_xl.workbook.practices import practices_sheet
-
     agent_names = agents_with_sheets(state)
     names = sheet_names_for(
         agent_names, reserved=[*L.OWNED_SHEETS, *(s.name for s in state.user_sheets)]

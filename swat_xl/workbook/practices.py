@@ -10,16 +10,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from swat_xl.core.practices import OWNERS, PRACTICES, recent_weeks
 from swat_xl.core.records import as_datetime
 from swat_xl.core.text import clean_text
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.spec import Cell, Column, Sheet, Table, Validation, a1, col_letter
-
-if TYPE_CHECKING:
-    from swat_xl.workbook.layout import MasterState
+from swat_xl.workbook.state import MasterState
 
 LOG_COLUMNS = ("Fecha", "Práctica", "Responsable", "Minutos", "Notas")
 CATALOG_COL = 7  # H

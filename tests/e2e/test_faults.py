@@ -27,8 +27,8 @@ import pytest
 from filelock import FileLock
 from python_calamine import CalamineWorkbook
 
+from swat_xl.adapters.lock import lock_path_for
 from swat_xl.demo.sample import make_export
-from swat_xl.services.session import lock_path_for
 from swat_xl.workbook import labels as L
 from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli, sha
 from tests.helpers.marks import shown_ids

@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 from python_calamine import CalamineWorkbook
 
-from swat_xl.services.marks import is_agent_header
 from swat_xl.workbook import labels as L
+from swat_xl.workbook.labels import is_agent_header
 
 # The import time of the CLI's fixed clock: an attempt neither before the cut nor in the future.
 MARK_TIME = dt.datetime(2026, 11, 29, 10, 0)

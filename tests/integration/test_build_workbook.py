@@ -19,9 +19,11 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from swat_xl.adapters import xlsm
+from swat_xl.bootstrap import build_workbook
 from swat_xl.demo.sample import make_export
 from swat_xl.errors import InputError
-from swat_xl.services.build import BUILD_DATE, build_workbook
+from swat_xl.services.build import BUILD_DATE
+from swat_xl.workbook.xlwings_conf import XLWINGS_CONF
 from tests.helpers.cli import ledger_of, run_cli
 from tests.helpers.libreoffice import recalculate, soffice
 
@@ -45,7 +47,7 @@ VBA_TYPE = "application/vnd.ms-office.vbaProject"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_workbook(tmp_path_factory.mktemp("build") / "SWAT_Detractores.xlsm")
+    return build_workbook(tmp_path_factory.mktemp("build") / "SWAT_Detractores.xlsm").path
 
 
 def _parts(path: Path) -> dict[str, bytes]:
@@ -111,8 +113,8 @@ def test_content_is_an_empty_master(built: Path) -> None:
     config = {row[0]: row[1] for row in rows("Config")[1:]}
     assert config["aliado"] == "Almacontact"
     conf = rows("xlwings.conf")
-    assert [row[0] for row in conf] == [key for key, _ in xlsm.XLWINGS_CONF]
-    assert {row[0]: row[1] for row in conf}["Interpreter_Win"] == dict(xlsm.XLWINGS_CONF)[
+    assert [row[0] for row in conf] == [key for key, _ in XLWINGS_CONF]
+    assert {row[0]: row[1] for row in conf}["Interpreter_Win"] == dict(XLWINGS_CONF)[
         "Interpreter_Win"
     ]
 

@@ -27,8 +27,8 @@ import pytest
 
 from swat_xl.adapters.wheels import canonical, unmet_requirements, windows_markers
 from swat_xl.errors import BundleError, InputError
-from swat_xl.services import bundle
-from swat_xl.services.bundle import check_manifest, make_bundle
+from swat_xl.install import bundle
+from swat_xl.install.bundle import check_manifest, make_bundle
 from tests.helpers.wheels import OWN_WHEEL, RECORDED, ROOT, write_wheel
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from swat_xl import macros
-from swat_xl.services import doctor
-from swat_xl.services.doctor import Environment, diagnose, workbook_facts
+from swat_xl.install import doctor
+from swat_xl.install.doctor import Environment, diagnose, workbook_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_BOOK = ROOT / "workbooks" / "SWAT_Detractores.xlsm"

@@ -397,9 +397,9 @@ def test_unsaved_book_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_first_import_into_the_built_workbook(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, export: Path
 ) -> None:
-    from swat_xl.services.build import build_workbook
+    from swat_xl.bootstrap import build_workbook
 
-    path = build_workbook(tmp_path / "SWAT_Detractores.xlsm")
+    path = build_workbook(tmp_path / "SWAT_Detractores.xlsm").path
     assert not ledger_of(path).exists()
     book = excel(monkeypatch, path)
     macros.run("importar_corte", str(export))

@@ -11,10 +11,10 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from swat_xl.bootstrap import file_unit
 from swat_xl.demo.sample import make_export
 from swat_xl.services import assign_pending, import_cut, init_workbook
 from swat_xl.services.agents import collect_agent_workbooks, export_agent_workbooks
-from swat_xl.services.files import FileMaster
 
 OUTCOMES = ("CONTACTO EFECTIVO", "NO CONTESTA", "NO CONTACTO")
 
@@ -83,7 +83,7 @@ def test_no_mark_is_ever_lost(tmp_path_factory, monkeypatch, steps):
         encoding="utf-8",
     )
     master = folder / "m.xlsx"
-    init_workbook(master, roster_file=roster)
+    init_workbook(file_unit(master, must_exist=False), master, roster_file=roster)
     cuts = []
     for seed in range(4):
         cuts.append(
@@ -95,24 +95,24 @@ def test_no_mark_is_ever_lost(tmp_path_factory, monkeypatch, steps):
                 repeat_from_previous=3 if cuts else 0,
             )
         )
-    import_cut(FileMaster(master), folder / "c0.csv")
+    import_cut(file_unit(master), folder / "c0.csv")
     expected: dict[int, str] = {}
     for n, (action, arg) in enumerate(steps):
         rng = random.Random(arg)
         if action == "import":
-            import_cut(FileMaster(master), folder / f"c{arg}.csv")
+            import_cut(file_unit(master), folder / f"c{arg}.csv")
         elif action == "mark":
             _mark(master, rng, expected)
-            assign_pending(FileMaster(master))  # any operation syncs the marks
+            assign_pending(file_unit(master))  # any operation syncs the marks
         elif action in ("sort", "blank", "delete"):
             _rewrite(master, rng, action)
         elif action == "collect":
             out = folder / f"agents{n}"
-            export_agent_workbooks(FileMaster(master), out)
+            export_agent_workbooks(file_unit(master), out)
             for path in out.glob("*.xlsx"):
                 _mark(path, rng, expected, visible_only=True)
-            collect_agent_workbooks(FileMaster(master), out)
-    assign_pending(FileMaster(master))  # a final operation re-renders everything
+            collect_agent_workbooks(file_unit(master), out)
+    assign_pending(file_unit(master))  # a final operation re-renders everything
     with sqlite3.connect(master.with_name("m.swat.sqlite")) as db:
         stored = dict(db.execute("SELECT id, outcome FROM records WHERE outcome != ''"))
         open_ids = {

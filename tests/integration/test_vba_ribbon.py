@@ -28,6 +28,8 @@ import xlwings
 
 from swat_xl.adapters import xlsm
 from swat_xl.errors import WorkbookError
+from swat_xl.workbook import labels as L
+from swat_xl.workbook.xlwings_conf import XLWINGS_CONF
 from tests.helpers.libreoffice import recalculate, soffice
 from workbooks.vba_project import build_vba_project
 
@@ -109,8 +111,8 @@ def _xlsxwriter_book(path: Path, vba: bytes | None = None) -> Path:
     config = book.add_worksheet("Config")
     config.write_row(0, 0, ["Clave", "Valor", "Descripción"])
     config.write_row(1, 0, ["carpeta_descargas", r"C:\Users\O'Neil\Descargas", "Carpeta"])
-    conf = book.add_worksheet(xlsm.XLWINGS_CONF_SHEET)
-    for row, (key, value) in enumerate(xlsm.XLWINGS_CONF):
+    conf = book.add_worksheet(L.SHEET_XLWINGS)
+    for row, (key, value) in enumerate(XLWINGS_CONF):
         conf.write(row, 0, key)
         conf.write(row, 1, value)
     book.close()
@@ -421,15 +423,15 @@ def test_xlwings_version_is_pinned_everywhere() -> None:
 
 
 def test_xlwings_conf_rows_are_read_by_xlwings_vba() -> None:
-    assert xlsm.XLWINGS_CONF_SHEET == "xlwings.conf"
+    assert L.SHEET_XLWINGS == "xlwings.conf"
     vba = XLWINGS_BAS.read_text(encoding="cp1252")
     assert 'Set sht = wb.Sheets(PROJECT_NAME & ".conf")' in vba
     assert 'Public Const PROJECT_NAME As String = "xlwings"' in vba
-    keys = [key.upper() for key, _ in xlsm.XLWINGS_CONF]
+    keys = [key.upper() for key, _ in XLWINGS_CONF]
     assert all(keys) and len(keys) == len(set(keys))  # d.Add UCase(key) fails on duplicates
     read = set(re.findall(r'GetConfig\("([^"]+)"', vba))
     assert set(keys) <= read, set(keys) - read
-    values = dict(xlsm.XLWINGS_CONF)
+    values = dict(XLWINGS_CONF)
     for key in ("Debug UDFs", "Use UDF Server", "Show Console", "ADD_WORKBOOK_TO_PYTHONPATH"):
         assert values[key] is False  # assigned to a VBA Boolean: never empty
     assert values["Interpreter_Win"] == r"%USERPROFILE%\swat_xl\.venv\Scripts\pythonw.exe"

@@ -61,3 +61,57 @@ def test_dates_are_read_in_one_place():
             if parsing.search(line) and backup_stamp not in line:
                 found.append(f"{name}:{number}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+def _import_cycles(graph) -> list[list[str]]:
+    """Groups of modules that import each other, directly or through others (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_import_cycle_even_inside_functions():
+    """grimp reads every import statement, those inside functions and under TYPE_CHECKING too:
+    no two swat_xl modules may depend on each other through any of them."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("swat_xl")
+    assert _import_cycles(graph) == []
+
+
+def test_the_cycle_check_sees_imports_inside_functions(tmp_path, monkeypatch):
+    grimp = pytest.importorskip("grimp")
+    package = tmp_path / "loopy"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("import loopy.b\n")
+    (package / "b.py").write_text("def later():\n    from loopy import a\n    return a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _import_cycles(grimp.build_graph("loopy", cache_dir=None)) == [["loopy.a", "loopy.b"]]

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import pytest
 
 from swat_xl import __version__
-from swat_xl.services import doctor
-from swat_xl.services.doctor import Environment, WorkbookFacts, diagnose
+from swat_xl.install import doctor
+from swat_xl.install.doctor import Environment, WorkbookFacts, diagnose
 
 USER = r"C:\Users\jperez"
 VENV_SCRIPTS = USER + r"\swat_xl\.venv\Scripts"

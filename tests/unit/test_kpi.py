@@ -12,7 +12,8 @@ from swat_xl.adapters.ledger import typed_records
 from swat_xl.core.config import Settings
 from swat_xl.core.kpi import RULES, compute_kpi, inconsistencies, kpi_scope
 from swat_xl.errors import InputError
-from swat_xl.services.indicator import colombian_holidays, parse_day
+from swat_xl.services.indicator import parse_day
+from swat_xl.services.reporting import colombian_holidays
 
 NOW = dt.datetime(2026, 12, 15, 10, 0)
 HOLIDAYS = colombian_holidays([2026])

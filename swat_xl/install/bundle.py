@@ -154,7 +154,7 @@ def _fill(
             + "\n".join(f"• {p}" for p in problems)
         )
     say("Escribiendo el libro maestro y instalar.bat…")
-    from swat_xl.services.build import build_workbook
+    from swat_xl.bootstrap import build_workbook
 
     build_workbook(folder / WORKBOOK)
     version = manifest["swat_xl"]

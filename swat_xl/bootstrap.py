@@ -1,0 +1,219 @@
+"""The composition root: the only place that builds the real adapters and hands them to the
+services, for the command line (a file on disk) and for the ribbon (the book open in Excel).
+
+Tests pass fakes to :func:`unit_of_work`, the same function the real builders use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from swat_xl.adapters import system, xlsm
+from swat_xl.adapters.ledger import LedgerFiles
+from swat_xl.adapters.lock import passing_lock, workbook_lock
+from swat_xl.adapters.xlsx_file import FileWorkbook, render
+from swat_xl.adapters.xlwings_live import LiveWorkbook
+from swat_xl.core.fields import AliasMap
+from swat_xl.services import copies
+from swat_xl.services.ports import (
+    Clock,
+    ExportTablePort,
+    FilesPort,
+    LedgerStore,
+    Lock,
+    Publication,
+    SheetReader,
+    WorkbookPort,
+)
+from swat_xl.services.results import BuildResult
+from swat_xl.services.unit_of_work import UnitOfWork
+from swat_xl.workbook.spec import Sheet, WorkbookSpec
+
+
+class FileMaster:
+    """The master workbook as a file on disk: read with the xlsx reader, written with the xlsx
+    writer into a temporary file, installed atomically with a backup; a macro-enabled master
+    keeps its VBA project and ribbon (or gets the shipped ones).
+
+    Each rewrite keeps a backup copy of the replaced workbook in ``swat_copias`` together with
+    a consistent copy of the ledger it was drawn from (``swat-xl restore`` brings a pair back).
+    """
+
+    keeps_backups = True
+    last_backup: Path | None = None
+
+    def __init__(
+        self, path: str | Path, *, must_exist: bool = True, carry_macros: bool = True
+    ) -> None:
+        self.path = Path(path).resolve() if Path(path).exists() else Path(path).absolute()
+        self.file = FileWorkbook(self.path)
+        self.problems: list[str] = []
+        self._carry_macros = carry_macros
+        self._checked = must_exist
+        self._names: list[str] | None = None
+        if must_exist:
+            self.file.ensure_closed()
+            self._names = self.file.sheet_names()
+
+    def refresh(self) -> None:
+        self.file.close()
+        self._names = None
+
+    def fingerprint(self) -> str | None:
+        return self.file.fingerprint()
+
+    def reusable_sheets(self) -> set[str]:
+        return self.file.reusable_sheets() if self.path.exists() else set()
+
+    def sheet_names(self) -> list[str]:
+        if self._names is None:
+            self._names = self.file.sheet_names() if self.path.exists() else []
+        return self._names
+
+    def rows(self, sheet: str) -> list[list[Any]]:
+        return self.file.rows(sheet)
+
+    def header(self, sheet: str) -> list[Any]:
+        return self.file.header(sheet)
+
+    def user_sheet(self, name: str) -> Sheet:
+        return self.file.user_sheet(name)
+
+    def publish(
+        self,
+        spec: WorkbookSpec,
+        *,
+        backups_to_keep: int,
+        now: dt.datetime,
+        ledger_copy: Path | None = None,
+    ) -> Publication:
+        if not self._checked:  # a file not checked when opened is checked before it is written
+            self.file.ensure_closed()
+        vba, ribbon = self._macros()
+        tmp = self.file.prepare(
+            spec,
+            vba_project=vba,
+            postprocess=None if ribbon is None else lambda t: xlsm.add_ribbon(t, t, ribbon),
+        )
+        return _FilePublication(
+            self, tmp, FileWorkbook(tmp).fingerprint(), backups_to_keep, now, ledger_copy
+        )
+
+    def _macros(self) -> tuple[bytes | None, bytes | None]:
+        """The VBA project and ribbon an ``.xlsm`` carries: the workbook's own when present (a
+        user may have edited them), else the shipped ones; none for an ``.xlsx``."""
+        if self.path.suffix.lower() != ".xlsm":
+            return None, None
+        current = self.file if self._carry_macros and self.path.exists() else None
+        vba = current.part(xlsm.VBA_PART) if current is not None else None
+        ribbon = current.part(xlsm.CUSTOMUI_PART) if current is not None else None
+        return vba or xlsm.shipped_vba_project(), ribbon or xlsm.shipped_ribbon()
+
+
+class _FilePublication:
+    def __init__(
+        self,
+        master: FileMaster,
+        tmp: Path,
+        fingerprint: str | None,
+        keep: int,
+        now: dt.datetime,
+        ledger_copy: Path | None,
+    ) -> None:
+        self.master, self.tmp, self.fingerprint = master, tmp, fingerprint
+        self.keep, self.now, self.ledger_copy = keep, now, ledger_copy
+
+    def finish(self) -> None:
+        try:
+            backup = self.master.file.replace_with(
+                self.tmp, backups_to_keep=self.keep, now=self.now
+            )
+        finally:
+            self.tmp.unlink(missing_ok=True)
+            self.master.refresh()
+        self.master.last_backup = backup
+        copy = self.ledger_copy
+        if backup is not None and copy is not None and copy.exists():
+            os.replace(copy, copies.ledger_copy_of(backup))
+        copies.drop_orphan_ledger_copies(self.master.path)
+
+
+class Files:
+    """The other files: exports (export reader), rosters (table reader), agent workbooks and
+    the form file (xlsx reader and writer)."""
+
+    def read_export(self, path: Path, aliases: AliasMap) -> ExportTablePort:
+        from swat_xl.adapters.export_reader import read_export  # loaded by the imports only
+
+        return read_export(path, aliases)
+
+    def read_table(self, path: Path) -> list[list[Any]]:
+        from swat_xl.adapters.tables import read_rows
+
+        return read_rows(path)
+
+    def open_book(self, path: Path) -> SheetReader:
+        book = FileWorkbook(path)
+        book.sheet_names()  # fails here on a file that cannot be read
+        return book
+
+    def save_book(self, spec: WorkbookSpec, path: Path) -> None:
+        FileWorkbook(path).save(spec, backups_to_keep=0)
+
+    def render_book(self, spec: WorkbookSpec, path: Path) -> None:
+        render(spec, path)
+
+
+def _lock_timeout() -> float | None:
+    """``SWAT_LOCK_TIMEOUT`` (seconds; tests) overrides Config's «espera_bloqueo_segundos»."""
+    text = os.environ.get("SWAT_LOCK_TIMEOUT", "").strip()
+    try:
+        return max(0.0, float(text)) if text else None
+    except ValueError:
+        return None
+
+
+def unit_of_work(
+    workbook: WorkbookPort,
+    *,
+    ledgers: LedgerStore | None = None,
+    lock: Lock | None = None,
+    clock: Clock | None = None,
+    files: FilesPort | None = None,
+) -> UnitOfWork:
+    """A unit of work on ``workbook``: the real ledger, lock, clock and files unless given."""
+    return UnitOfWork(
+        workbook,
+        ledgers=ledgers or LedgerFiles(),
+        lock=lock or workbook_lock,
+        clock=clock or system.now,
+        files=files or Files(),
+        identity=system.whoami,
+        lock_timeout=_lock_timeout(),
+        # SWAT_REUSE=0 draws every sheet again (tests compare both ways).
+        reuse_sheets=os.environ.get("SWAT_REUSE", "1").strip() != "0",
+        copies=lambda path: unit_of_work(
+            FileMaster(path), ledgers=ledgers, lock=passing_lock, clock=clock, files=files
+        ),
+    )
+
+
+def file_unit(path: str | Path, *, must_exist: bool = True) -> UnitOfWork:
+    """The command line's unit of work: the master workbook file at ``path``."""
+    return unit_of_work(FileMaster(path, must_exist=must_exist))
+
+
+def live_unit(book: Any, *, progress: Any = None) -> UnitOfWork:
+    """The ribbon's unit of work: the ``xlwings.Book`` that ran the macro."""
+    return unit_of_work(LiveWorkbook(book, progress=progress))
+
+
+def build_workbook(out: str | Path) -> BuildResult:
+    """``swat-xl build-workbook``: the empty master with the shipped VBA project and ribbon."""
+    from swat_xl.services.build import build_workbook as build
+
+    master = FileMaster(out, must_exist=False, carry_macros=False)
+    return build(out, master, LedgerFiles())

@@ -1,0 +1,44 @@
+"""What a master workbook shows: the state :func:`swat_xl.workbook.layout.build_master` draws."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from swat_xl.core.config import Settings
+from swat_xl.core.kpi import KpiReport
+from swat_xl.core.model import Agent
+from swat_xl.workbook.spec import Sheet
+
+
+@dataclass
+class MasterState:
+    """Everything a master workbook shows."""
+
+    settings: Settings
+    agents: list[Agent]
+    records: pd.DataFrame  # ledger.records(): every record, archived included
+    cuts: pd.DataFrame
+    operations: pd.DataFrame
+    events: pd.DataFrame
+    practice_log: pd.DataFrame
+    now: dt.datetime
+    user_sheets: list[Sheet] = field(default_factory=list)
+    xlwings_conf: Sequence[tuple[str, Any]] = ()
+    last_summary: str = ""
+    kpi: KpiReport | None = None  # the Indicador's refreshed detail (None: live block only)
+    # Sheets drawn from the records alone (see RECORD_ROLES) that are unchanged in the
+    # workbook being rewritten: they become ``reused`` placeholders. ``records`` may then hold
+    # only the columns the indicator and the roster read, with ``full_records`` giving the
+    # whole frame should a sheet need drawing after all.
+    reuse: frozenset[str] = frozenset()
+    full_records: Callable[[], pd.DataFrame] | None = None
+
+
+# Sheets whose content is a function of the records, the settings, the roster and the sheet
+# names alone (the services key their reuse on exactly that).
+RECORD_ROLES = frozenset({"agent", "records"})
