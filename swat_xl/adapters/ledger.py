@@ -645,10 +645,13 @@ class Ledger:
         marks = self.marks()
         return typed_records(marks[marks["record_id"].isin(set(record_ids))])
 
-    def set_closed(self, closed: Mapping[int, dt.datetime | None]) -> None:
-        """Set each record's ``closed_at`` (``None`` while its management is open): whether
-        marks close a record is the procedure's rule, decided by the caller."""
-        rows = [(iso(when), int(rid)) for rid, when in closed.items()]
+    def set_closed(self, closed: Mapping[int, dt.datetime | str | None]) -> None:
+        """Set each record's ``closed_at`` (a time, or ISO text as stored; ``None`` or ``""``
+        while its management is open): whether marks close a record is the procedure's rule,
+        decided by the caller."""
+        rows = [
+            (when if isinstance(when, str) else iso(when), int(rid)) for rid, when in closed.items()
+        ]
         self.db.executemany(
             "UPDATE records SET closed_at = ? WHERE id = ? AND closed_at != ?",
             [(when, rid, when) for when, rid in rows],

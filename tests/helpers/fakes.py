@@ -448,10 +448,11 @@ class FakeLedger:
         marks = self.marks()
         return typed_records(marks[marks["record_id"].isin(set(record_ids))])
 
-    def set_closed(self, closed: Mapping[int, dt.datetime | None]) -> None:
+    def set_closed(self, closed: Mapping[int, dt.datetime | str | None]) -> None:
         r = self._r.copy().set_index("id", drop=False)
         for record_id, when in closed.items():
-            r.loc[record_id, "closed_at"] = _iso(when) if when else ""
+            text = when if isinstance(when, str) else _iso(when) if when else ""
+            r.loc[record_id, "closed_at"] = text
         self._changed(r)
 
     # -- agent workbooks ----------------------------------------------------------------------
