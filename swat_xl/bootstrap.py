@@ -201,9 +201,12 @@ def unit_of_work(
     )
 
 
-def file_unit(path: str | Path, *, must_exist: bool = True) -> UnitOfWork:
-    """The command line's unit of work: the master workbook file at ``path``."""
-    return unit_of_work(FileMaster(path, must_exist=must_exist))
+def file_unit(
+    path: str | Path, *, must_exist: bool = True, clock: Clock | None = None
+) -> UnitOfWork:
+    """The command line's unit of work: the master workbook file at ``path`` (on the system's
+    clock unless one is given: the demo runs a working day at its own hours)."""
+    return unit_of_work(FileMaster(path, must_exist=must_exist), clock=clock)
 
 
 def live_unit(book: Any, *, progress: Any = None) -> UnitOfWork:

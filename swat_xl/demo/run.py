@@ -16,6 +16,7 @@ from swat_xl.services.form import export_form
 from swat_xl.services.importing import import_cut
 from swat_xl.services.indicator import pct_text, refresh_kpi
 from swat_xl.services.master import init_workbook
+from swat_xl.services.ports import Clock
 from swat_xl.services.unit_of_work import ledger_path_for
 
 DEMO_WORKBOOK = "SWAT_Detractores_demo.xlsx"
@@ -46,12 +47,21 @@ def _fresh(folder: Path) -> None:
     shutil.rmtree(folder / "libros_asesores", ignore_errors=True)
 
 
-def _last_working_morning() -> dt.datetime:
-    """08:00 of the last weekday before today: the demo's calls fall in legal calling hours."""
+def _last_working_day() -> dt.date:
+    """The last weekday before today: the demo's day, its calls at legal calling hours."""
     day = now().date() - dt.timedelta(days=1)
     while day.weekday() >= 5:
         day -= dt.timedelta(days=1)
-    return dt.datetime.combine(day, dt.time(8, 0))
+    return day
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> Clock:
+    """A clock stopped at ``hour:minute`` of ``day``: each step of the demo runs at the hour of
+    the working day it plays (cuts in the morning, agents' calls after they were sent, the
+    collection and the indicator at the end of the shift), so every attempt falls after its
+    cut was imported and before it was collected, as the procedure's rules expect."""
+    moment = dt.datetime.combine(day, dt.time(hour, minute))
+    return lambda: moment
 
 
 def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, object]:
@@ -63,12 +73,17 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
     second_path = folder / "data (1).xlsx"
     make_export(second_path, rows=300, seed=12, previous=[first], repeat_from_previous=40)
 
+    day = _last_working_day()
     workbook_path = folder / DEMO_WORKBOOK
-    init_workbook(file_unit(workbook_path, must_exist=False), workbook_path, roster_file=roster)
+    init_workbook(
+        file_unit(workbook_path, must_exist=False, clock=_at(day, 7, 50)),
+        workbook_path,
+        roster_file=roster,
+    )
     echo(f"Libro maestro creado: {workbook_path}")
     results = []
-    for export in (folder / "data.xlsx", second_path):
-        result = import_cut(file_unit(workbook_path), export)
+    for export, hour in ((folder / "data.xlsx", 8), (second_path, 10)):
+        result = import_cut(file_unit(workbook_path, clock=_at(day, hour)), export)
         results.append(result)
         echo(
             f"Corte «{export.name}»: {result.rows_read} filas, {result.ally_rows} de Almacontact, "
@@ -78,19 +93,22 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
             f"{result.unassigned} sin asignar."
         )
     agents_folder = folder / "libros_asesores"
-    delivery = export_agent_workbooks(file_unit(workbook_path), agents_folder)
+    delivery = export_agent_workbooks(
+        file_unit(workbook_path, clock=_at(day, 10, 15)), agents_folder
+    )
     echo(f"Libros por asesor: {len(delivery.files)} en «{agents_folder}».")
-    marked = simulate_agent_day(agents_folder, seed=5, now=_last_working_morning())
-    collected = collect_agent_workbooks(file_unit(workbook_path), agents_folder)
+    # Calls from 10:45 on (the last by about 16:35), collected at the end of the shift.
+    marked = simulate_agent_day(agents_folder, seed=5, now=_at(day, 10, 15)())
+    collected = collect_agent_workbooks(file_unit(workbook_path, clock=_at(day, 18)), agents_folder)
     echo(f"Los asesores marcaron {marked} registros; se recogieron {collected.records}.")
-    kpi = refresh_kpi(file_unit(workbook_path)).report
+    kpi = refresh_kpi(file_unit(workbook_path, clock=_at(day, 18, 5))).report
     verdict = "cumple" if kpi.meets_target else "no cumple"
     echo(
         f"Indicador: contacto efectivo {pct_text(kpi.ratio)} "
         f"({kpi.effective_contacts} de {kpi.total_records} registros enviados), "
         f"{verdict} la meta de {pct_text(kpi.target)}; pendientes {kpi.pending}."
     )
-    form = export_form(file_unit(workbook_path), folder / "formulario.xlsx")
+    form = export_form(file_unit(workbook_path, clock=_at(day, 18, 10)), folder / "formulario.xlsx")
     echo(
         f"Para el formulario GESTION DETRACTORES ONLINE: {form.exported} filas "
         f"({form.closed} gestionadas, {form.excluded} no gestionables) en "

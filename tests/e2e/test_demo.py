@@ -80,3 +80,20 @@ def test_a_second_run_starts_afresh_and_says_the_same(demo):
     again = run_cli("demo", folder)
     assert again.code == 0, again.err
     assert again.out.splitlines() == lines
+
+
+def test_the_demo_s_day_follows_the_procedure(demo):
+    """The agents' calls fall after their cut was imported and before it was collected, so
+    nothing is flagged and every managed record reaches the form (a demo run on the wall clock
+    with calls dated the day before flagged every one of them and exported none)."""
+    folder, lines = demo
+    kpi = run_cli("kpi", "--workbook", folder / WORKBOOK, "--json")
+    assert kpi.code == 0, kpi.err
+    payload = kpi.json()
+    assert payload["flagged_records"] == 0 and payload["inconsistencies"] == 0
+    assert payload["invalid_marks"] == 0 and payload["closed_late"] == 0
+    said = next(line for line in lines if line.startswith("Los asesores marcaron"))
+    marked = int(re.search(r"marcaron (\d+) registros", said).group(1))
+    said = next(line for line in lines if line.startswith("Para el formulario"))
+    managed = int(re.search(r"\((\d+) gestionadas", said).group(1))
+    assert managed == marked > 0
