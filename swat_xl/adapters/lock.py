@@ -22,9 +22,10 @@ def workbook_lock(workbook: Path, timeout: float) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
+        waited = f"{timeout:g}".replace(".", ",")  # the wait as Config states it, Spanish decimals
         raise BusyError(
-            "Otra operación de swat_xl está usando este libro; espere a que termine y vuelva a "
-            "intentarlo",
+            f"Otra operación de swat_xl está usando este libro (se esperó {waited} s); espere a "
+            "que termine y vuelva a intentarlo",
             file=workbook,
         ) from None
     try:
