@@ -451,9 +451,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PATH_ARGS = ("workbook", "export", "roster", "out", "folder", "fuente", "dir")
+
+
+def _full_paths(args: argparse.Namespace) -> None:
+    """Every file or folder given on the command line, made absolute once: each message that
+    names one gives its full path (the user sees which «data.xlsx» was meant)."""
+    for name in PATH_ARGS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            setattr(args, name, os.path.abspath(value))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _full_paths(args)
     try:
         return int(_without_gc(args.use_case, args))
     except SwatError as error:

@@ -105,6 +105,15 @@ def test_missing_columns_are_named_together_with_the_full_path(master, tmp_path)
     assert f"«{export}»" in result.err
 
 
+def test_a_file_given_by_a_relative_name_is_named_by_its_full_path(master, tmp_path):
+    """A name typed relative to the current folder is shown in full in the message."""
+    folder = tmp_path / "descargas"
+    folder.mkdir()
+    result = run_cli("import", "data.xlsx", "-w", master, cwd=folder)
+    assert result.code == 2
+    assert f"«{folder / 'data.xlsx'}»" in result.err
+
+
 def _owners(workbook: Path) -> dict[str, int]:
     with sqlite3.connect(ledger_of(workbook)) as db:
         rows = db.execute(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 FIXED_NOW = "2026-11-29T10:00:00"
+ROOT = Path(__file__).resolve().parents[2]  # the checkout whose swat_xl is under test
 
 
 @dataclass
@@ -33,6 +34,8 @@ def run_cli(
     env: dict[str, str] | None = None,
 ) -> CliResult:
     env = {**os.environ, **(env or {})}
+    if cwd is not None:  # run elsewhere: the package still comes from this checkout
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if now:
         env["SWAT_NOW"] = now
     else:
