@@ -8,10 +8,15 @@ and a 25-agent roster, then times, each several times (median, peak memory of th
 * the script an analyst would write (``analyst.py``: pandas + openpyxl, one sheet per agent);
 * in-process: the assignment of a whole cut (``swat_xl.core.assignment.assign``) and the
   indicator over 30 days of 5,000 records (``swat_xl.core.kpi.compute_kpi``), plus ``swat-xl kpi``
-  on that 30-day master.
+  on that 30-day master;
+* the daily loop: a month run as the procedure runs it, a cut into it against the same cut into
+  a fresh master, and ``kpi`` after marks were typed into the file;
+* the ribbon: COM calls and cells read and written by ``swat_xl.macros`` («Importar corte»,
+  then «Actualizar indicador») on the Excel model of the tests (``tests/helpers/excel_sim.py``),
+  for a cut into a fresh master and into the month, with Excel's time estimated at stated rates.
 
-Prints a Markdown table (and writes it with ``--results``). Only the standard library and the
-project's own dependencies are used::
+Prints a Markdown table (and writes it with ``--results``). Only the standard library, the
+project's own dependencies and its test helpers are used::
 
     python benchmarks/run.py --sizes 5000,50000 --runs 3 --out /tmp/swat-bench
 """
