@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +184,10 @@ def unit_of_work(
     lock: Lock | None = None,
     clock: Clock | None = None,
     files: FilesPort | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> UnitOfWork:
-    """A unit of work on ``workbook``: the real ledger, lock, clock and files unless given."""
+    """A unit of work on ``workbook``: the real ledger, lock, clock and files unless given;
+    ``progress`` is told the stages of each operation."""
     return UnitOfWork(
         workbook,
         ledgers=ledgers or LedgerFiles(),
@@ -198,20 +201,27 @@ def unit_of_work(
         copies=lambda path: unit_of_work(
             FileMaster(path), ledgers=ledgers, lock=passing_lock, clock=clock, files=files
         ),
+        progress=progress,
     )
 
 
 def file_unit(
-    path: str | Path, *, must_exist: bool = True, clock: Clock | None = None
+    path: str | Path,
+    *,
+    must_exist: bool = True,
+    clock: Clock | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> UnitOfWork:
     """The command line's unit of work: the master workbook file at ``path`` (on the system's
-    clock unless one is given: the demo runs a working day at its own hours)."""
-    return unit_of_work(FileMaster(path, must_exist=must_exist), clock=clock)
+    clock unless one is given: the demo runs a working day at its own hours); ``progress`` is
+    told the stages of each operation (the CLI's display on a terminal)."""
+    return unit_of_work(FileMaster(path, must_exist=must_exist), clock=clock, progress=progress)
 
 
-def live_unit(book: Any, *, progress: Any = None) -> UnitOfWork:
-    """The ribbon's unit of work: the ``xlwings.Book`` that ran the macro."""
-    return unit_of_work(LiveWorkbook(book, progress=progress))
+def live_unit(book: Any, *, progress: Callable[[str], None] | None = None) -> UnitOfWork:
+    """The ribbon's unit of work: the ``xlwings.Book`` that ran the macro; ``progress`` is
+    Excel's status bar."""
+    return unit_of_work(LiveWorkbook(book, progress=progress), progress=progress)
 
 
 def build_workbook(out: str | Path) -> BuildResult:

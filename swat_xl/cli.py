@@ -63,18 +63,21 @@ def _use(where: str) -> Callable[..., Any]:
     return getattr(import_module(f"swat_xl.{module}"), name)
 
 
-def _unit(args: argparse.Namespace) -> Any:
-    """The unit of work on ``--workbook``."""
-    return _use("bootstrap.file_unit")(args.workbook)
+def _unit(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
+    """The unit of work on ``--workbook``; the stages of its operations go to the command's
+    progress display (see :func:`main`)."""
+    return _use("bootstrap.file_unit")(
+        args.workbook, must_exist=must_exist, progress=getattr(args, "progress", None)
+    )
 
 
 def _init(args: argparse.Namespace) -> Any:
-    unit = _use("bootstrap.file_unit")(args.workbook, must_exist=False)
+    unit = _unit(args, must_exist=False)
     return _use("services.master.init_workbook")(unit, args.workbook, roster_file=args.roster)
 
 
 def _restore(args: argparse.Namespace) -> Any:
-    unit = _use("bootstrap.file_unit")(args.workbook, must_exist=False)
+    unit = _unit(args, must_exist=False)
     return _use("services.restore.restore")(unit, args.copia)
 
 
@@ -384,6 +387,9 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     if command.prints_itself:
         return int(command.run(args))
     result = command.run(args)
+    progress = getattr(args, "progress", None)
+    if progress is not None:
+        progress.close()  # the display ends before the result is printed
     if args.json:
         _print_json(result.as_json())
     else:
@@ -463,12 +469,22 @@ def _full_paths(args: argparse.Namespace) -> None:
             setattr(args, name, os.path.abspath(value))
 
 
+def _progress(args: argparse.Namespace) -> Any:
+    """The stages of the operation on stderr, drawn only when stderr is a terminal and the
+    output is not JSON (see :mod:`swat_xl.adapters.terminal`)."""
+    from swat_xl.adapters.terminal import TerminalProgress
+
+    return TerminalProgress(sys.stderr, enabled=not args.json)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _full_paths(args)
     try:
-        return int(_without_gc(args.use_case, args))
+        with _progress(args) as progress:
+            args.progress = progress
+            return int(_without_gc(args.use_case, args))
     except SwatError as error:
         print(f"Error: {error}", file=sys.stderr)
         return error.exit_code

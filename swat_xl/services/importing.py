@@ -24,7 +24,7 @@ def import_cut(
 ) -> ImportResult:
     """Import one export into the master. Bad input raises before anything is written."""
     export_path = Path(export_path)
-    say = progress or (lambda _text: None)
+    say = progress or uow.progress
     settings = read_settings(uow.workbook)
     say("Leyendo el archivo de Power BI…")
     table = uow.files.read_export(export_path, AliasMap(settings.aliases))
@@ -107,7 +107,6 @@ def import_cut(
         session.counts = {
             k: v for k, v in result.as_json().items() if k not in ("warnings", "file")
         }
-        say("Escribiendo el libro…")
         return result
 
     return run_operation(uow, "Importar corte", body, settings=settings)

@@ -81,6 +81,7 @@ def run_operation(
                     )
                 seen = workbook.fingerprint()
                 if sync_marks and (seen is None or seen not in ledger.workbook_state()):
+                    uow.progress("Leyendo las marcas del libro…")
                     sync_from_workbook(session)
                     sync_practice_log(session)
                 result = body(session)
@@ -91,6 +92,7 @@ def run_operation(
                 )
                 notes: dict[str, Any] = {}
                 if session.render:
+                    uow.progress("Escribiendo el libro…")
                     publication, notes = render(session, seen, reuse=uow.reuse_sheets)
                 ledger.set_workbook_state(
                     seen=seen,
@@ -100,6 +102,7 @@ def run_operation(
                 )
                 uow.commit()
             if publication is not None:
+                uow.progress("Guardando el libro…")
                 publication.finish()
             return result
     finally:

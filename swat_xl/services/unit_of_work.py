@@ -44,6 +44,7 @@ class UnitOfWork:
         lock_timeout: float | None = None,
         reuse_sheets: bool = True,
         copies: Callable[[Path], UnitOfWork] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.workbook = workbook
         self.ledgers = ledgers
@@ -54,6 +55,8 @@ class UnitOfWork:
         self.lock_timeout = lock_timeout  # overrides Config's «espera_bloqueo_segundos»
         self.reuse_sheets = reuse_sheets  # False: every rewrite draws every sheet again
         self._copies = copies  # a unit of work on a backup copy of the master (see open_copy)
+        #: Told each stage of an operation, in Spanish: Excel's status bar, a terminal's stderr.
+        self.progress: Callable[[str], None] = progress or (lambda _text: None)
         self.committed = False
         self._ledger: LedgerPort | None = None
         self._ledger_path: Path | None = None
