@@ -47,12 +47,20 @@ class FileMaster:
     last_backup: Path | None = None
 
     def __init__(
-        self, path: str | Path, *, must_exist: bool = True, carry_macros: bool = True
+        self,
+        path: str | Path,
+        *,
+        must_exist: bool = True,
+        carry_macros: bool = True,
+        keep_written_copy: bool = True,
     ) -> None:
         self.path = Path(path).resolve() if Path(path).exists() else Path(path).absolute()
         self.file = FileWorkbook(self.path)
         self.problems: list[str] = []
         self._carry_macros = carry_macros
+        # A master in use keeps a copy of what the tool wrote (its unchanged sheets are copied
+        # from there whoever saved the workbook since); a workbook only built does not.
+        self.keep_written_copy = keep_written_copy
         self._checked = must_exist
         self._names: list[str] | None = None
         if must_exist:
@@ -68,6 +76,12 @@ class FileMaster:
 
     def reusable_sheets(self) -> set[str]:
         return self.file.reusable_sheets() if self.path.exists() else set()
+
+    def written_copy_sheets(self, written: str) -> set[str]:
+        copy = FileWorkbook(self.file.written_copy)
+        if not copy.path.exists() or copy.fingerprint() != written:
+            return set()
+        return copy.reusable_sheets()
 
     def sheet_names(self) -> list[str]:
         if self._names is None:
@@ -98,6 +112,7 @@ class FileMaster:
             spec,
             vba_project=vba,
             postprocess=None if ribbon is None else lambda t: xlsm.add_ribbon(t, t, ribbon),
+            copy_from=self.file.written_copy if spec.copy_from == "written" else None,
         )
         return _FilePublication(
             self, tmp, FileWorkbook(tmp).fingerprint(), backups_to_keep, now, ledger_copy
@@ -129,6 +144,8 @@ class _FilePublication:
 
     def finish(self) -> None:
         try:
+            if self.master.keep_written_copy:
+                self.master.file.keep_written_copy(self.tmp)
             backup = self.master.file.replace_with(
                 self.tmp, backups_to_keep=self.keep, now=self.now
             )
@@ -199,7 +216,11 @@ def unit_of_work(
         # SWAT_REUSE=0 draws every sheet again (tests compare both ways).
         reuse_sheets=os.environ.get("SWAT_REUSE", "1").strip() != "0",
         copies=lambda path: unit_of_work(
-            FileMaster(path), ledgers=ledgers, lock=passing_lock, clock=clock, files=files
+            FileMaster(path, keep_written_copy=False),  # a backup copy is not a master in use
+            ledgers=ledgers,
+            lock=passing_lock,
+            clock=clock,
+            files=files,
         ),
         progress=progress,
     )
@@ -228,5 +249,5 @@ def build_workbook(out: str | Path) -> BuildResult:
     """``swat-xl build-workbook``: the empty master with the shipped VBA project and ribbon."""
     from swat_xl.services.build import build_workbook as build
 
-    master = FileMaster(out, must_exist=False, carry_macros=False)
+    master = FileMaster(out, must_exist=False, carry_macros=False, keep_written_copy=False)
     return build(out, master, LedgerFiles())

@@ -8,6 +8,7 @@ replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import glob
@@ -33,6 +34,7 @@ __all__ = ["BACKUP_DIR", "TMP_PREFIX", "FileWorkbook", "render"]  # render: the 
 TMP_PREFIX = L.TMP_PREFIX
 _PROCESS_START = time.time()
 BACKUP_DIR = L.BACKUP_FOLDER
+WRITTEN_COPY_SUFFIX = ".escrito"  # the tool's copy of the last workbook it wrote, in BACKUP_DIR
 
 
 class FileWorkbook:
@@ -107,6 +109,32 @@ class FileWorkbook:
             return set()
         return {name for name, part in parts.items() if not part.has_rels}
 
+    # -- the tool's copy of what it wrote ---------------------------------------------------------
+    @property
+    def written_copy(self) -> Path:
+        """Where the tool keeps a copy of the last workbook it wrote: whoever saves the
+        workbook (Excel rewrites every part of the package), the sheets whose content did not
+        change can still be copied from here."""
+        return self.path.parent / BACKUP_DIR / (self.path.name + WRITTEN_COPY_SUFFIX)
+
+    def keep_written_copy(self, tmp: Path) -> None:
+        """Copy ``tmp``, the workbook about to replace this one, as :attr:`written_copy`.
+
+        Best effort: when the copy cannot be made no copy is left (and a copy is only ever
+        used when its fingerprint is the one the ledger noted)."""
+        target = self.written_copy
+        partial = target.parent / f"{TMP_PREFIX}{self.path.stem}.{uuid.uuid4().hex}.escrito"
+        try:
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(tmp, partial)
+            os.replace(partial, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                target.unlink(missing_ok=True)
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+
     # -- writing ------------------------------------------------------------------------------
     def prepare(
         self,
@@ -114,8 +142,11 @@ class FileWorkbook:
         *,
         vba_project: bytes | None = None,
         postprocess: Callable[[Path], None] | None = None,
+        copy_from: Path | None = None,
     ) -> Path:
-        """Render ``spec`` into a fsynced temporary file beside the workbook (nothing replaced)."""
+        """Render ``spec`` into a fsynced temporary file beside the workbook (nothing replaced).
+
+        Its ``reused`` sheets are copied from ``copy_from`` (default: the workbook itself)."""
         self.close()
         folder = self.path.parent
         if not folder.exists():
@@ -123,7 +154,8 @@ class FileWorkbook:
         self.remove_stale_temporaries()
         tmp = folder / f"{TMP_PREFIX}{self.path.stem}.{uuid.uuid4().hex}{self.path.suffix}"
         try:
-            previous = self.path if any(sheet.reused for sheet in spec.sheets) else None
+            reusing = any(sheet.reused for sheet in spec.sheets)
+            previous = (copy_from or self.path) if reusing else None
             render(spec, tmp, vba_project=vba_project, previous=previous)
             if postprocess is not None:
                 postprocess(tmp)

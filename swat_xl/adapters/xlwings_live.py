@@ -243,6 +243,10 @@ class LiveWorkbook:
         """None: every sheet the spec owns is drawn again."""
         return set()
 
+    def written_copy_sheets(self, written: str) -> set[str]:
+        """None: the book in Excel is written cell by cell, nothing is copied."""
+        return set()
+
     def stale_agent_sheets(self, spec: WorkbookSpec) -> list[str]:
         """Agent sheets the spec no longer has (their marks were synced by this operation)."""
         keep = {sheet.name.casefold() for sheet in spec.sheets}

@@ -48,10 +48,9 @@ def template_spec(workbook: WorkbookPort, ledgers: LedgerStore) -> WorkbookSpec:
             command="Crear libro",
         )
         state = master_state(session, [], list(XLWINGS_CONF))
+        return build_master(dataclasses.replace(state, last_summary=""))
     finally:
         ledger.close()
-    state = dataclasses.replace(state, last_summary="")
-    return build_master(state)
 
 
 def build_workbook(out: str | Path, workbook: WorkbookPort, ledgers: LedgerStore) -> BuildResult:

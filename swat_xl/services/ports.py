@@ -77,6 +77,11 @@ class WorkbookPort(SheetReader, Protocol):
     def reusable_sheets(self) -> set[str]:
         """Sheets the next rewrite may copy from the workbook as they are."""
 
+    def written_copy_sheets(self, written: str) -> set[str]:
+        """Sheets the next rewrite may copy from the writer's own copy of the last workbook it
+        wrote (``written``: that workbook's fingerprint); none when there is no such copy.
+        A spec whose ``copy_from`` is "written" copies its reused sheets from there."""
+
     def user_sheet(self, name: str) -> Sheet:
         """A sheet the tool does not own, as cells to carry over."""
 

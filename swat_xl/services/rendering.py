@@ -2,7 +2,9 @@
 
 The sheets drawn from the records alone are keyed on :func:`records_key`: when the workbook
 being rewritten is the one the last operation wrote and the key is unchanged, those sheets are
-copied from it instead of drawn again.
+copied from it instead of drawn again. Otherwise each of them is keyed on a digest of what it
+shows (``layout.sheet_key``): one whose digest is unchanged is copied from the tool's own copy
+of the last workbook it wrote, whoever saved the workbook since.
 """
 
 from __future__ import annotations
@@ -30,13 +32,15 @@ def master_state(
     user_sheets: list[Sheet],
     xlwings_conf: Any = (),
     reuse: frozenset[str] = frozenset(),
+    *,
+    sheet_keys: dict[str, str] | None = None,
+    context: str = "",
 ) -> MasterState:
-    """What the master shows now. Sheets in ``reuse`` are copied from the current workbook:
-    when they are all the sheets drawn from the records, only the indicator's columns of the
-    records are read."""
+    """What the master shows now. Sheets in ``reuse`` are copied from the current workbook.
+    Of the records, only the indicator's columns are read for all of them (the archived ones
+    count in the indicator only); every column only of the records the sheets draw."""
     ledger = session.ledger
-    narrow = bool(reuse)
-    records = ledger.records(columns=USED_COLUMNS) if narrow else ledger.records()
+    records = ledger.records(columns=USED_COLUMNS)
     cuts = ledger.cuts()
     # Every operation leaves an up-to-date Indicador (detail and chart), not only «kpi».
     report = session.kpi_report
@@ -47,7 +51,9 @@ def master_state(
         agents=session.agents,
         records=records,
         reuse=reuse,
-        full_records=ledger.records if narrow else None,
+        live_records=lambda: ledger.records(include_archived=False),
+        sheet_keys=sheet_keys or {},
+        key_context=context,
         cuts=cuts,
         operations=ledger.operations(),
         events=ledger.events(),
@@ -64,7 +70,13 @@ def render(
     session: Session, seen: str | None, *, reuse: bool = True
 ) -> tuple[Publication, dict[str, Any]]:
     """Draw the master and prepare its publication; also the notes the ledger keeps about the
-    written sheets, so the next rewrite knows which it may copy as they are."""
+    written sheets, so the next rewrite knows which it may copy as they are.
+
+    Two ways to copy instead of drawing: when the workbook on disk is the one the tool wrote
+    and the records have not changed since, every sheet drawn from the records is copied from
+    it ("reused"); otherwise each such sheet whose content is what it was when the tool last
+    wrote it is copied from the tool's own copy of that workbook ("kept"), so a workbook saved
+    by someone, or a new cut, redraws only the sheets whose content changed."""
     workbook = session.workbook
     written, notes = session.ledger.written_sheets()
     ours = seen is not None and seen == written and reuse
@@ -77,13 +89,34 @@ def render(
     user_names = [sheet.name for sheet in user_sheets]
     key = records_key(session, user_names)
     stored = {str(name) for name in notes.get("records", [])}
-    copied_records = (
-        frozenset(stored)
-        if ours and notes.get("key") == key and stored <= can_copy
-        else frozenset()
+    stored_keys = notes.get("sheet_keys")
+    stored_keys = stored_keys if isinstance(stored_keys, dict) else {}
+    copy_from = "workbook"
+    sheet_keys: dict[str, str] = {}
+    context = ""
+    if ours and notes.get("key") == key and stored <= can_copy:
+        copied_records = frozenset(stored)
+    else:
+        copied_records = frozenset()
+        context = sheets_context(session)
+        in_copy = (
+            workbook.written_copy_sheets(written) if reuse and written and stored_keys else set()
+        )
+        if in_copy and {s.name for s in user_sheets if s.reused} <= in_copy:
+            # the user's sheets are copied from there too: the same bytes, the copy being the
+            # workbook on disk when they are copied at all
+            copy_from = "written"
+            sheet_keys = {str(k): str(v) for k, v in stored_keys.items() if k in in_copy}
+    state = master_state(
+        session,
+        user_sheets,
+        xlwings_conf(workbook),
+        copied_records,
+        sheet_keys=sheet_keys,
+        context=context,
     )
-    state = master_state(session, user_sheets, xlwings_conf(workbook), copied_records)
     spec = build_master(state)
+    spec.copy_from = copy_from
     publication = workbook.publish(
         spec,
         backups_to_keep=session.settings.backups_to_keep,
@@ -92,12 +125,29 @@ def render(
     )
     drawn_from_records = [sheet.name for sheet in spec.sheets if sheet.role in RECORD_ROLES]
     copied = sorted(sheet.name for sheet in spec.sheets if sheet.reused)
+    kept = [name for name in copied if name in sheet_keys]
+    keys = (
+        dict(spec.sheet_keys)
+        if context
+        else {name: stored_keys[name] for name in drawn_from_records if name in stored_keys}
+    )
     return publication, {
         "key": key,
         "records": drawn_from_records,
         "user": user_names,
-        "reused": copied,  # for the record (and the tests): what this rewrite copied
+        # for the record (and the tests): what this rewrite copied from the workbook, and
+        # what it copied from the tool's copy of the last workbook it wrote
+        "reused": [name for name in copied if name not in kept],
+        "kept": kept,
+        "sheet_keys": keys,
     }
+
+
+def sheets_context(session: Session) -> str:
+    """What each sheet drawn from the records depends on besides its own records and its
+    name: this version of the code and the settings."""
+    inputs = [render_version(), [list(map(str, row)) for row in settings_to_rows(session.settings)]]
+    return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
 
 
 def records_key(session: Session, user_sheets: list[str]) -> str:

@@ -7,6 +7,7 @@ live in :mod:`indicator` and :mod:`practices`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from swat_xl.core.config import Settings, settings_to_rows
 from swat_xl.core.fields import other_phones
 from swat_xl.core.marks import RESOLUTION_VISIT, due_times
 from swat_xl.core.model import OUTCOME_EFFECTIVE, OUTCOME_NO_CONTACT, UNASSIGNED, Agent
-from swat_xl.core.records import as_datetime, shown_times
+from swat_xl.core.records import as_datetime, shown_times, unread
 from swat_xl.core.roster import roster_rows
 from swat_xl.core.text import empty_mask
 from swat_xl.workbook import labels as L
@@ -227,9 +228,9 @@ def _extra_values(records: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]
     return list(dict.fromkeys(key for value in distinct for key in value)), parsed
 
 
-def base_sheet(records: pd.DataFrame) -> Sheet:
-    extras, parsed = _extra_values(records) if not records.empty else ([], [])
-    columns = [
+def base_columns() -> list[Column]:
+    """Base's columns before the exports' extra columns."""
+    return [
         Column(L.ID_HEADER, 8, "int", field="id"),
         Column("Corte", 7, "int", field="cut_id"),
         Column("Id encuesta", 14, field="survey_id"),
@@ -250,6 +251,11 @@ def base_sheet(records: pd.DataFrame) -> Sheet:
         Column("Asesor", 22, field="agent"),
         Column(L.BASE_OUTCOME_HEADER, 22, field="outcome"),
     ]
+
+
+def base_sheet(records: pd.DataFrame) -> Sheet:
+    extras, parsed = _extra_values(records) if not records.empty else ([], [])
+    columns = base_columns()
     # Extra columns of the exports, as many as fit in a sheet (they all stay in the ledger).
     extras = extras[: MAX_COLUMNS - len(columns)]
     columns += [Column(name, 14, field=f"extra:{name}") for name in extras]
@@ -261,8 +267,8 @@ def base_sheet(records: pd.DataFrame) -> Sheet:
     return Sheet(L.SHEET_BASE, tables=[table], freeze=(1, 1), tab_color="#7F7F7F", role="records")
 
 
-def excluded_sheet(records: pd.DataFrame) -> Sheet:
-    columns = [
+def excluded_columns() -> list[Column]:
+    return [
         Column(L.ID_HEADER, 8, "int", field="id"),
         Column("Corte", 7, "int", field="cut_id"),
         Column("Motivo de exclusión", 30, field="exclusion_label"),
@@ -273,6 +279,10 @@ def excluded_sheet(records: pd.DataFrame) -> Sheet:
         Column("Fecha encuesta", 16, "datetime", field="survey_date"),
         Column("Exportado al formulario", 18, "datetime", field="form_exported_at"),
     ]
+
+
+def excluded_sheet(records: pd.DataFrame) -> Sheet:
+    columns = excluded_columns()
     table = Table(columns, _table_rows(records, columns), spare_rows=0)
     return Sheet(
         L.SHEET_EXCLUDED, tables=[table], freeze=(1, 1), tab_color="#C00000", role="records"
@@ -485,29 +495,51 @@ def build_master(state: MasterState) -> WorkbookSpec:
         L.SHEET_BASE,
         L.SHEET_EXCLUDED,
     ]
-    if set(record_sheets) <= state.reuse:
-        records = state.records  # nothing is drawn from the records' text
-    else:
-        full = state.records if state.full_records is None else state.full_records()
-        records = with_display(full) if not full.empty else full
+    records = state.records
     if records.empty:
         records = _empty_records(records)
     else:
         records = records.assign(due_at=due_times(records["cut_at"], state.settings.due_hours))
-    live = records[records["archived_at"].isna().to_numpy()]
+    if set(record_sheets) <= state.reuse or state.live_records is None:
+        live = records[records["archived_at"].isna().to_numpy()]  # no text of them is drawn
+    else:  # every column of the records not archived: what the sheets draw
+        live = state.live_records()
+        if live.empty:
+            live = _empty_records(live)
+        else:
+            live = with_display(live)
+            live = live.assign(due_at=due_times(live["cut_at"], state.settings.due_hours))
     manageable = live[empty_mask(live["exclusion"])]
+    keys: dict[str, str] = {}
 
-    def drawn(name: str, role: str, draw: Callable[[], Sheet]) -> Sheet:
-        if name not in state.reuse:
-            return draw()
+    def drawn(
+        name: str,
+        role: str,
+        frame: pd.DataFrame,
+        fields: Sequence[str],
+        draw: Callable[[pd.DataFrame], Sheet],
+    ) -> Sheet:
+        if name not in state.reuse and state.key_context:
+            keys[name] = sheet_key(state.key_context, name, frame, fields)
+            if state.sheet_keys.get(name) != keys[name]:
+                return draw(frame)
+        elif name not in state.reuse:
+            return draw(frame)
         # The print titles live in the workbook part, not in the copied sheet part.
         setup = AGENT_PRINT if role == "agent" else None
         return Sheet(name, role=role, reused=True, print_setup=setup)
 
     by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
     frames = {names[a]: by_agent.get(a, manageable.iloc[0:0]) for a in agent_names}
+    agent_fields = _fields(agent_columns(state.settings))
     agent_sheets = [
-        drawn(name, "agent", lambda n=name, f=frame: agent_sheet(n, f, state.settings, state.now))
+        drawn(
+            name,
+            "agent",
+            frame,
+            agent_fields,
+            lambda f, n=name: agent_sheet(n, f, state.settings, state.now),
+        )
         for name, frame in frames.items()
     ]
     indicator, kpi_names = indicator_sheet(state, records, list(frames), sheet_frames=frames)
@@ -518,13 +550,17 @@ def build_master(state: MasterState) -> WorkbookSpec:
         drawn(
             L.SHEET_UNASSIGNED,
             "records",
-            lambda: unassigned_sheet(manageable[manageable["agent"].isin(["", UNASSIGNED])]),
+            manageable[manageable["agent"].isin(["", UNASSIGNED])],
+            _fields(unassigned_columns()),
+            unassigned_sheet,
         ),
-        drawn(L.SHEET_BASE, "records", lambda: base_sheet(live)),
+        drawn(L.SHEET_BASE, "records", live, [*_fields(base_columns()), "extra"], base_sheet),
         drawn(
             L.SHEET_EXCLUDED,
             "records",
-            lambda: excluded_sheet(live[~empty_mask(live["exclusion"])]),
+            live[~empty_mask(live["exclusion"])],
+            _fields(excluded_columns()),
+            excluded_sheet,
         ),
         roster_sheet(state.agents, records, names),
         config_sheet(state.settings),
@@ -534,7 +570,26 @@ def build_master(state: MasterState) -> WorkbookSpec:
     if state.xlwings_conf:
         sheets.append(xlwings_sheet(state.xlwings_conf))
     sheets.extend(state.user_sheets)
-    return WorkbookSpec(sheets=sheets, names=kpi_names, active=L.SHEET_HOME)
+    return WorkbookSpec(sheets=sheets, names=kpi_names, active=L.SHEET_HOME, sheet_keys=keys)
+
+
+def _fields(columns: Sequence[Column]) -> list[str]:
+    return [str(column.field) for column in columns if column.field]
+
+
+def sheet_key(context: str, name: str, frame: pd.DataFrame, fields: Sequence[str]) -> str:
+    """A digest of what a sheet drawn from ``frame`` shows: its name, ``context`` (what every
+    such sheet depends on besides its records: the code, the settings) and the text of the
+    fields it draws, row by row (a time's text as typed too). Equal digests, equal sheets."""
+    digest = hashlib.sha256(f"{context}\x1e{name}\x1e{len(frame)}".encode())
+    for field in fields:
+        for column in (field, unread(field)):
+            if column not in frame:
+                continue
+            digest.update(f"\x1e{column}\x1e".encode())
+            values = "\x1f".join(map(str, frame[column].tolist()))
+            digest.update(values.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def kpi_results(indicator: Sheet, names: dict[str, str]) -> dict[str, Any]:

@@ -196,7 +196,8 @@ class Sheet:
     hidden: bool = False
     print_setup: PrintSetup | None = None
     role: str = "owned"  # owned | agent | user (carried over from the previous workbook)
-    # The sheet is exactly as in the workbook being rewritten: a file writer copies it from
+    # The sheet is exactly as in the workbook being rewritten (or in the copy the tool kept of
+    # the last workbook it wrote, see ``WorkbookSpec.copy_from``): a file writer copies it from
     # there (only its name and role are set). Decided by the services from the ledger.
     reused: bool = False
 
@@ -222,6 +223,12 @@ class WorkbookSpec:
     sheets: list[Sheet]
     names: dict[str, str] = field(default_factory=dict)  # defined name -> "=Sheet!$B$2"
     active: str | None = None
+    # Where ``reused`` sheets are copied from: "workbook" (the file being rewritten) or
+    # "written" (the tool's own copy of the last workbook it wrote).
+    copy_from: str = "workbook"
+    # A digest of what each sheet drawn from the records shows (by sheet name): equal digests,
+    # equal sheets (see ``layout.build_master``).
+    sheet_keys: dict[str, str] = field(default_factory=dict)
 
     def sheet(self, name: str) -> Sheet:
         for sheet in self.sheets:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +32,17 @@ class MasterState:
     last_summary: str = ""
     kpi: KpiReport | None = None  # the Indicador's refreshed detail (None: live block only)
     # Sheets drawn from the records alone (see RECORD_ROLES) that are unchanged in the
-    # workbook being rewritten: they become ``reused`` placeholders. ``records`` may then hold
-    # only the columns the indicator and the roster read, with ``full_records`` giving the
-    # whole frame should a sheet need drawing after all.
+    # workbook being rewritten: they become ``reused`` placeholders. ``records`` may hold only
+    # the columns the indicator and the roster read, with ``live_records`` giving every column
+    # of the records not archived (all a sheet draws), read only when a sheet is drawn.
     reuse: frozenset[str] = frozenset()
-    full_records: Callable[[], pd.DataFrame] | None = None
+    live_records: Callable[[], pd.DataFrame] | None = None
+    # Sheets drawn from the records that may be copied one by one: the digest each had when it
+    # was written (see ``WorkbookSpec.sheet_keys``). A sheet whose content has the same digest
+    # now is copied rather than drawn. ``key_context`` is what every such sheet depends on
+    # besides its records and its name (the code, the settings); empty: no digests.
+    sheet_keys: Mapping[str, str] = field(default_factory=dict)
+    key_context: str = ""
 
 
 # Sheets whose content is a function of the records, the settings, the roster and the sheet

@@ -280,3 +280,80 @@ def test_holidays_are_computed_once_per_year_and_package_version(used_master: Pa
         expected = sorted(d.isoformat() for d in holidays.Colombia(years=year))
         assert json.loads(days) == expected
     assert {2026, 2027} <= {year for _c, year, _s, _d in rows}
+
+
+# -- redrawing only the sheets whose content changed ----------------------------------------
+def _written_copy(workbook: Path) -> Path:
+    return workbook.parent / "swat_copias" / (workbook.name + ".escrito")
+
+
+def _record_sheets(workbook: Path) -> set[str]:
+    return set(notes(workbook)["records"])
+
+
+def _same_parts(partial: Path, full: Path) -> None:
+    """The workbook a partial redraw wrote is, part by part, the one a full redraw wrote."""
+    expected, got = parts(full), parts(partial)
+    assert sorted(got) == sorted(expected)
+    assert [name for name in expected if got[name] != expected[name]] == []
+
+
+def test_marks_typed_in_the_file_redraw_only_the_sheets_they_change(
+    used_master: Path, tmp_path: Path
+) -> None:
+    partial = copy_of(used_master, tmp_path / "parcial")
+    full = copy_of(used_master, tmp_path / "completo")
+    assert _written_copy(partial).exists()
+    for workbook in (partial, full):
+        marked = mark_first_rows(workbook, 2, outcome="CONTACTO EFECTIVO")
+    ok("kpi", "--workbook", partial, now=LATER)
+    ok("kpi", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
+
+    kept = set(notes(partial)["kept"])
+    with sqlite3.connect(ledger_of(partial)) as db:
+        (marked_agent,) = {
+            agent
+            for (agent,) in db.execute(
+                f"SELECT agent FROM records WHERE id IN ({','.join('?' * len(marked))})", marked
+            )
+        }
+    # the marked agent's sheet and Base (its «Resultado» column) changed; the rest did not
+    assert marked_agent not in kept and "Base" not in kept
+    assert kept == _record_sheets(partial) - {marked_agent, "Base"}
+    assert notes(partial)["reused"] == []  # nothing is copied from the file someone saved
+    assert notes(full)["kept"] == []
+    _same_parts(partial, full)
+
+
+def test_a_new_cut_redraws_only_the_sheets_it_changes(used_master: Path, tmp_path: Path) -> None:
+    partial = copy_of(used_master, tmp_path / "parcial")
+    full = copy_of(used_master, tmp_path / "completo")
+    make_export(tmp_path / "corte3.xlsx", rows=6, seed=34)
+    ok("import", tmp_path / "corte3.xlsx", "--workbook", partial, now=LATER)
+    ok("import", tmp_path / "corte3.xlsx", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
+    kept = set(notes(partial)["kept"])
+    assert kept and "Base" not in kept  # six rows: some agents got nothing new
+    assert kept < _record_sheets(partial)
+    _same_parts(partial, full)
+
+
+def test_the_tools_copy_is_used_only_when_it_is_the_workbook_it_wrote(
+    used_master: Path, tmp_path: Path
+) -> None:
+    partial = copy_of(used_master, tmp_path / "parcial")
+    full = copy_of(used_master, tmp_path / "completo")
+    copy = _written_copy(partial)
+    # The copy is no longer the workbook the tool wrote: its sheets are never taken.
+    with zipfile.ZipFile(copy, "a") as package:
+        package.writestr("docProps/custom-extra.xml", "<x/>")
+    for workbook in (partial, full):
+        mark_first_rows(workbook, 2)
+    ok("kpi", "--workbook", partial, now=LATER)
+    ok("kpi", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
+    assert notes(partial)["kept"] == []
+    _same_parts(partial, full)
+    # the copy is the workbook written now: the next change copies from it again
+    assert copy.read_bytes() == partial.read_bytes()
+    mark_first_rows(partial, 1)
+    ok("kpi", "--workbook", partial, now=LATER)
+    assert notes(partial)["kept"]

@@ -134,6 +134,9 @@ class FakeWorkbook:
     def reusable_sheets(self) -> set[str]:
         return set()
 
+    def written_copy_sheets(self, written: str) -> set[str]:
+        return set()
+
     def close(self) -> None:
         pass
 
