@@ -275,6 +275,7 @@ class Ledger:
         self.path = path
         self.db = connection
         self._records: tuple[tuple[Any, ...], pd.DataFrame] | None = None
+        self._marks: tuple[int, pd.DataFrame] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -609,12 +610,19 @@ class Ledger:
         )
 
     def marks(self) -> pd.DataFrame:
-        """Current marks of every record that has an agent (record_id + MARK_FIELDS)."""
-        return pd.read_sql_query(
-            f"SELECT id AS record_id, agent, {', '.join(MARK_FIELDS)}, marked_at FROM records "
-            "WHERE agent != ''",
-            self.db,
-        )
+        """Current marks of every record that has an agent (record_id + MARK_FIELDS).
+
+        Read once while no record changes, as :meth:`records` (reading the marks back asks
+        several times; each caller gets its own copy)."""
+        revision = self.records_revision()
+        if self._marks is None or self._marks[0] != revision:
+            frame = pd.read_sql_query(
+                f"SELECT id AS record_id, agent, {', '.join(MARK_FIELDS)}, marked_at FROM records "
+                "WHERE agent != ''",
+                self.db,
+            )
+            self._marks = (revision, frame)
+        return self._marks[1].copy()
 
     def update_marks(
         self,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -73,9 +75,15 @@ def options(field: str, settings: Settings) -> tuple[str, ...]:
     raise KeyError(field)
 
 
-def option_keys(field: str, settings: Settings) -> dict[str, str]:
-    """Folded key -> canonical value of a dropdown field."""
-    return {fold_option(value): value for value in options(field, settings)}
+def option_keys(field: str, settings: Settings) -> Mapping[str, str]:
+    """Folded key -> canonical value of a dropdown field (built once per list of options:
+    every typed value is looked up here)."""
+    return _option_keys(tuple(options(field, settings)))
+
+
+@lru_cache(maxsize=16)
+def _option_keys(values: tuple[str, ...]) -> Mapping[str, str]:
+    return MappingProxyType({fold_option(value): value for value in values})
 
 
 def canonical(field: str, value: str, settings: Settings) -> str | None:

@@ -13,11 +13,12 @@ A sheet is an agent sheet when its first row holds ``ID`` and ``Resultado``, wha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from swat_xl.core.config import Settings
 from swat_xl.core.dates import DATETIME_HINT, NotADate, parse_datetime, understood
@@ -323,17 +324,13 @@ def unread_marks(session: Session, roles: SheetRoles) -> int:
     of an agent sheet): never taken, never dropped without a word — each sheet gets a Bitácora
     warning naming its rows, and the operation's summary says so."""
     workbook = session.workbook
-    known = session.ledger.marks()
-    stored = {
-        int(rid): {f: str(v) for f, v in zip(MARK_FIELDS, values, strict=True) if v}
-        for rid, *values in known[["record_id", *MARK_FIELDS]].itertuples(index=False)
-    }
+    stored = _stored_marks(session.ledger.marks())
     found: dict[str, list[int]] = {}
     for name in roles.copies:
         rows, _notes = read_mark_rows(workbook.rows(name), name)
         for mark in rows:
             values, _invalid = normalise_values(mark.values, session.settings)
-            if any(stored.get(mark.record_id, {}).get(f) != v for f, v in values.items()):
+            if any(stored(mark.record_id).get(f) != v for f, v in values.items()):
                 found.setdefault(name, []).append(mark.row)
     names = workbook.sheet_names()
     for name in (L.SHEET_UNASSIGNED, L.SHEET_BASE):
@@ -357,7 +354,26 @@ def unread_marks(session: Session, roles: SheetRoles) -> int:
     return total
 
 
-def _typed_rows(rows: list[list[Any]], stored: dict[int, dict[str, str]]) -> list[int]:
+def _stored_marks(known: pd.DataFrame) -> Callable[[int], dict[str, str]]:
+    """The ledger's marks of one record (field -> value, empty ones left out), looked up by
+    ID: built only for the records asked about, not for the whole month."""
+    where = dict(zip(known["record_id"].astype(int).tolist(), range(len(known)), strict=True))
+    columns = [known[field].tolist() for field in MARK_FIELDS]
+
+    def stored(record_id: int) -> dict[str, str]:
+        at = where.get(record_id)
+        if at is None:
+            return {}
+        return {
+            field: str(column[at])
+            for field, column in zip(MARK_FIELDS, columns, strict=True)
+            if column[at]
+        }
+
+    return stored
+
+
+def _typed_rows(rows: list[list[Any]], stored: Callable[[int], dict[str, str]]) -> list[int]:
     """Rows of «Sin asignar» or «Base» where a mark was typed: a value of a dropdown (an
     outcome or a Solución) in a column the tool did not put it in, or an outcome that differs
     from the ledger's in «Base»'s own «Resultado» column."""
@@ -371,17 +387,25 @@ def _typed_rows(rows: list[list[Any]], stored: dict[int, dict[str, str]]) -> lis
     base_outcome = label_key(L.BASE_OUTCOME_HEADER)
     own = header.index(base_outcome) if base_outcome in header else -1
     looks = {fold_option(v) for v in (*OUTCOMES, *RESOLUTIONS)}
+    # Only text folds to an option (a number, a date or a blank never does); each distinct
+    # text is folded once («Base» repeats labels, agents, cities on every row).
+    option_like: dict[str, bool] = {}
     typed: list[int] = []
     for number, row in enumerate(rows[1:], start=2):
         raw = row[id_col] if id_col < len(row) else ""
         code = clean_code(raw)
         rid = int(code) if code.isdigit() else None
         for index, cell in enumerate(row):
-            if index == id_col or is_blank(cell) or fold_option(cell) not in looks:
+            if index == id_col or not isinstance(cell, str):
+                continue
+            hit = option_like.get(cell)
+            if hit is None:
+                hit = option_like[cell] = not is_blank(cell) and fold_option(cell) in looks
+            if not hit:
                 continue
             if index == own:
                 canon = normalise_values({"outcome": clean_text(cell)}, Settings())[0]["outcome"]
-                if rid is not None and stored.get(rid, {}).get("outcome", "") == canon:
+                if rid is not None and stored(rid).get("outcome", "") == canon:
                     continue
             typed.append(number)
             break
