@@ -22,7 +22,10 @@ def fold(value: Any) -> str:
     """Lower-case, accent-free text with spaces collapsed (``" Móvil  "`` -> ``"movil"``)."""
     if is_blank(value):
         return ""
-    text = unicodedata.normalize("NFKD", str(value))
+    text = str(value)
+    if text.isascii():  # NFKD leaves ASCII as it is, with no accent to drop
+        return " ".join(text.lower().split())
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.lower().split())
 
