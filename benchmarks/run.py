@@ -424,23 +424,39 @@ def type_marks(workbook: Path, count: int) -> int:
     return typed
 
 
+def _month_and_cut(
+    out: Path,
+    roster: Path,
+    days: int,
+    cuts_per_day: int,
+    rows_per_cut: int,
+    cut: int,
+    prefix: str,
+) -> tuple[Path, Path, Path, Path]:
+    """The month master (built once), a work folder for this measure, a ``cut``-row cut dated
+    three hours before ``NOW`` and a fresh master to import it into (each made once)."""
+    month = build_daily_month(out, roster, days, cuts_per_day, rows_per_cut)
+    work = out / f"{prefix}-{month.parent.name}-{cut}"
+    work.mkdir(exist_ok=True)
+    export = work / "corte.xlsx"
+    if not export.exists():
+        _sample().make_export(export, rows=cut, seed=77, start=NOW - dt.timedelta(hours=3))
+    fresh = work / "fresco"
+    if not fresh.exists():
+        fresh.mkdir()
+        run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
+    return month, work, export, fresh
+
+
 def bench_daily(
     out: Path, roster: Path, runs: int, days: int, cuts_per_day: int, rows_per_cut: int, cut: int
 ) -> dict[str, Any]:
     """The daily loop: a ``cut``-row cut into a fresh master and into the month master, and
     ``kpi`` on the month master after 20 marks were typed into the file; the runs of the
     three alternate, so the ratios compare runs made side by side."""
-    sample = _sample()
-    month = build_daily_month(out, roster, days, cuts_per_day, rows_per_cut)
-    work = out / f"bucle-{month.parent.name}-{cut}"
-    work.mkdir(exist_ok=True)
-    export = work / "corte.xlsx"
-    if not export.exists():
-        sample.make_export(export, rows=cut, seed=77, start=NOW - dt.timedelta(hours=3))
-    fresh = work / "fresco"
-    if not fresh.exists():
-        fresh.mkdir()
-        run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
+    month, work, export, fresh = _month_and_cut(
+        out, roster, days, cuts_per_day, rows_per_cut, cut, "bucle"
+    )
     # The month as the code being measured leaves it after an operation (the month itself may
     # have been drawn by older code, kept with --out), and a copy with 20 marks typed in it.
     settled = work / "mes"
@@ -543,17 +559,9 @@ def bench_ribbon(
     """The ribbon's cost: a ``cut``-row cut imported through ``swat_xl.macros`` into a fresh
     master and into a month master (built as the daily loop builds it), then «Actualizar
     indicador», each in the Excel model, counted."""
-    sample = _sample()
-    month = build_daily_month(out, roster, days, cuts_per_day, rows_per_cut)
-    work = out / f"cinta-{month.parent.name}-{cut}"
-    work.mkdir(exist_ok=True)
-    export = work / "corte.xlsx"
-    if not export.exists():
-        sample.make_export(export, rows=cut, seed=77, start=NOW - dt.timedelta(hours=3))
-    fresh = work / "fresco"
-    if not fresh.exists():
-        fresh.mkdir()
-        run_process(swat("init", fresh / "maestro.xlsx", "--roster", roster))
+    month, work, export, fresh = _month_and_cut(
+        out, roster, days, cuts_per_day, rows_per_cut, cut, "cinta"
+    )
     settled = work / "mes"
     if not settled.exists():  # the month as the code measured leaves it after an operation
         shutil.copytree(month.parent, settled, ignore=shutil.ignore_patterns(".listo", "asesores"))
