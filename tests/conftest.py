@@ -48,3 +48,12 @@ def master(tmp_path: Path, roster_csv: Path) -> Path:
     result = run_cli("init", workbook, "--roster", roster_csv)
     assert result.code == 0, result.err
     return workbook
+
+
+@pytest.fixture
+def new_master(tmp_path: Path, roster_csv: Path) -> Path:
+    """A macro-enabled master with its roster and no cut yet (made with the CLI)."""
+    path = tmp_path / "SWAT_Detractores.xlsm"
+    result = run_cli("init", path, "--roster", roster_csv)
+    assert result.code == 0, result.err
+    return path

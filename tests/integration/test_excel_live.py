@@ -27,14 +27,6 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def new_master(tmp_path: Path, roster_csv: Path) -> Path:
-    path = tmp_path / "SWAT_Detractores.xlsm"
-    result = run_cli("init", path, "--roster", roster_csv)
-    assert result.code == 0, result.err
-    return path
-
-
-@pytest.fixture
 def export(tmp_path: Path) -> Path:
     """A Power BI cut whose reasons and customer names are text Excel would retype."""
     path = tmp_path / "descargas" / "data.xlsx"

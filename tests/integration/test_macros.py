@@ -38,15 +38,6 @@ def _operations(workbook: Path) -> list[str]:
 
 
 @pytest.fixture
-def new_master(tmp_path: Path, roster_csv: Path) -> Path:
-    """A macro-enabled master with its roster and no cut yet (made with the CLI)."""
-    path = tmp_path / "SWAT_Detractores.xlsm"
-    result = run_cli("init", path, "--roster", roster_csv)
-    assert result.code == 0, result.err
-    return path
-
-
-@pytest.fixture
 def export(tmp_path: Path) -> Path:
     path = tmp_path / "descargas" / "data.xlsx"
     path.parent.mkdir()
