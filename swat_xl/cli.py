@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -525,29 +524,17 @@ def _log_unexpected(args: argparse.Namespace) -> Path | None:
     """Append the current traceback, phones and other long numbers masked, to
     ``swat_xl_error.log`` beside the workbook (else the current folder, else the temporary
     one); returns where it went."""
-    import datetime as dt
     import tempfile
 
-    from swat_xl.core.text import mask_digits
+    from swat_xl.adapters.system import log_current_error
 
-    entry = (
-        f"--- {dt.datetime.now():%Y-%m-%d %H:%M:%S} · swat-xl {__version__} · "
-        f"{getattr(args, 'command', '')}\n{mask_digits(traceback.format_exc())}\n"
-    )
     folders = []
     workbook = getattr(args, "workbook", None)
     if workbook:
         folders.append(Path(workbook).absolute().parent)
     folders += [Path.cwd(), Path(tempfile.gettempdir())]
-    for folder in folders:
-        log = folder / ERROR_LOG
-        try:
-            with log.open("a", encoding="utf-8") as handle:
-                handle.write(entry)
-        except OSError:
-            continue
-        return log
-    return None
+    heading = f"swat-xl {__version__} · {getattr(args, 'command', '')}"
+    return log_current_error(folders, ERROR_LOG, heading)
 
 
 if __name__ == "__main__":  # pragma: no cover

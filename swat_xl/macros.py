@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tempfile
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -69,13 +68,6 @@ def _caller() -> Any:
     except ImportError as exc:  # pragma: no cover - xlwings is a dependency
         raise ImportError("Las macros de swat_xl necesitan xlwings: pip install swat-xl") from exc
     return xw.Book.caller()
-
-
-def mask_phones(text: str) -> str:
-    """``text`` with phone numbers and other long digit runs hidden (see ``mask_digits``)."""
-    from swat_xl.core.text import mask_digits
-
-    return mask_digits(text)
 
 
 # -- Excel state ---------------------------------------------------------------------------------
@@ -188,24 +180,15 @@ def _with_notes(text: str, context: _Context) -> str:
 
 def _log_unexpected(context: _Context, action: str) -> Path | None:
     """Append the current traceback (phones masked) to swat_xl.log; its path, or None."""
-    entry = (
-        f"--- {dt.datetime.now():%Y-%m-%d %H:%M:%S} · swat_xl {__version__} · acción «{action}»\n"
-        f"{mask_phones(traceback.format_exc())}\n"
-    )
+    from swat_xl.adapters.system import log_current_error
+
     try:
         folders = [context.folder] if context.path.is_absolute() else []
     except Exception:
         folders = []
     folders.append(Path(tempfile.gettempdir()))
-    for folder in folders:
-        path = folder / LOG_NAME
-        try:
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(entry)
-        except OSError:
-            continue
-        return path
-    return None
+    heading = f"swat_xl {__version__} · acción «{action}»"
+    return log_current_error(folders, LOG_NAME, heading)
 
 
 def _warnings(warnings: list[str]) -> str:

@@ -18,6 +18,7 @@ import pytest
 
 import swat_xl
 from swat_xl import macros
+from swat_xl.core.text import mask_digits
 from swat_xl.demo.sample import FORMULA_LIKE_REASONS, make_export
 from tests.helpers import excel_com as com
 from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli
@@ -412,13 +413,13 @@ def test_first_import_into_the_built_workbook(
     ],
 )
 def test_mask_phones(text: str, hidden: str) -> None:
-    masked = macros.mask_phones(text)
+    masked = mask_digits(text)
     assert hidden not in masked and "[número oculto]" in masked
 
 
 def test_mask_phones_keeps_dates_and_line_numbers() -> None:
     text = 'File "x.py", line 123, in f\n2026-11-29 10:00:00'
-    assert macros.mask_phones(text) == text
+    assert mask_digits(text) == text
 
 
 def test_quiet_excel_restores_after_an_error() -> None:
