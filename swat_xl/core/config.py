@@ -233,20 +233,26 @@ def _coerce(attr: str, key: str, value: Any, default: Any) -> Any:
     return clean_text(value)
 
 
-def settings_from_rows(rows: Iterable[tuple[Any, Any]]) -> Settings:
-    """Settings from ``(key, value)`` pairs; unknown keys are ignored, blanks keep defaults."""
+def settings_from_rows(rows: Iterable[tuple[Any, Any]], *, first_row: int = 2) -> Settings:
+    """Settings from ``(key, value)`` pairs, the first at sheet row ``first_row``; unknown keys
+    are ignored, blanks keep defaults. Every value that is not understood is named with its
+    row, all of them in one error: the user mends the sheet once, not once per value."""
     base = Settings()
     by_key = {key: attr for key, attr, _ in _SCALARS}
     changes: dict[str, Any] = {}
     aliases = dict(base.aliases)
     exclusions = dict(base.exclusion_values)
-    for raw_key, value in rows:
+    wrong: list[tuple[int, ConfigError]] = []
+    for number, (raw_key, value) in enumerate(rows, start=first_row):
         key = fold(raw_key).replace(" ", "_")
         if not key:
             continue
         if key in by_key:
             attr = by_key[key]
-            changes[attr] = _coerce(attr, key, value, getattr(base, attr))
+            try:
+                changes[attr] = _coerce(attr, key, value, getattr(base, attr))
+            except ConfigError as error:
+                wrong.append((number, error))
         elif key.startswith(_ALIAS_PREFIX):
             name = key[len(_ALIAS_PREFIX) :]
             if name in aliases and _split(value):
@@ -257,6 +263,16 @@ def settings_from_rows(rows: Iterable[tuple[Any, Any]]) -> Settings:
                 exclusions[name] = _split(value)
                 if exclusions[name] == _PREVIOUS_EXCLUSION_DEFAULTS.get(name):
                     exclusions[name] = DEFAULT_EXCLUSION_VALUES[name]
+    if len(wrong) == 1:
+        number, error = wrong[0]
+        raise ConfigError(error.message, sheet="Config", row=number, column="Valor")
+    if wrong:
+        listed = "; ".join(f"fila {number}: {error.message}" for number, error in wrong)
+        raise ConfigError(
+            f"La hoja tiene {len(wrong)} valores no válidos — {listed}",
+            sheet="Config",
+            column="Valor",
+        )
     return Settings(**changes, aliases=aliases, exclusion_values=exclusions)
 
 

@@ -25,7 +25,11 @@ def read_settings(workbook: SheetReader) -> Settings:
             file=workbook.path,
         )
     rows = workbook.rows(L.SHEET_CONFIG)
-    return settings_from_rows((row[0], row[1] if len(row) > 1 else "") for row in rows[1:] if row)
+    # blank rows go along: each value keeps its row number for the messages
+    return settings_from_rows(
+        ((row[0] if row else "", row[1] if len(row) > 1 else "") for row in rows[1:]),
+        first_row=2,
+    )
 
 
 def read_agents(workbook: WorkbookPort) -> list[Agent]:

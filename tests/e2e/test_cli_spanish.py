@@ -157,3 +157,25 @@ def test_an_xls_export_is_imported_like_the_xlsx(master, tmp_path):
     assert from_xls.code == 0, from_xls.err
     counts = ("rows_read", "ally_rows", "duplicate_rows", "new_records", "by_segment", "excluded")
     assert {k: from_xls.json()[k] for k in counts} == {k: from_xlsx.json()[k] for k in counts}
+
+
+def test_every_config_value_not_understood_is_named_with_its_row(master, tmp_path):
+    """Two values typed wrong in Config, below a blank row: both are named with their sheet
+    rows, the command exits 2, and neither the workbook nor the ledger changes."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(master)
+    ws = book["Config"]
+    ws.insert_rows(4)  # a blank row a user left: the rows below keep their sheet numbers
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    ws.cell(rows["horas_vencimiento"], 2).value = "mañana"
+    ws.cell(rows["copias_a_conservar"], 2).value = "diez"
+    book.save(master)
+    before = (master.read_bytes(), ledger_of(master).read_bytes())
+    make_export(tmp_path / "data.xlsx", rows=50, seed=7)
+    result = run_cli("import", tmp_path / "data.xlsx", "-w", master)
+    assert result.code == 2, result.err
+    assert f"fila {rows['horas_vencimiento']}: «horas_vencimiento» debe ser un número" in result.err
+    assert f"fila {rows['copias_a_conservar']}: «copias_a_conservar» debe ser" in result.err
+    assert "hoja «Config»" in result.err
+    assert (master.read_bytes(), ledger_of(master).read_bytes()) == before

@@ -57,3 +57,30 @@ def test_the_sheet_holds_numbers_as_numbers() -> None:
         "retencion_dias",
     ):
         assert isinstance(values[key], int | float) and not isinstance(values[key], bool), key
+
+
+def test_one_value_not_understood_is_named_with_its_row() -> None:
+    rows = [("aliado", "Almacontact"), ("horas_vencimiento", "mañana")]
+    with pytest.raises(ConfigError) as caught:
+        settings_from_rows(rows, first_row=2)
+    assert caught.value.row == 3 and caught.value.column == "Valor"
+    assert "«horas_vencimiento» debe ser un número, no «mañana»" in str(caught.value)
+    assert "fila 3" in str(caught.value)
+
+
+def test_every_value_not_understood_is_named_at_once() -> None:
+    rows = [
+        ("horas_vencimiento", "mañana"),
+        ("", ""),
+        ("meta_contacto_efectivo", "0,8"),
+        ("copias_a_conservar", "-3"),
+        ("base_meta", "todos"),
+    ]
+    with pytest.raises(ConfigError) as caught:
+        settings_from_rows(rows, first_row=2)
+    message = str(caught.value)
+    assert "3 valores no válidos" in message
+    assert "fila 2: «horas_vencimiento» debe ser un número, no «mañana»" in message
+    assert "fila 5: «copias_a_conservar» no puede ser negativo" in message
+    assert "fila 6: «base_meta» debe ser «enviados» o «gestionables», no «todos»" in message
+    assert "fila 4" not in message  # 0,8 is a number
