@@ -99,6 +99,7 @@ def restore(uow: UnitOfWork, wanted: str | None = None) -> RestoreResult:
         set_aside: list[str] = []
         staged = [(_stage(copy.workbook, path), path), (_stage(copy.ledger, ledger), ledger)]
         try:
+            _log_restore(uow, staged[1][0], copy, f"{path.stem}-{stamp}-{SET_ASIDE}")
             for current, suffix in ((path, path.suffix), (ledger, LEDGER_SUFFIX)):
                 if current.exists():
                     target = folder / f"{path.stem}-{stamp}-{SET_ASIDE}{suffix}"
@@ -117,6 +118,28 @@ def restore(uow: UnitOfWork, wanted: str | None = None) -> RestoreResult:
         taken=copy.label,
         set_aside=set_aside,
     )
+
+
+def _log_restore(uow: UnitOfWork, staged_ledger: Path, copy: Copy, aside: str) -> None:
+    """The restore as one line of the restored ledger's operation log (its «Bitácora»), written
+    into the staged copy before it is moved in place: the restored pair is never without it."""
+    ledger = uow.ledgers.open(staged_ledger)
+    try:
+        user, host = uow.identity()
+        when = uow.clock()
+        operation_id = ledger.start_operation("restore", user=user, host=host, at=when)
+        ledger.finish_operation(
+            operation_id,
+            summary=(
+                f"libro y registro restaurados desde la copia «{copy.workbook.name}» "
+                f"(del {copy.label}); los que había quedaron apartados en «{BACKUP_DIR}» "
+                f"como «{aside}»"
+            ),
+            counts={"copia": copy.workbook.name},
+            at=when,
+        )
+    finally:
+        ledger.close()
 
 
 def _stage(source: Path, final: Path) -> Path:

@@ -371,3 +371,21 @@ def test_purge_reaches_every_copy_and_names_what_it_cannot_clean(tmp_path, roste
     assert run_cli("kpi", "-w", workbook, now="2026-11-20T09:05:00").code == 0
     human = run_cli("purge", "-w", workbook, "--dias", "30", now="2026-11-20T10:00:00")
     assert human.code == 0 and "Copias de seguridad" in human.out
+
+
+def test_a_restore_is_written_in_the_bitacora_of_the_restored_pair(master, tmp_path):
+    make_export(tmp_path / "uno.xlsx", rows=100, seed=1114)
+    _ok("import", tmp_path / "uno.xlsx", "-w", master, now="2026-11-29T10:00:00")
+    _ok("assign", "-w", master, now="2026-11-30T10:00:00")
+    _ok("restore", "-w", master, "--copia", "29/11/2026", now="2026-12-01T09:00:00")
+    with sqlite3.connect(ledger_of(master)) as db:
+        command, started, summary = db.execute(
+            "SELECT command, started_at, summary FROM operations ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert (command, started) == ("restore", "2026-12-01T09:00:00")
+    assert "maestro-20261129-100000.xlsx" in summary and "apartado" in summary
+    assert "maestro-20261201-090000-apartado" in summary
+    _ok("kpi", "-w", master, now="2026-12-01T09:05:00")
+    book = openpyxl.load_workbook(master, read_only=True)
+    logged = [" ".join(str(c) for c in row if c is not None) for row in book["Bitácora"].values]
+    assert any("restore" in line and "restaurados desde la copia" in line for line in logged)
