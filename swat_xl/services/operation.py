@@ -40,8 +40,11 @@ def run_operation(
     agents: list[Agent] | None = None,
     create_ledger: bool = False,
     sync_marks: bool = True,
+    then: Callable[[T], T] | None = None,
 ) -> T:
-    """Run ``body`` as one all-or-nothing operation on the unit of work's workbook."""
+    """Run ``body`` as one all-or-nothing operation on the unit of work's workbook. ``then``
+    runs on its result once the new workbook is in place, still under the workbook's lock
+    (what must follow the commit with no other operation in between); its result is returned."""
     workbook = uow.workbook
     early = settings if settings is not None else _settings_before_lock(workbook)
     # A read-only workbook, ledger or folder is refused before anything is read or changed.
@@ -104,7 +107,7 @@ def run_operation(
             if publication is not None:
                 uow.progress("Guardando el libro…")
                 publication.finish()
-            return result
+            return then(result) if then is not None else result
     finally:
         if snapshot is not None:
             snapshot.unlink(missing_ok=True)

@@ -105,15 +105,21 @@ def purge(uow: UnitOfWork, days: int | None = None) -> PurgeResult:
 
     workbook = uow.workbook.path
     before = {copy.workbook for copy in copies_of(workbook)}
-    result = run_operation(uow, "Depurar datos", body)
-    cleaned = _clean_copies(uow, when["limit"], before, purged=result.records > 0)
-    return dataclasses.replace(result, **cleaned)
+
+    def clean(result: PurgeResult) -> PurgeResult:
+        # Under the operation's lock: no other operation leaves a copy in «swat_copias» (that
+        # would be taken for the one this purge replaced) while the copies are cleaned.
+        cleaned = _clean_copies(uow, when["limit"], before, purged=result.records > 0)
+        return dataclasses.replace(result, **cleaned)
+
+    return run_operation(uow, "Depurar datos", body, then=clean)
 
 
 def _clean_copies(
     uow: UnitOfWork, limit: dt.datetime, before: set[Path], *, purged: bool
 ) -> dict[str, Any]:
-    """After the commit: ``swat_copias`` holds nothing the ledger has forgotten."""
+    """After the commit, under the workbook's lock: ``swat_copias`` holds nothing the ledger
+    has forgotten."""
     workbook = uow.workbook.path
     deleted: list[str] = []
     rewritten: list[str] = []
