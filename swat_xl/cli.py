@@ -531,7 +531,7 @@ def _log_unexpected(args: argparse.Namespace) -> Path | None:
     folders = []
     workbook = getattr(args, "workbook", None)
     if workbook:
-        folders.append(Path(workbook).absolute().parent)
+        folders.append(Path(workbook).parent)  # made absolute when the arguments were read
     folders += [Path.cwd(), Path(tempfile.gettempdir())]
     heading = f"swat-xl {__version__} · {getattr(args, 'command', '')}"
     return log_current_error(folders, ERROR_LOG, heading)

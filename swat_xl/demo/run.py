@@ -98,7 +98,9 @@ def run_demo(folder: Path, *, echo: Callable[[str], None] = print) -> dict[str, 
     )
     echo(f"Libros por asesor: {len(delivery.files)} en «{agents_folder}».")
     # Calls from 10:45 on (the last by about 16:35), collected at the end of the shift.
-    marked = simulate_agent_day(agents_folder, seed=5, now=_at(day, 10, 15)())
+    marked = simulate_agent_day(
+        agents_folder, seed=5, now=dt.datetime.combine(day, dt.time(10, 15))
+    )
     collected = collect_agent_workbooks(file_unit(workbook_path, clock=_at(day, 18)), agents_folder)
     echo(f"Los asesores marcaron {marked} registros; se recogieron {collected.records}.")
     kpi = refresh_kpi(file_unit(workbook_path, clock=_at(day, 18, 5))).report
