@@ -609,18 +609,25 @@ class Ledger:
             [(int(rid), agent, when, reason, operation_id) for rid, agent in assignment.items()],
         )
 
-    def marks(self) -> pd.DataFrame:
-        """Current marks of every record that has an agent (record_id + MARK_FIELDS).
+    def marks(self, record_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Current marks of every record that has an agent (record_id + MARK_FIELDS), or of
+        those of ``record_ids`` that have one (the others are left out, as unknown).
 
         Read once while no record changes, as :meth:`records` (reading the marks back asks
-        several times; each caller gets its own copy)."""
+        several times; each caller gets its own copy); the marks of some records are read
+        anew each time (the month's archived records are most of the ledger)."""
+        columns = f"id AS record_id, agent, {', '.join(MARK_FIELDS)}, marked_at"
+        if record_ids is not None:
+            wanted = json.dumps(sorted({int(rid) for rid in record_ids}))
+            return pd.read_sql_query(
+                f"SELECT {columns} FROM records WHERE agent != '' "
+                "AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                self.db,
+                params=[wanted],
+            )
         revision = self.records_revision()
         if self._marks is None or self._marks[0] != revision:
-            frame = pd.read_sql_query(
-                f"SELECT id AS record_id, agent, {', '.join(MARK_FIELDS)}, marked_at FROM records "
-                "WHERE agent != ''",
-                self.db,
-            )
+            frame = pd.read_sql_query(f"SELECT {columns} FROM records WHERE agent != ''", self.db)
             self._marks = (revision, frame)
         return self._marks[1].copy()
 
@@ -650,8 +657,7 @@ class Ledger:
 
     def typed_marks(self, record_ids: Iterable[int]) -> pd.DataFrame:
         """:meth:`marks` of these records, typed (see :func:`typed_records`)."""
-        marks = self.marks()
-        return typed_records(marks[marks["record_id"].isin(set(record_ids))])
+        return _typed(self.marks(record_ids))
 
     def set_closed(self, closed: Mapping[int, dt.datetime | str | None]) -> None:
         """Set each record's ``closed_at`` (a time, or ISO text as stored; ``None`` or ``""``

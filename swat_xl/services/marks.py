@@ -140,7 +140,9 @@ def apply_mark_rows(
     synced) the ledger's current marks are one more candidate: a different non-empty value on
     both sides is a conflict, and the side with the most recent attempt wins."""
     ledger = session.ledger
-    current = ledger.marks()
+    # Only the records the rows name: the rest of the month (archived records above all) is
+    # neither offered a mark nor compared.
+    current = ledger.marks({mark.record_id for mark in mark_rows})
     ids = current["record_id"].tolist()
     agent_of = dict(zip(ids, current["agent"].tolist(), strict=True))
     position = {record_id: index for index, record_id in enumerate(ids)}
@@ -324,10 +326,11 @@ def unread_marks(session: Session, roles: SheetRoles) -> int:
     of an agent sheet): never taken, never dropped without a word — each sheet gets a Bitácora
     warning naming its rows, and the operation's summary says so."""
     workbook = session.workbook
-    stored = _stored_marks(session.ledger.marks())
+    ledger = session.ledger
     found: dict[str, list[int]] = {}
     for name in roles.copies:
         rows, _notes = read_mark_rows(workbook.rows(name), name)
+        stored = _stored_marks(ledger.marks({mark.record_id for mark in rows}))
         for mark in rows:
             values, _invalid = normalise_values(mark.values, session.settings)
             if any(stored(mark.record_id).get(f) != v for f, v in values.items()):
@@ -335,9 +338,19 @@ def unread_marks(session: Session, roles: SheetRoles) -> int:
     names = workbook.sheet_names()
     for name in (L.SHEET_UNASSIGNED, L.SHEET_BASE):
         if name in names:
-            rows = _typed_rows(workbook.rows(name), stored)
-            if rows:
-                found[name] = rows
+            typed, compare = _typed_rows(workbook.rows(name))
+            if compare:
+                stored = _stored_marks(ledger.marks({rid for _number, rid, _canon in compare}))
+                typed = sorted(
+                    typed
+                    + [
+                        number
+                        for number, rid, canon in compare
+                        if stored(rid).get("outcome", "") != canon
+                    ]
+                )
+            if typed:
+                found[name] = typed
     total = 0
     if found:
         session.notices.append(
@@ -356,7 +369,7 @@ def unread_marks(session: Session, roles: SheetRoles) -> int:
 
 def _stored_marks(known: pd.DataFrame) -> Callable[[int], dict[str, str]]:
     """The ledger's marks of one record (field -> value, empty ones left out), looked up by
-    ID: built only for the records asked about, not for the whole month."""
+    ID among ``known`` (the ledger's marks of the records asked about)."""
     where = dict(zip(known["record_id"].astype(int).tolist(), range(len(known)), strict=True))
     columns = [known[field].tolist() for field in MARK_FIELDS]
 
@@ -373,16 +386,20 @@ def _stored_marks(known: pd.DataFrame) -> Callable[[int], dict[str, str]]:
     return stored
 
 
-def _typed_rows(rows: list[list[Any]], stored: Callable[[int], dict[str, str]]) -> list[int]:
+def _typed_rows(rows: list[list[Any]]) -> tuple[list[int], list[tuple[int, int, str]]]:
     """Rows of «Sin asignar» or «Base» where a mark was typed: a value of a dropdown (an
     outcome or a Solución) in a column the tool did not put it in, or an outcome that differs
-    from the ledger's in «Base»'s own «Resultado» column."""
+    from the ledger's in «Base»'s own «Resultado» column.
+
+    Returns the rows typed whatever the ledger holds, and ``(row, ID, outcome)`` of the rows
+    typed only if the ledger's outcome of that ID is not that outcome (the caller reads the
+    ledger's marks of just those IDs)."""
     if not rows:
-        return []
+        return [], []
     header = [label_key(cell) for cell in rows[0]]
     id_key = label_key(L.ID_HEADER)
     if id_key not in header:
-        return []
+        return [], []
     id_col = header.index(id_key)
     base_outcome = label_key(L.BASE_OUTCOME_HEADER)
     own = header.index(base_outcome) if base_outcome in header else -1
@@ -391,10 +408,12 @@ def _typed_rows(rows: list[list[Any]], stored: Callable[[int], dict[str, str]]) 
     # text is folded once («Base» repeats labels, agents, cities on every row).
     option_like: dict[str, bool] = {}
     typed: list[int] = []
+    compare: list[tuple[int, int, str]] = []
     for number, row in enumerate(rows[1:], start=2):
         raw = row[id_col] if id_col < len(row) else ""
         code = clean_code(raw)
         rid = int(code) if code.isdigit() else None
+        in_own: tuple[int, int, str] | None = None
         for index, cell in enumerate(row):
             if index == id_col or not isinstance(cell, str):
                 continue
@@ -403,13 +422,16 @@ def _typed_rows(rows: list[list[Any]], stored: Callable[[int], dict[str, str]]) 
                 hit = option_like[cell] = not is_blank(cell) and fold_option(cell) in looks
             if not hit:
                 continue
-            if index == own:
+            if index == own and rid is not None:
                 canon = normalise_values({"outcome": clean_text(cell)}, Settings())[0]["outcome"]
-                if rid is not None and stored(rid).get("outcome", "") == canon:
-                    continue
+                in_own = (number, rid, canon)  # typed unless the ledger has it
+                continue
+            in_own = None
             typed.append(number)
             break
-    return typed
+        if in_own is not None:
+            compare.append(in_own)
+    return typed, compare
 
 
 def _log_missing(session: Session, seen: set[int]) -> int:

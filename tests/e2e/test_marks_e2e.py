@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -264,3 +265,44 @@ def test_new_delivery_takes_in_the_previous_one(master: Path, tmp_path: Path):
     assert result.json()["previous_collected"] >= 1
     assert ledger_outcomes(master) == {record_id: "CONTACTO EFECTIVO"}
     assert run_cli("collect", out, "--workbook", master, now="2026-11-29T15:00:00").code == 0
+
+
+def test_a_stale_sheet_still_marks_a_record_archived_since(master: Path, tmp_path: Path):
+    """A workbook saved before an archive still shows the records archived since: a mark
+    changed there for one of them reaches the ledger (as every mark of a record with an agent
+    does), and an ID the ledger does not have is still named."""
+    make_export(tmp_path / "data.xlsx", rows=200, seed=39)
+    assert run_cli("import", tmp_path / "data.xlsx", "--workbook", master).code == 0
+    marked = mark_like_a_user(master, per_sheet=3, sort=False, blank_rows=False)
+    stale = tmp_path / "antes.xlsx"
+    shutil.copy(master, stale)
+    result = run_cli("archive", "--workbook", master, "--json")
+    assert result.code == 0 and result.json()["archived"] == len(marked), result.err
+    book = openpyxl.load_workbook(stale)
+    ws = agent_worksheets(book)[0]
+    header, _rows = sheet_rows(ws)
+    col = {h: header.index(h) + 1 for h in header if h}
+    rid = ws.cell(3, col["ID"]).value
+    assert marked[rid] == "NO CONTESTA"
+    ws.cell(3, col["Resultado"]).value = "CONTACTO EFECTIVO"
+    ws.cell(3, col["Solución"]).value = "ESCALADO"
+    ws.cell(ws.max_row + 1, col["ID"]).value = 999999
+    ws.cell(ws.max_row, col["Resultado"]).value = "NO CONTESTA"
+    book.save(stale)
+    shutil.copy(stale, master)
+    result = run_cli("kpi", "--workbook", master)
+    assert result.code == 0, result.err
+    with sqlite3.connect(ledger_of(master)) as db:
+        outcome, archived = db.execute(
+            "SELECT outcome, archived_at FROM records WHERE id = ?", (rid,)
+        ).fetchone()
+        history = db.execute(
+            "SELECT old, new FROM mark_history WHERE record_id = ? AND field = 'outcome' "
+            "ORDER BY id",
+            (rid,),
+        ).fetchall()
+        messages = [m for (m,) in db.execute("SELECT message FROM events")]
+    assert outcome == "CONTACTO EFECTIVO" and archived
+    assert history[-1] == ("NO CONTESTA", "CONTACTO EFECTIVO")
+    assert any(m.startswith("ID 999999 (") and "no está asignado" in m for m in messages)
+    assert ledger_outcomes(master) == {**marked, rid: "CONTACTO EFECTIVO"}

@@ -88,3 +88,36 @@ def test_marks_typed_on_sin_asignar_and_base_are_named(imported: Path):
     assert any("Hoja «Sin asignar»" in m and "fila(s) (2)" in m for m in found), found
     summary = openpyxl.load_workbook(imported)["Inicio"]["B8"].value
     assert "marcas sin leer en «Sin asignar», «Base»" in summary
+
+
+def test_base_outcomes_are_compared_with_their_own_records_outcome(imported: Path):
+    """«Base»'s own «Resultado» column shows the ledger's outcome: the same outcome typed
+    again (in another case, with a dot) is no mark; another outcome is one, and so is an option
+    typed in any other column of a row whose own outcome agrees."""
+    book = openpyxl.load_workbook(imported)
+    ws, col = next(agent_sheets(book))
+    ids = [ws.cell(row, col["ID"]).value for row in (2, 3, 4)]
+    for row in (2, 3, 4):
+        ws.cell(row, col["Resultado"]).value = "NO CONTESTA"
+        ws.cell(row, col["Intento 1"]).value = MARK_TIME
+    book.save(imported)
+    assert run_cli("kpi", "--workbook", imported).code == 0
+    assert [outcome_of(imported, rid) for rid in ids] == ["NO CONTESTA"] * 3
+    book = openpyxl.load_workbook(imported)
+    base = book["Base"]
+    header = [c.value for c in base[1]]
+    own = header.index("Resultado (última actualización)") + 1
+    id_col = header.index("ID") + 1
+    where = {base.cell(row, id_col).value: row for row in range(2, base.max_row + 1)}
+    same, other, beside = (where[rid] for rid in ids)
+    assert base.cell(same, own).value == "NO CONTESTA"
+    base.cell(same, own).value = " no contesta. "
+    base.cell(other, own).value = "CONTACTO EFECTIVO"
+    base.cell(beside, len(header)).value = "escalado"
+    book.save(imported)
+    result = run_cli("kpi", "--workbook", imported)
+    assert result.code == 0, result.err
+    rows = ", ".join(str(r) for r in sorted((other, beside)))
+    found = [m for m in events(imported) if "Hoja «Base»" in m]
+    assert len(found) == 1 and f"2 fila(s) ({rows})" in found[0], found
+    assert [outcome_of(imported, rid) for rid in ids] == ["NO CONTESTA"] * 3

@@ -426,8 +426,10 @@ class FakeLedger:
         return {int(i): a for i, a in zip(r["id"], r["agent"], strict=True)}
 
     # -- marks ------------------------------------------------------------------------------
-    def marks(self) -> pd.DataFrame:
+    def marks(self, record_ids: Iterable[int] | None = None) -> pd.DataFrame:
         r = self._r[self._r["agent"] != ""]
+        if record_ids is not None:
+            r = r[r["id"].astype(int).isin({int(i) for i in record_ids})]
         frame = r[["id", "agent", *MARK_FIELDS, "marked_at"]].rename(columns={"id": "record_id"})
         return frame.astype({"record_id": "int64"}).reset_index(drop=True)
 
@@ -448,8 +450,7 @@ class FakeLedger:
         self._changed(r)
 
     def typed_marks(self, record_ids: Iterable[int]) -> pd.DataFrame:
-        marks = self.marks()
-        return typed_records(marks[marks["record_id"].isin(set(record_ids))])
+        return typed_records(self.marks(record_ids))
 
     def set_closed(self, closed: Mapping[int, dt.datetime | str | None]) -> None:
         r = self._r.copy().set_index("id", drop=False)

@@ -177,3 +177,26 @@ def test_an_empty_ledger_gives_typed_empty_frames(tmp_path: Path):
             assert frame[name].dtype == "datetime64[us]"
         assert set(UNREAD_FIELDS) <= set(frame.columns)
     assert np.issubdtype(narrow["id"].dtype, np.integer)
+
+
+def test_the_marks_of_some_records_are_those_of_all_of_them(ledger: Ledger):
+    """``marks(record_ids)`` is ``marks()`` cut to those IDs: archived records with an agent
+    in, records without an agent and IDs not in the ledger out."""
+    with ledger.transaction():
+        ledger.archive(dt.date(2026, 12, 3), MARKED)
+    assert ledger.records(columns=("id", "archived_at"))["archived_at"].notna().tolist() == [
+        True,
+        False,
+        False,
+    ]
+    everything = ledger.marks()
+    assert everything["record_id"].tolist() == [1, 2]
+    some = ledger.marks([3, 1, 999, 1])
+    expected = everything[everything["record_id"] == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(some, expected)
+    assert some.loc[0, "outcome"] == "NO CONTESTA"
+    assert ledger.marks([]).empty and list(ledger.marks([])) == list(everything)
+    typed = ledger.typed_marks({1, 2, 3})
+    assert typed["record_id"].tolist() == [1, 2]
+    assert typed["attempt1"].tolist()[0] == pd.Timestamp("2026-12-02 09:05")
+    assert typed["attempt2_unread"].tolist() == ["ayer 3 pm", ""]
