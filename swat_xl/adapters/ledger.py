@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -181,6 +183,31 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (country, year)
     );
     """,
+    # 5: the indicator's columns of the archived records, typed (see Ledger.records): an
+    # archived record no longer changes, and they are most of a month's ledger. Any write that
+    # touches an archived record, archives one, or changes a cut's time empties it. The records
+    # not archived are found by an index of their own.
+    """
+    CREATE INDEX records_live ON records(id) WHERE archived_at = '';
+    CREATE TABLE archived_columns (
+        name TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data BLOB NOT NULL,
+        uniques TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TRIGGER archived_columns_insert AFTER INSERT ON records
+        WHEN NEW.archived_at != '' BEGIN DELETE FROM archived_columns; END;
+    CREATE TRIGGER archived_columns_update AFTER UPDATE ON records
+        WHEN OLD.archived_at != '' OR NEW.archived_at != ''
+        BEGIN DELETE FROM archived_columns; END;
+    CREATE TRIGGER archived_columns_delete AFTER DELETE ON records
+        WHEN OLD.archived_at != '' BEGIN DELETE FROM archived_columns; END;
+    CREATE TRIGGER archived_columns_cuts_update AFTER UPDATE OF id, imported_at ON cuts
+        BEGIN DELETE FROM archived_columns; END;
+    CREATE TRIGGER archived_columns_cuts_delete AFTER DELETE ON cuts
+        BEGIN DELETE FROM archived_columns; END;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -268,6 +295,39 @@ def _extra(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# How a typed column of the archived records is kept in ``archived_columns``: integers and
+# times as their 64-bit values, text as the codes of its distinct values (kept as JSON);
+# compressed. No pickle: what is read back is numbers and JSON text.
+_INT64 = np.dtype("int64")
+_TIME = np.dtype("datetime64[us]")
+
+
+def _pack_column(column: pd.Series) -> tuple[str, bytes, str] | None:
+    """``(kind, data, uniques)`` of a typed column, ``None`` when it is not integers, times or
+    text."""
+    if column.dtype in (_INT64, _TIME):
+        values = column.to_numpy().view("int64")
+        return str(column.dtype), zlib.compress(values.tobytes(), 1), "[]"
+    if not pd.api.types.is_string_dtype(column.dtype):
+        return None
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    texts = uniques.tolist()
+    if not all(type(text) is str for text in texts):
+        return None
+    kind = f"text:{column.dtype}"
+    return kind, zlib.compress(codes.astype("int32").tobytes(), 1), json.dumps(texts)
+
+
+def _unpack_column(kind: str, data: bytes, uniques: str) -> pd.Series:
+    """The column :func:`_pack_column` kept."""
+    if kind.startswith("text:"):
+        codes = np.frombuffer(zlib.decompress(data), dtype="int32")
+        table = np.array(json.loads(uniques), dtype=object)
+        return pd.Series(table[codes], dtype=kind.removeprefix("text:"))
+    values = np.frombuffer(zlib.decompress(data), dtype="int64").copy()
+    return pd.Series(values.view(np.dtype(kind)))
+
+
 class Ledger:
     """An open SQLite ledger. Use as a context manager or call :meth:`close`."""
 
@@ -331,9 +391,30 @@ class Ledger:
         for statement in _split_sql(script):
             self.db.execute(statement)
 
-    def begin(self) -> None:
-        """Start the operation's transaction (``BEGIN IMMEDIATE``: one writer at a time)."""
+    def begin(self, *, copy_to: Path | None = None) -> None:
+        """Start the operation's transaction (``BEGIN IMMEDIATE``: one writer at a time).
+
+        ``copy_to``: a copy of the ledger as the transaction finds it is written there first.
+        Holding the write lock, with nothing written yet (and any transaction a crashed writer
+        left rolled back by taking the lock), the file on disk is that ledger and no one can
+        change it: it is copied as it is, which costs a fraction of SQLite's page-by-page
+        backup (kept for where the copy fails: Windows refuses to read a locked range of a
+        ledger past 1 GiB)."""
         self.db.execute("BEGIN IMMEDIATE")
+        if copy_to is None:
+            return
+        try:
+            journal = self.db.execute("PRAGMA journal_mode").fetchone()[0]
+            try:
+                if str(journal).lower() != "delete":  # the file alone may not hold it all
+                    raise OSError(journal)
+                shutil.copyfile(self.path, copy_to)
+            except OSError:
+                Path(copy_to).unlink(missing_ok=True)
+                self.backup_to(copy_to)
+        except BaseException:
+            self.rollback()
+            raise
 
     def commit(self) -> None:
         self.db.execute("COMMIT")
@@ -499,34 +580,100 @@ class Ledger:
         clauses = [] if include_archived else ["r.archived_at = ''"]
         if where:
             clauses.append(f"({where})")
-        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         if wanted is None:
+            condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
             sql = (
                 "SELECT r.*, c.imported_at AS cut_at FROM records r JOIN cuts c ON c.id = r.cut_id"
                 f"{condition} ORDER BY r.id"
             )
             frame = _typed(pd.read_sql_query(sql, self.db, params=list(params)))
+        elif clauses or "id" not in wanted:
+            frame = self._columns(wanted, " AND ".join(clauses), params)
         else:
-            known = set(self._record_columns())
-            derived = {"cut_at", *UNREAD_FIELDS}
-            unknown = [name for name in wanted if name not in known and name not in derived]
-            if unknown:
-                raise ValueError(f"unknown record columns: {unknown}")
-            # The cut's time is looked up here rather than joined: one text per cut, not per row.
-            read = [name for name in wanted if name not in derived]
-            if "cut_at" in wanted and "cut_id" not in read:
-                read.append("cut_id")
-            read += [a for a in ATTEMPTS if unread(a) in wanted and a not in read]
-            selected = ", ".join(f"r.{name}" for name in read)
-            sql = f"SELECT {selected} FROM records r{condition} ORDER BY r.id"
-            frame = pd.read_sql_query(sql, self.db, params=list(params))
-            if "cut_at" in wanted:
-                imported = dict(self.db.execute("SELECT id, imported_at FROM cuts"))
-                frame["cut_at"] = frame["cut_id"].map(imported).fillna("")
-            frame = _typed(frame)
-            frame = frame[[*wanted, *(n for n in UNREAD_FIELDS if n in frame and n not in wanted)]]
+            frame = self._with_archived(wanted)
         self._records = (key, frame)
         return frame.copy()
+
+    def _columns(self, wanted: tuple[str, ...], where: str, params: Sequence[Any]) -> pd.DataFrame:
+        """:meth:`records` with ``columns``: those of the records matching ``where``, typed."""
+        known = set(self._record_columns())
+        derived = {"cut_at", *UNREAD_FIELDS}
+        unknown = [name for name in wanted if name not in known and name not in derived]
+        if unknown:
+            raise ValueError(f"unknown record columns: {unknown}")
+        # The cut's time is looked up here rather than joined: one text per cut, not per row.
+        read = [name for name in wanted if name not in derived]
+        if "cut_at" in wanted and "cut_id" not in read:
+            read.append("cut_id")
+        read += [a for a in ATTEMPTS if unread(a) in wanted and a not in read]
+        selected = ", ".join(f"r.{name}" for name in read)
+        condition = f" WHERE {where}" if where else ""
+        sql = f"SELECT {selected} FROM records r{condition} ORDER BY r.id"
+        frame = pd.read_sql_query(sql, self.db, params=list(params))
+        if "cut_at" in wanted:
+            imported = dict(self.db.execute("SELECT id, imported_at FROM cuts"))
+            frame["cut_at"] = frame["cut_id"].map(imported).fillna("")
+        frame = _typed(frame)
+        return frame[[*wanted, *(n for n in UNREAD_FIELDS if n in frame and n not in wanted)]]
+
+    def _with_archived(self, wanted: tuple[str, ...]) -> pd.DataFrame:
+        """:meth:`records` with ``columns``, of every record: the archived records' columns
+        from the ledger's typed copy of them (``archived_columns``, kept while no archived
+        record changes: triggers empty it), the others read; in ID order, as one read gives."""
+        live = self._columns(wanted, "r.archived_at = ''", ())
+        archived = self._kept_archived(list(live.columns))
+        if archived is not None and not live.empty and not archived.dtypes.equals(live.dtypes):
+            archived = None  # kept by other code (another pandas): read and kept again
+        if archived is None:
+            archived = self._columns(wanted, "r.archived_at != ''", ())
+            self._keep_archived(archived)
+        if archived.empty:
+            return live
+        if live.empty:
+            return archived
+        if not archived.dtypes.equals(live.dtypes):  # pragma: no cover - one reader types both
+            return self._columns(wanted, "", ())
+        frame = pd.concat([archived, live], ignore_index=True)
+        ids = frame["id"].to_numpy()
+        if not (ids[1:] > ids[:-1]).all():
+            frame = frame.sort_values("id", kind="stable", ignore_index=True)
+        return frame
+
+    def _kept_archived(self, names: list[str]) -> pd.DataFrame | None:
+        """The archived records' ``names`` columns as last kept, or ``None`` when they are not
+        (all) kept."""
+        wanted = set(names)
+        rows = [
+            row
+            for row in self.db.execute(
+                "SELECT name, kind, data, uniques FROM archived_columns ORDER BY position"
+            )
+            if row[0] in wanted
+        ]
+        if {row[0] for row in rows} != wanted:
+            return None
+        columns = {name: _unpack_column(kind, data, uniques) for name, kind, data, uniques in rows}
+        if len({len(column) for column in columns.values()}) > 1:
+            return None
+        return pd.DataFrame({name: columns[name] for name in names})
+
+    def _keep_archived(self, frame: pd.DataFrame) -> None:
+        """Keep ``frame`` (the archived records' columns just read) for the next reads, inside
+        the operation's transaction only (so a rollback forgets it with the rest)."""
+        if not self.db.in_transaction or frame.empty:
+            return
+        packed = []
+        for position, name in enumerate(frame.columns):
+            column = _pack_column(frame[name])
+            if column is None:
+                return
+            packed.append((name, position, *column))
+        self.db.execute("DELETE FROM archived_columns")
+        self.db.executemany(
+            "INSERT INTO archived_columns (name, position, kind, data, uniques) "
+            "VALUES (?, ?, ?, ?, ?)",
+            packed,
+        )
 
     def typified_among(self, keys: Sequence[str]) -> list[int]:
         """IDs of the records with these keys already sent to the online form, closed or no

@@ -101,9 +101,7 @@ class UnitOfWork:
         consistent copy of the ledger as it is before the operation is written there."""
         ledger = self.ledgers.open(path, create=create)
         try:
-            if copy_to is not None:
-                ledger.backup_to(copy_to)
-            ledger.begin()
+            ledger.begin(copy_to=copy_to)
         except BaseException:
             ledger.close()
             raise

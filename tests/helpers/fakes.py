@@ -206,7 +206,9 @@ class FakeLedger:
         self.closed = False
 
     # -- transaction ---------------------------------------------------------------------------
-    def begin(self) -> None:
+    def begin(self, *, copy_to: Path | None = None) -> None:
+        if copy_to is not None:
+            raise NotImplementedError("an in-memory ledger has no file to copy")
         self._saved = copy.deepcopy(self.state)
 
     def commit(self) -> None:

@@ -1,0 +1,200 @@
+"""The archived records' columns the indicator reads are kept typed in the ledger (an archived
+record no longer changes): read back as one read of every record gives them, never stale —
+any change to an archived record, a record archived, a purge, a cut's time or a rollback
+leaves the ledger as if nothing had been kept. SQLite on disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from swat_xl.adapters.ledger import Ledger
+from swat_xl.core.fields import CANONICAL
+from swat_xl.core.kpi import USED_COLUMNS
+
+FIRST = dt.datetime(2026, 12, 1, 8, 0)
+SECOND = dt.datetime(2026, 12, 1, 14, 0)
+CALLED = "2026-12-01T15:00:00"
+ARCHIVED_ON = dt.datetime(2026, 12, 2, 8, 0)
+
+
+def _cut(ledger: Ledger, at: dt.datetime, size: int, tag: str) -> list[int]:
+    cut = ledger.add_cut(
+        file_name=f"{tag}.xlsx",
+        sha256=tag,
+        imported_at=at,
+        rows_read=size,
+        ally_rows=size,
+        duplicate_rows=0,
+        new_records=size,
+        excluded=0,
+    )
+    frame = pd.DataFrame({name: [f"{name} {tag}{n}" for n in range(size)] for name in CANONICAL})
+    frame["survey_date"] = pd.Series([at - dt.timedelta(hours=2)] * size, dtype="datetime64[us]")
+    frame["key"] = [f"{tag}:{n}" for n in range(size)]
+    frame["segment"] = ["hogar", "movil"] * (size // 2)
+    frame["exclusion"] = ""
+    return ledger.add_records(cut, frame, [])
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Two cuts of six records; four of them (2, 4, 8, 9) closed the day before and archived,
+    so archived and open records alternate in ID order; record 4 has an attempt typed as text
+    that is not a date."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger, ledger.transaction():
+        op = ledger.start_operation("import", user="ana", host="pc", at=FIRST)
+        ids = _cut(ledger, FIRST, 6, "a") + _cut(ledger, SECOND, 6, "b")
+        ledger.set_assignments(
+            {rid: ("Ana Gómez" if rid % 2 else "Bruno Díaz") for rid in ids},
+            at=SECOND,
+            due_hours=24,
+            reason="reparto",
+            operation_id=op,
+        )
+        closed = (2, 4, 8, 9)
+        changes = [(rid, "outcome", "", "NO CONTESTA") for rid in closed]
+        changes += [(rid, "attempt1", "", CALLED) for rid in closed]
+        changes += [(4, "attempt2", "", "ayer 3 pm"), (5, "outcome", "", "CONTACTO EFECTIVO")]
+        ledger.update_marks(changes, source="libro", at=SECOND, operation_id=op)
+        ledger.set_closed(dict.fromkeys(closed, CALLED))
+        ledger.archive(dt.date(2026, 12, 2), ARCHIVED_ON)
+    return path
+
+
+def _plain(ledger: Ledger) -> pd.DataFrame:
+    """The indicator's columns read from the records table (a filtered read never takes the
+    kept copy)."""
+    return ledger.records(columns=USED_COLUMNS, where="1 = 1")
+
+
+def _kept(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM archived_columns").fetchone()[0]
+
+
+def _keep(path: Path) -> pd.DataFrame:
+    """Read the indicator's columns in an operation's transaction (which keeps the archived
+    records' ones) and commit."""
+    with Ledger.open(path) as ledger, ledger.transaction():
+        return ledger.records(columns=USED_COLUMNS)
+
+
+def _read_traced(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The indicator's columns as kept, the same read from the table, and the statements the
+    first read ran."""
+    with Ledger.open(path) as ledger:
+        statements: list[str] = []
+        ledger.db.set_trace_callback(statements.append)
+        kept = ledger.records(columns=USED_COLUMNS)
+        ledger.db.set_trace_callback(None)
+        return kept, _plain(ledger), statements
+
+
+def test_kept_archived_columns_read_back_as_one_read_gives_them(path: Path):
+    first = _keep(path)
+    assert _kept(path) == len(first.columns)
+    kept, plain, statements = _read_traced(path)
+    pd.testing.assert_frame_equal(first, plain)
+    pd.testing.assert_frame_equal(kept, plain)
+    assert kept["id"].tolist() == list(range(1, 13))
+    assert kept["archived_at"].notna().tolist() == [r in (2, 4, 8, 9) for r in range(1, 13)]
+    assert kept.loc[3, "attempt2_unread"] == "ayer 3 pm"
+    assert kept.loc[4, "outcome"] == "CONTACTO EFECTIVO"
+    # the archived records were not read from the records table again
+    reads = [s for s in statements if "FROM records" in s]
+    assert reads and all("archived_at = ''" in s for s in reads), reads
+
+
+def test_a_read_outside_a_transaction_writes_nothing(path: Path):
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with Ledger.open(path) as ledger:
+        frame = ledger.records(columns=USED_COLUMNS)
+        pd.testing.assert_frame_equal(frame, _plain(ledger))
+    assert _kept(path) == 0
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def _mark_archived(ledger: Ledger) -> None:
+    ledger.update_marks(
+        [(8, "outcome", "NO CONTESTA", "CONTACTO EFECTIVO")],
+        source="libro",
+        at=ARCHIVED_ON,
+        operation_id=1,
+    )
+
+
+def _reopen(ledger: Ledger) -> None:
+    ledger.set_closed({9: None})
+
+
+def _archive_more(ledger: Ledger) -> None:
+    ledger.set_closed({5: "2026-12-01T16:00:00"})
+    ledger.archive(dt.date(2026, 12, 2), ARCHIVED_ON + dt.timedelta(hours=1))
+
+
+def _purge(ledger: Ledger) -> None:
+    ledger.purge_cuts_before(SECOND, notice="purgado")
+
+
+def _move_cut(ledger: Ledger) -> None:
+    ledger.db.execute("UPDATE cuts SET imported_at = '2026-12-01T09:00:00' WHERE id = 1")
+
+
+def _unarchive(ledger: Ledger) -> None:
+    ledger.db.execute("UPDATE records SET archived_at = '' WHERE id = 2")
+
+
+@pytest.mark.parametrize(
+    "change", [_mark_archived, _reopen, _archive_more, _purge, _move_cut, _unarchive]
+)
+def test_any_change_to_the_archived_records_forgets_what_was_kept(
+    path: Path, change: Callable[[Ledger], None]
+):
+    before = _keep(path)
+    with Ledger.open(path) as ledger, ledger.transaction():
+        change(ledger)
+        assert ledger.db.execute("SELECT COUNT(*) FROM archived_columns").fetchone()[0] == 0
+    after = _keep(path)
+    assert not after.equals(before)
+    assert _kept(path) == len(after.columns)
+    kept, plain, _statements = _read_traced(path)
+    pd.testing.assert_frame_equal(after, plain)
+    pd.testing.assert_frame_equal(kept, plain)
+
+
+def test_what_a_change_to_open_records_leaves_kept(path: Path):
+    _keep(path)
+    with Ledger.open(path) as ledger, ledger.transaction():
+        ledger.update_marks(
+            [(1, "outcome", "", "NO CONTESTA")], source="libro", at=ARCHIVED_ON, operation_id=1
+        )
+        ledger.set_closed({1: CALLED})
+    assert _kept(path) > 0
+    kept, plain, _statements = _read_traced(path)
+    pd.testing.assert_frame_equal(kept, plain)
+    assert kept.loc[0, "outcome"] == "NO CONTESTA"
+
+
+def test_a_rollback_forgets_what_its_transaction_kept_or_changed(path: Path):
+    with Ledger.open(path) as ledger:
+        ledger.begin()
+        ledger.records(columns=USED_COLUMNS)
+        ledger.rollback()
+    assert _kept(path) == 0
+    kept_before = _keep(path)
+    with Ledger.open(path) as ledger:
+        ledger.begin()
+        _mark_archived(ledger)
+        ledger.rollback()
+    assert _kept(path) == len(kept_before.columns)
+    kept, plain, _statements = _read_traced(path)
+    pd.testing.assert_frame_equal(kept, plain)
+    pd.testing.assert_frame_equal(kept, kept_before)
