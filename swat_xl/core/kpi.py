@@ -699,9 +699,10 @@ class _Problems:
 
     def ids_for(self, rules: Collection[str]) -> frozenset[int]:
         """The records with a problem under any of ``rules``."""
-        return frozenset(
-            int(rid) for where, rule, *_ in self.parts if rule in rules for rid in self.ids[where]
-        )
+        chosen = [self.ids[where] for where, rule, *_ in self.parts if rule in rules]
+        if not chosen:
+            return frozenset()
+        return frozenset(np.unique(np.concatenate(chosen)).astype("int64").tolist())
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}

@@ -136,22 +136,25 @@ class MarkState:
         return out
 
 
-def _keys(values: np.ndarray) -> np.ndarray:
-    """:func:`fold_option` of every value (each distinct value folded once)."""
-    if len(values) == 0:
-        return np.empty(0, dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    folded = np.array([fold_option(v) for v in uniques], dtype=object)
-    return folded[codes]
-
-
 def _canonical_of(values: np.ndarray, field: str, settings: Settings) -> tuple[np.ndarray, ...]:
-    """(canonical value or "", invalid mask) of a dropdown column."""
-    keys = _keys(values)
+    """(canonical value or "", invalid mask) of a dropdown column: each distinct value is
+    folded and looked up once (a month repeats a handful of them)."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object), np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    distinct = np.asarray(uniques, dtype=object)
     known = option_keys(field, settings)
-    canon = np.array([known.get(k, "") for k in keys], dtype=object)
-    invalid = (values != "") & (canon == "")
-    return canon, invalid
+    canon = np.array([known.get(fold_option(v), "") for v in distinct], dtype=object)
+    invalid = (distinct != "") & (canon == "")
+    return canon[codes], invalid[codes]
+
+
+def _filled(values: np.ndarray) -> np.ndarray:
+    """Whether each value holds more than spaces (each distinct value checked once)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.array([str(v).strip() != "" for v in uniques], dtype=bool)[codes]
 
 
 def mark_state(
@@ -170,7 +173,7 @@ def mark_state(
     attempts = np.zeros(len(outcome), dtype=int)
     for ok in attempt_ok:
         attempts = attempts + ok.astype(int)
-    order = np.array([str(v).strip() != "" for v in columns["order_number"]], dtype=bool)
+    order = _filled(columns["order_number"])
 
     is_effective = outcome == OUTCOME_EFFECTIVE
     without_attempt = is_effective & (attempts < 1)

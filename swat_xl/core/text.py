@@ -43,18 +43,18 @@ def label_key(value: Any) -> str:
 
 
 def is_blank(value: Any) -> bool:
+    if isinstance(value, str):  # most cells: no need to ask pandas
+        return value.strip() == ""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
     try:
-        import pandas as pd
-
-        if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+        if value is pd.NaT or pd.isna(value):
             return True
     except (TypeError, ValueError):
         pass
-    return isinstance(value, str) and value.strip() == ""
+    return False
 
 
 def clean_text(value: Any) -> str:

@@ -404,33 +404,59 @@ def _typed_rows(rows: list[list[Any]]) -> tuple[list[int], list[tuple[int, int, 
     base_outcome = label_key(L.BASE_OUTCOME_HEADER)
     own = header.index(base_outcome) if base_outcome in header else -1
     looks = {fold_option(v) for v in (*OUTCOMES, *RESOLUTIONS)}
-    # Only text folds to an option (a number, a date or a blank never does); each distinct
-    # text is folded once («Base» repeats labels, agents, cities on every row).
     option_like: dict[str, bool] = {}
+
+    def looks_like_option(cell: Any) -> bool:
+        # Only text folds to an option (a number, a date or a blank never does); each
+        # distinct text is folded once («Base» repeats labels, agents, cities on every row).
+        if not isinstance(cell, str):
+            return False
+        hit = option_like.get(cell)
+        if hit is None:
+            hit = option_like[cell] = not is_blank(cell) and fold_option(cell) in looks
+        return hit
+
+    body = rows[1:]
+    width = max(map(len, body), default=0)
+    elsewhere: set[int] = set()  # rows with an option outside their own «Resultado»
+    in_own: dict[int, str] = {}  # rows with an option in it: the text
+    # Column by column: the distinct values of a column are looked at once, and only the
+    # columns holding an option-like value are walked row by row.
+    for index in range(width):
+        if index == id_col:
+            continue
+        column = [row[index] if index < len(row) else "" for row in body]
+        try:
+            distinct = set(column)
+        except TypeError:  # pragma: no cover - a cell value that cannot be hashed
+            distinct = {cell for cell in column if isinstance(cell, str)}
+        found = {cell for cell in distinct if looks_like_option(cell)}
+        if not found:
+            continue
+        for at, cell in enumerate(column):
+            if isinstance(cell, str) and cell in found:
+                if index == own:
+                    in_own[at] = cell
+                else:
+                    elsewhere.add(at)
     typed: list[int] = []
     compare: list[tuple[int, int, str]] = []
-    for number, row in enumerate(rows[1:], start=2):
-        raw = row[id_col] if id_col < len(row) else ""
-        code = clean_code(raw)
-        rid = int(code) if code.isdigit() else None
-        in_own: tuple[int, int, str] | None = None
-        for index, cell in enumerate(row):
-            if index == id_col or not isinstance(cell, str):
+    settings = Settings()
+    canonical: dict[str, str] = {}
+    for at in sorted(elsewhere | set(in_own)):
+        number = at + 2
+        if at not in elsewhere:
+            row = body[at]
+            code = clean_code(row[id_col] if id_col < len(row) else "")
+            if code.isdigit():
+                cell = in_own[at]
+                canon = canonical.get(cell)
+                if canon is None:
+                    values = {"outcome": clean_text(cell)}
+                    canon = canonical[cell] = normalise_values(values, settings)[0]["outcome"]
+                compare.append((number, int(code), canon))  # typed unless the ledger has it
                 continue
-            hit = option_like.get(cell)
-            if hit is None:
-                hit = option_like[cell] = not is_blank(cell) and fold_option(cell) in looks
-            if not hit:
-                continue
-            if index == own and rid is not None:
-                canon = normalise_values({"outcome": clean_text(cell)}, Settings())[0]["outcome"]
-                in_own = (number, rid, canon)  # typed unless the ledger has it
-                continue
-            in_own = None
-            typed.append(number)
-            break
-        if in_own is not None:
-            compare.append(in_own)
+        typed.append(number)
     return typed, compare
 
 
