@@ -278,6 +278,10 @@ def test_a_stale_sheet_still_marks_a_record_archived_since(master: Path, tmp_pat
     shutil.copy(master, stale)
     result = run_cli("archive", "--workbook", master, "--json")
     assert result.code == 0 and result.json()["archived"] == len(marked), result.err
+    before = run_cli("kpi", "--workbook", master, "--json")
+    assert before.code == 0, before.err
+    with sqlite3.connect(ledger_of(master)) as db:  # the archived records' columns are kept
+        assert db.execute("SELECT COUNT(*) FROM archived_columns").fetchone()[0] > 0
     book = openpyxl.load_workbook(stale)
     ws = agent_worksheets(book)[0]
     header, _rows = sheet_rows(ws)
@@ -290,8 +294,15 @@ def test_a_stale_sheet_still_marks_a_record_archived_since(master: Path, tmp_pat
     ws.cell(ws.max_row, col["Resultado"]).value = "NO CONTESTA"
     book.save(stale)
     shutil.copy(stale, master)
-    result = run_cli("kpi", "--workbook", master)
+    result = run_cli("kpi", "--workbook", master, "--json")
     assert result.code == 0, result.err
+    # the indicator counts the archived record's new outcome: what was kept of it is not used
+    counts, counted = before.json(), result.json()
+    assert counted["effective_contacts"] == counts["effective_contacts"] + 1
+    assert (
+        counted["by_outcome"]["NO CONTESTA"]["total_records"]
+        == counts["by_outcome"]["NO CONTESTA"]["total_records"] - 1
+    )
     with sqlite3.connect(ledger_of(master)) as db:
         outcome, archived = db.execute(
             "SELECT outcome, archived_at FROM records WHERE id = ?", (rid,)
