@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from swat_xl.core.config import Settings
-from swat_xl.core.marks import DROPDOWN_FIELDS, MarkState, latest_of, mark_state
+from swat_xl.core.marks import (
+    DROPDOWN_FIELDS,
+    MarkState,
+    distinct_values,
+    latest_of,
+    mark_state,
+)
 from swat_xl.core.model import OUTCOME_EFFECTIVE
 from swat_xl.core.records import ATTEMPTS, as_datetime, unread
 
@@ -359,8 +365,8 @@ def _numbers(values: np.ndarray) -> np.ndarray:
         except ValueError:
             return float("nan")
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return np.array([number(value) for value in uniques], dtype=float)[codes]
+    codes, distinct = distinct_values(values)
+    return np.array([number(value) for value in distinct], dtype=float)[codes]
 
 
 def states_of(c: dict[str, np.ndarray], settings: Settings) -> MarkState:
@@ -392,7 +398,9 @@ class _Flags:
         """The counts summed per distinct key, keys sorted."""
         if len(keys) == 0:
             return {}
-        codes, uniques = pd.factorize(keys, sort=True, use_na_sentinel=False)
+        codes, uniques = pd.factorize(keys, sort=True)
+        if codes.min() < 0:  # a missing key: grouped as one, as pandas does when asked
+            codes, uniques = pd.factorize(keys, sort=True, use_na_sentinel=False)
         return self.by_codes(codes, uniques.tolist())
 
     def by_codes(self, codes: np.ndarray, keys: list[Any]) -> dict[Any, dict[str, int]]:

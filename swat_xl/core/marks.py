@@ -136,13 +136,25 @@ class MarkState:
         return out
 
 
+def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, table)`` of a column: ``table[codes]`` gives each value back, and what a rule
+    makes of each value is computed once per entry of ``table``. Every missing value (None,
+    NaN...) stands for one NaN, as pandas groups them (asked of pandas, that grouping costs a
+    pass of its own over the whole column)."""
+    codes, uniques = pd.factorize(values)
+    table = np.asarray(uniques, dtype=object)
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(table), codes)
+        table = np.append(table, np.nan)
+    return codes, table
+
+
 def _canonical_of(values: np.ndarray, field: str, settings: Settings) -> tuple[np.ndarray, ...]:
     """(canonical value or "", invalid mask) of a dropdown column: each distinct value is
     folded and looked up once (a month repeats a handful of them)."""
     if len(values) == 0:
         return np.empty(0, dtype=object), np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    distinct = np.asarray(uniques, dtype=object)
+    codes, distinct = distinct_values(values)
     known = option_keys(field, settings)
     canon = np.array([known.get(fold_option(v), "") for v in distinct], dtype=object)
     invalid = (distinct != "") & (canon == "")
@@ -153,8 +165,8 @@ def _filled(values: np.ndarray) -> np.ndarray:
     """Whether each value holds more than spaces (each distinct value checked once)."""
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return np.array([str(v).strip() != "" for v in uniques], dtype=bool)[codes]
+    codes, distinct = distinct_values(values)
+    return np.array([str(v).strip() != "" for v in distinct], dtype=bool)[codes]
 
 
 def mark_state(

@@ -11,7 +11,13 @@ import pytest
 from swat_xl.adapters.ledger import typed_records
 from swat_xl.core.config import Settings
 from swat_xl.core.kpi import compute_kpi, form_ready
-from swat_xl.core.marks import canonical, fold_option, frame_state, normalise_values
+from swat_xl.core.marks import (
+    canonical,
+    distinct_values,
+    fold_option,
+    frame_state,
+    normalise_values,
+)
 
 SETTINGS = Settings()
 NOW = dt.datetime(2026, 12, 15, 10, 0)
@@ -194,3 +200,31 @@ def test_other_phones_gathers_every_phone_column_but_the_ani():
     assert other_phones(extra, "3200000000") == "3001234567 / 3109876543 / 6015551234"
     assert is_phone_label("Teléfono fijo") and not is_phone_label("Zona")
     assert other_phones({}, "3200000000") == ""
+
+
+def test_each_distinct_value_is_judged_once_and_missing_ones_as_nan():
+    values = np.array(
+        ["NO CONTESTA", None, "no contesta", np.nan, "NO CONTESTA", pd.NaT, ""], dtype=object
+    )
+    codes, table = distinct_values(values)
+    assert len(table) == 4  # two texts, "" and one NaN for every missing value
+    taken = table[codes]
+    assert [t for t, v in zip(taken, values, strict=True) if isinstance(v, str)] == [
+        "NO CONTESTA",
+        "no contesta",
+        "NO CONTESTA",
+        "",
+    ]
+    assert all(isinstance(t, float) and np.isnan(t) for t in taken[[1, 3, 5]])
+    # a missing outcome is an invalid one, whatever stands for it; "" is no outcome
+    frame = pd.DataFrame(
+        {
+            "outcome": values,
+            "resolution": [""] * 7,
+            "order_number": [""] * 7,
+            "agent_survey": [""] * 7,
+        }
+    )
+    state = frame_state(frame, SETTINGS)
+    assert state.outcome.tolist() == ["NO CONTESTA", "", "NO CONTESTA", "", "NO CONTESTA", "", ""]
+    assert state.invalid["outcome"].tolist() == [False, True, False, True, False, True, False]
