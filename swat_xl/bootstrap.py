@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +88,8 @@ class FileMaster:
             self._names = self.file.sheet_names() if self.path.exists() else []
         return self._names
 
-    def rows(self, sheet: str) -> list[list[Any]]:
-        return self.file.rows(sheet)
+    def rows(self, sheet: str, columns: Collection[int] | None = None) -> list[list[Any]]:
+        return self.file.rows(sheet)  # reading a file costs the same for every column
 
     def header(self, sheet: str) -> list[Any]:
         return self.file.header(sheet)
@@ -104,6 +104,7 @@ class FileMaster:
         backups_to_keep: int,
         now: dt.datetime,
         ledger_copy: Path | None = None,
+        drawn: Mapping[str, Any] | None = None,
     ) -> Publication:
         if not self._checked:  # a file not checked when opened is checked before it is written
             self.file.ensure_closed()
@@ -141,6 +142,7 @@ class _FilePublication:
     ) -> None:
         self.master, self.tmp, self.fingerprint = master, tmp, fingerprint
         self.keep, self.now, self.ledger_copy = keep, now, ledger_copy
+        self.drawn: dict[str, Any] = {}  # the file's sheets are keyed by the services
 
     def finish(self) -> None:
         try:

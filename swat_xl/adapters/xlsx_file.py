@@ -18,7 +18,7 @@ import shutil
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,9 @@ class FileWorkbook:
     def sheet_names(self) -> list[str]:
         return self._reader.sheet_names()
 
-    def rows(self, sheet: str) -> list[list[Any]]:
-        """All rows of a sheet as Python values ("" for empty cells)."""
+    def rows(self, sheet: str, columns: Collection[int] | None = None) -> list[list[Any]]:
+        """All rows of a sheet as Python values ("" for empty cells), every column (a file
+        costs the same read whole)."""
         return self._reader.rows(sheet)
 
     def header(self, sheet: str) -> list[Any]:

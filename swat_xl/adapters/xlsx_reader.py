@@ -4,6 +4,7 @@ formulas) of sheets the tool does not own with openpyxl."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,8 @@ class XlsxReader:
             self._sheets[name] = self._open().get_sheet_by_name(name)
         return self._sheets[name]
 
-    def rows(self, sheet: str) -> list[list[Any]]:
-        """All rows of a sheet as Python values ("" for empty cells)."""
+    def rows(self, sheet: str, columns: Collection[int] | None = None) -> list[list[Any]]:
+        """All rows of a sheet as Python values ("" for empty cells), every column."""
         try:
             return self._sheet(sheet).to_python(skip_empty_area=False)
         except (CalamineError, ValueError, KeyError) as exc:

@@ -35,13 +35,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swat_xl.core.model import MARK_FIELDS
 from swat_xl.errors import WorkbookError
 from swat_xl.workbook import labels as L
 from swat_xl.workbook.spec import (
@@ -196,6 +199,20 @@ class Plan:
 
     spec: WorkbookSpec
     delete: list[str]  # stale agent sheets
+    #: What the last draw into this book noted (see :func:`drawn_notes`); empty: none.
+    before: Mapping[str, Any] = field(default_factory=dict)
+    #: What this draw notes, for the next one.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Columns:
+    """Some columns of a sheet as Excel holds them: its header row, then each column's cells
+    below it (``""`` when empty) down to the sheet's last filled row."""
+
+    header: list[Any]
+    height: int  # data rows (below the header)
+    values: dict[int, list[Any]]
 
 
 @dataclass
@@ -204,7 +221,17 @@ class LivePublication:
 
     workbook: LiveWorkbook
     plan: Plan
-    fingerprint: str | None = None  # Excel owns the file: its bytes are not known here
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Not the file's bytes (Excel owns the file): the mark this draw leaves in the book,
+        so that the ledger keeps what it noted about the sheets drawn."""
+        mark = self.plan.notes.get("mark")
+        return f"excel:{mark}" if mark else None
+
+    @property
+    def drawn(self) -> dict[str, Any]:
+        return self.plan.notes
 
     def finish(self) -> None:
         self.workbook.say("Dibujando las hojas en Excel…")
@@ -229,6 +256,8 @@ class LiveWorkbook:
         #: Spanish notes about what could not be drawn (best-effort parts such as the chart).
         self.problems: list[str] = []
         self._rows: dict[str, list[list[Any]]] = {}
+        self._columns: dict[str, _Columns] = {}  # sheets read column by column
+        self._headers: dict[str, list[Any]] = {}
         #: The book's sheets by case-folded name, in the book's order (None: ask Excel again).
         #: Walking ``book.sheets`` costs two COM calls a sheet; finding each sheet of a
         #: 30-sheet master that way was a third of an import's COM calls.
@@ -265,16 +294,25 @@ class LiveWorkbook:
         backups_to_keep: int = 0,
         now: dt.datetime | None = None,
         ledger_copy: Path | None = None,
+        drawn: Mapping[str, Any] | None = None,
     ) -> LivePublication:
         """Check the book can take ``spec`` (Excel keeps no backups of its own: the ribbon's
-        «Nuevo periodo» saves a copy)."""
-        return LivePublication(self, self.prepare(spec, delete=self.stale_agent_sheets(spec)))
+        «Nuevo periodo» saves a copy). ``drawn``: what the last draw into this book noted."""
+        plan = self.prepare(spec, delete=self.stale_agent_sheets(spec))
+        plan.before = drawn or {}
+        plan.notes = drawn_notes(spec)
+        return LivePublication(self, plan)
 
     # -- reading ----------------------------------------------------------------------------
     def refresh(self) -> None:
         """Forget the sheets read so far: the next reads go to Excel again."""
-        self._rows.clear()
+        self._forget()
         self._sheets = None
+
+    def _forget(self) -> None:
+        self._rows.clear()
+        self._columns.clear()
+        self._headers.clear()
 
     def _index(self) -> dict[str, Any]:
         if self._sheets is None:
@@ -296,9 +334,24 @@ class LiveWorkbook:
             raise WorkbookError("El libro no tiene la hoja", file=self.path, sheet=name)
         return found
 
-    def rows(self, sheet: str) -> list[list[Any]]:
+    def rows(self, sheet: str, columns: Collection[int] | None = None) -> list[list[Any]]:
         """All rows of a sheet from A1 as wide as its header row (one bulk read, cached until
-        the next draw)."""
+        the next draw). With ``columns`` (0-based) only those are read below the header, one
+        read per run of adjacent columns, and the other cells are left empty: every cell moved
+        through COM counts."""
+        if columns is not None and sheet not in self._rows:
+            read = self._read_columns(sheet, columns)
+            width = len(read.header)
+            out = [list(read.header)]
+            kept = [(c, v) for c, v in read.values.items() if c < width]
+            for index in range(read.height):
+                row = [""] * width
+                for col, values in kept:
+                    row[col] = values[index]
+                out.append(row)
+            while len(out) > 1 and all(cell == "" for cell in out[-1]):
+                out.pop()
+            return out
         if sheet not in self._rows:
             ws = self._sheet(sheet)
             try:
@@ -312,15 +365,57 @@ class LiveWorkbook:
             self._rows[sheet] = _normalise(block)
         return self._rows[sheet]
 
+    def _read_columns(self, sheet: str, columns: Collection[int]) -> _Columns:
+        """The header row and ``columns`` of a sheet (what was read already is not read
+        again; a sheet read whole gives them without asking Excel)."""
+        if sheet in self._rows:
+            rows = self._rows[sheet]
+            header = list(rows[0]) if rows else []
+            body = rows[1:]
+            values = {
+                col: [row[col] if col < len(row) else "" for row in body]
+                for col in range(len(header))
+            }
+            return _Columns(header, len(body), values)
+        read = self._columns.get(sheet)
+        ws = self._sheet(sheet)
+        try:
+            if read is None:
+                width = _header_width(ws.api)
+                height = _last_row(ws.api, width) if width else 0
+                header = self.header(sheet) if width else []
+                read = self._columns[sheet] = _Columns(header, max(height - 1, 0), {})
+            width = len(read.header)
+            missing = [c for c in sorted(set(columns)) if c < width and c not in read.values]
+            for first, last in _runs(missing):
+                if not read.height:
+                    block: list[list[Any]] = []
+                else:
+                    value = (
+                        ws.range((2, first + 1), (read.height + 1, last + 1)).options(ndim=2).value
+                    )
+                    block = [
+                        ["" if cell is None else cell for cell in row] for row in (value or [])
+                    ]
+                for col in range(first, last + 1):
+                    read.values[col] = [row[col - first] for row in block]
+        except Exception as exc:  # COM errors have no common base class to catch
+            raise WorkbookError(
+                "No se pudo leer la hoja desde Excel", file=self.path, sheet=sheet
+            ) from exc
+        return read
+
     def header(self, sheet: str) -> list[Any]:
         if sheet in self._rows:
             return self._rows[sheet][0] if self._rows[sheet] else []
-        ws = self._sheet(sheet)
-        width = _header_width(ws.api)
-        if not width:
-            return []
-        rows = _normalise(ws.range((1, 1), (1, width)).options(ndim=2).value)
-        return rows[0] if rows else []
+        if sheet in self._columns:
+            return list(self._columns[sheet].header)
+        if sheet not in self._headers:
+            ws = self._sheet(sheet)
+            width = _header_width(ws.api)
+            rows = _normalise(ws.range((1, 1), (1, width)).options(ndim=2).value) if width else []
+            self._headers[sheet] = rows[0] if rows else []
+        return list(self._headers[sheet])
 
     def user_sheet(self, name: str) -> Sheet:
         """A sheet the tool does not own: named in the spec, never redrawn in Excel."""
@@ -373,7 +468,8 @@ class LiveWorkbook:
         """
         spec = plan.spec
         active = _active_name(self.book)
-        self._rows.clear()
+        before = plan.before.get("sheets", {}) if self._mark() == plan.before.get("mark") else {}
+        self._set_mark("")  # a draw that stops half way leaves no mark: the next one is whole
         for name in plan.delete:
             found = self._find(name)
             if found is not None:
@@ -393,8 +489,12 @@ class LiveWorkbook:
         for name, ref in spec.names.items():
             self.book.names.add(name, ref)
         separator = _list_separator(self.book.app.api)
+        notes = plan.notes.get("sheets", {})
         for ws, sheet in targets:
-            self._draw_sheet(ws, sheet, separator)
+            old, new = before.get(sheet.name), notes.get(sheet.name)
+            if old is None or new is None or not self._draw_changes(ws, sheet, old, new, separator):
+                self._draw_sheet(ws, sheet, separator)
+        self._forget()
         for ws, sheet in targets:  # hide last: Excel needs a visible sheet to activate
             if sheet.hidden:
                 ws.api.Visible = XL_SHEET_HIDDEN
@@ -402,6 +502,86 @@ class LiveWorkbook:
         found = self._find(target) if target else None
         if found is not None:
             found.activate()
+        self._set_mark(plan.notes.get("mark", ""))
+
+    def _mark(self) -> str:
+        """The mark the last draw left in the book (empty when there is none)."""
+        try:
+            text = str(self.book.api.Names.Item(DRAWN_NAME).RefersTo)
+        except Exception:  # no such name: COM error
+            return ""
+        return text.removeprefix('="').removesuffix('"')
+
+    def _set_mark(self, mark: str) -> None:
+        self.book.names.add(DRAWN_NAME, f'="{mark}"')
+
+    def _draw_changes(
+        self, ws: Any, sheet: Sheet, old: Mapping[str, Any], new: Mapping[str, Any], separator: str
+    ) -> bool:
+        """Bring a sheet drawn before up to ``sheet`` writing only its rows that changed and
+        the rows appended below them; False (nothing written) unless Excel holds the rows the
+        last draw noted, in that order, with nothing below them.
+
+        A row is written again when what it shows changed (its digest) or when a cell a person
+        types in (the ID, the marks) differs from what the sheet shows now: a mark typed that
+        the ledger took differently, a mark erased. Rows sorted, deleted or inserted, a header
+        edited, anything typed below the rows: the sheet is drawn whole."""
+        table = sheet.tables[0]
+        old_ids, new_ids = list(old.get("ids", ())), list(new["ids"])
+        old_rows, new_rows = str(old.get("rows", "")), str(new["rows"])
+        count = len(old_ids)
+        if (
+            old.get("frame") != new["frame"]
+            or new_ids[:count] != old_ids
+            or len(old_rows) != count * _DIGEST_CHARS
+        ):
+            return False
+        checked = _checked_columns(table)
+        held = self._read_columns(sheet.name, checked)
+        if held.header != _header_row(sheet) or held.height != count:
+            return False
+        if [_as_id(value) for value in held.values[checked[0]]] != old_ids:
+            return False
+        rows = list(table.rows)
+        kinds = [column.kind for column in table.columns]
+        changed = []
+        for index in range(count):
+            at = index * _DIGEST_CHARS
+            if old_rows[at : at + _DIGEST_CHARS] != new_rows[at : at + _DIGEST_CHARS]:
+                changed.append(index)
+                continue
+            written = _row_values(kinds, rows[index])
+            if any(
+                not _same(held.values[col][index], _as_read(written[col])) for col in checked[1:]
+            ):
+                changed.append(index)
+        api = ws.api
+        grown = len(new_ids) > count
+        top = table.first_row + 1
+        if grown:  # formats first: what is written in a text (@) cell stays text
+            first = table.first_row + count + table.spare_rows + 1
+            _table_formats(api, table, first, table.last_row + table.spare_rows)
+        for start, end in _runs([*changed, *range(count, len(new_ids))]):
+            for chunk in range(start, end + 1, CHUNK_ROWS):
+                last = min(chunk + CHUNK_ROWS - 1, end)
+                block = [_row_values(kinds, rows[i]) for i in range(chunk, last + 1)]
+                ws.range((top + chunk + 1, table.first_col + 1)).value = block
+        if grown:  # dropdowns, conditional formats and the filter reach the new rows
+            for validation in sheet.validations:
+                add_validation(ws, validation, separator)
+            if sheet.cond_formats:
+                with contextlib.suppress(Exception):
+                    api.Cells.FormatConditions.Delete()
+            if sheet.freeze or sheet.cond_formats:
+                self._activated(ws, sheet)
+            if table.autofilter and table.columns:
+                _set(api, "AutoFilterMode", False)
+                right = table.first_col + len(table.columns) - 1
+                api.Range(
+                    address(table.first_row, table.first_col, table.last_row, right)
+                ).AutoFilter()
+        api.Visible = XL_SHEET_VISIBLE
+        return True
 
     def save(self) -> None:
         try:
@@ -481,22 +661,7 @@ class LiveWorkbook:
             )
             apply_props(api.Range(header), STYLE_PROPS["header"])
             api.Rows(table.first_row + 1).RowHeight = 30
-            first, last = table.first_row + 1, table.last_row + table.spare_rows
-            if last < first:
-                continue
-            for offset, column in enumerate(table.columns):
-                col = table.first_col + offset
-                fmt = _KIND_FORMATS.get(column.kind)
-                if fmt:
-                    api.Range(address(first, col, last, col)).NumberFormat = fmt
-            for start, end in _runs(
-                table.first_col + i for i, c in enumerate(table.columns) if c.kind == "text"
-            ):  # before the values: text written or typed there stays text
-                api.Range(address(first, start, last, end)).NumberFormat = "@"
-            for start, end in _runs(
-                table.first_col + i for i, c in enumerate(table.columns) if c.editable
-            ):
-                apply_props(api.Range(address(first, start, last, end)), _EDITABLE_PROPS)
+            _table_formats(api, table, table.first_row + 1, table.last_row + table.spare_rows)
         widths = sheet_widths(sheet)
         for width in dict.fromkeys(widths.values()):  # one call for the columns of each width
             for start, end in _runs(col for col, w in widths.items() if w == width):
@@ -622,6 +787,24 @@ def print_setup(api: Any, setup: PrintSetup) -> None:
         page.FitToPagesTall = False
     if setup.repeat_rows:
         page.PrintTitleRows = f"$1:${setup.repeat_rows}"
+
+
+def _table_formats(api: Any, table: Table, first: int, last: int) -> None:
+    """Number formats, text (``@``) and the editable look of a table's rows ``first`` to
+    ``last`` (0-based)."""
+    if last < first:
+        return
+    for offset, column in enumerate(table.columns):
+        col = table.first_col + offset
+        fmt = _KIND_FORMATS.get(column.kind)
+        if fmt:
+            api.Range(address(first, col, last, col)).NumberFormat = fmt
+    for start, end in _runs(
+        table.first_col + i for i, c in enumerate(table.columns) if c.kind == "text"
+    ):  # before the values: text written or typed there stays text
+        api.Range(address(first, start, last, end)).NumberFormat = "@"
+    for start, end in _runs(table.first_col + i for i, c in enumerate(table.columns) if c.editable):
+        apply_props(api.Range(address(first, start, last, end)), _EDITABLE_PROPS)
 
 
 def _header_width(api: Any) -> int:
@@ -784,14 +967,20 @@ def _table_cells(table: Table, cells: dict[tuple[int, int], Any]) -> None:
     kinds = [column.kind for column in table.columns]
     for index, row in enumerate(table.rows):
         r = table.first_row + 1 + index
-        for offset, value in enumerate(row):
-            if offset < len(kinds):
-                if kinds[offset] == "text":  # a text (@) cell: Excel keeps what is written
-                    written = _text_cell(value)
-                else:
-                    written = cell_value(value, kind=kinds[offset])
-                if written is not None:
-                    cells[(r, table.first_col + offset)] = written
+        for offset, written in enumerate(_row_values(kinds, row)):
+            if written is not None:
+                cells[(r, table.first_col + offset)] = written
+
+
+def _row_values(kinds: Sequence[str], row: Sequence[Any]) -> list[Any]:
+    """What is written for one table row, a value per column (None: the cell stays empty)."""
+    out: list[Any] = [None] * len(kinds)
+    for offset, value in enumerate(row[: len(kinds)]):
+        if kinds[offset] == "text":  # a text (@) cell: Excel keeps what is written
+            out[offset] = _text_cell(value)
+        else:
+            out[offset] = cell_value(value, kind=kinds[offset])
+    return out
 
 
 def _text_cell(value: Any) -> str | None:
@@ -821,3 +1010,151 @@ def _blocks(sheet: Sheet) -> list[_Block]:
         block = blocks[(r - top) // CHUNK_ROWS]
         block.rows[r - block.top][c - left] = value
     return blocks
+
+
+# -- what a draw notes, to write only what changed the next time -------------------------------
+#: The defined name holding the mark of the last draw (see :func:`drawn_notes`): the notes
+#: describe the book only while it holds their mark (not a book reopened from an older file,
+#: not a draw that stopped half way).
+DRAWN_NAME = "SWAT_DIBUJO"
+_DIGEST_CHARS = 12
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def _redrawable(sheet: Sheet) -> bool:
+    """A sheet of records whose rows may be written one by one: one table from A1 led by the
+    records' IDs, nothing the draw would have to protect again or draw around."""
+    if sheet.role not in ("agent", "records") or sheet.reused or sheet.protect or sheet.charts:
+        return False
+    if len(sheet.tables) != 1:
+        return False
+    table = sheet.tables[0]
+    return (
+        (table.first_row, table.first_col) == (0, 0)
+        and bool(table.columns)
+        and table.columns[0].header == L.ID_HEADER
+        and all(_as_id(row[0] if row else None) is not None for row in table.rows)
+    )
+
+
+def drawn_notes(spec: WorkbookSpec) -> dict[str, Any]:
+    """What drawing ``spec`` leaves in the sheets of records, for the next draw: per sheet a
+    digest of everything but its rows ("frame"), its records' IDs in order and a digest of each
+    row; and a mark of it all, also left in the book (:data:`DRAWN_NAME`)."""
+    sheets: dict[str, Any] = {}
+    for sheet in spec.sheets:
+        if not _redrawable(sheet):
+            continue
+        table = sheet.tables[0]
+        kinds = [column.kind for column in table.columns]
+        sheets[sheet.name] = {
+            "frame": _frame(sheet),
+            "ids": [_as_id(row[0]) for row in table.rows],
+            "rows": "".join(_digest(repr(_row_values(kinds, row))) for row in table.rows),
+        }
+    if not sheets:
+        return {}
+    mark = hashlib.sha256(json.dumps(sheets, sort_keys=True).encode()).hexdigest()[:32]
+    return {"mark": mark, "sheets": sheets}
+
+
+def _frame(sheet: Sheet) -> str:
+    """A digest of what a sheet of records shows besides its rows (its ranges measured from
+    the last row, which moves as rows are appended) and of this drawing code."""
+    table = sheet.tables[0]
+    end = table.last_row
+
+    def moved(item: Validation | CondFormat) -> tuple[int, int, int, int]:
+        return (item.first_row, item.first_col, item.last_row - end, item.last_col)
+
+    parts = [
+        _CODE,
+        sheet.name,
+        repr(list(table.columns)),
+        table.autofilter,
+        table.spare_rows,
+        repr(sheet.cells),
+        repr(sorted(sheet.widths.items())),
+        sheet.freeze,
+        sheet.tab_color,
+        sheet.hidden,
+        repr(sheet.print_setup),
+        sheet.role,
+        repr([(*moved(v), v.choices, v.source, v.title, v.message) for v in sheet.validations]),
+        repr([(*moved(c), c.formula, c.style) for c in sheet.cond_formats]),
+    ]
+    return _digest(json.dumps(parts, default=str))
+
+
+def _checked_columns(table: Table) -> list[int]:
+    """The columns read back before a row is left as it is: the ID first, then those a person
+    types in (the marks, and «Base»'s last outcome)."""
+    return [
+        table.first_col + index
+        for index, column in enumerate(table.columns)
+        if index == 0 or column.editable or column.field in MARK_FIELDS
+    ]
+
+
+def _header_row(sheet: Sheet) -> list[Any]:
+    """Row 1 as Excel reads it back after the sheet is drawn (to its last filled cell)."""
+    cells = _grid_header(sheet)
+    width = max((c for _, c in cells), default=-1) + 1
+    row = [""] * width
+    for (_, col), value in cells.items():
+        row[col] = _as_read(value)
+    while row and row[-1] == "":
+        row.pop()
+    return row
+
+
+def _grid_header(sheet: Sheet) -> dict[tuple[int, int], Any]:
+    cells: dict[tuple[int, int], Any] = {}
+    for cell in sheet.cells:
+        if cell.row == 0:
+            cells[(0, cell.col)] = cell_value(cell.value, kind=cell.kind, formula=cell.formula)
+    for table in sheet.tables:
+        if table.first_row == 0:
+            for offset, column in enumerate(table.columns):
+                cells[(0, table.first_col + offset)] = cell_value(column.header)
+    return {key: value for key, value in cells.items() if value is not None}
+
+
+def _as_id(value: Any) -> int | None:
+    """A record's ID as written or read back (Excel holds numbers as floats)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _as_read(written: Any) -> Any:
+    """What Excel gives back for a value written by the draw: text without the apostrophe
+    that keeps it text, numbers as floats, ``""`` for an empty cell."""
+    if written is None:
+        return ""
+    if isinstance(written, str):
+        return written[1:] if written.startswith("'") else written
+    if isinstance(written, bool):
+        return written
+    if isinstance(written, int | float):
+        return float(written)
+    if isinstance(written, dt.date) and not isinstance(written, dt.datetime):
+        return dt.datetime(written.year, written.month, written.day)
+    return written
+
+
+def _same(held: Any, expected: Any) -> bool:
+    """Whether a cell read back holds what the draw would write (a time to the second)."""
+    if isinstance(held, dt.datetime) and isinstance(expected, dt.datetime):
+        return abs((held - expected).total_seconds()) < 1
+    if isinstance(expected, float) and not isinstance(held, bool | str):
+        return isinstance(held, int | float) and float(held) == expected
+    return type(held) is type(expected) and held == expected

@@ -127,6 +127,19 @@ def read_mark_rows(
     return out, notes
 
 
+def marked_columns(
+    header: Sequence[Any], drawn: Sequence[str] = (), extra: Sequence[str] = ()
+) -> list[int]:
+    """The columns :func:`read_mark_rows` reads of a sheet with this header row: the ID and
+    the marks, where their header is now and where the tool drew them (``drawn``); also the
+    columns headed ``extra``."""
+    wanted = {label_key(L.ID_HEADER), *_HEADER_TO_FIELD, *map(label_key, extra)}
+    return sorted(
+        {i for i, cell in enumerate(header) if label_key(cell) in wanted}
+        | {i for i, cell in enumerate(drawn) if label_key(cell) in wanted}
+    )
+
+
 def apply_mark_rows(
     session: Session,
     mark_rows: list[MarkRow],
@@ -309,7 +322,8 @@ def sync_from_workbook(session: Session) -> dict[str, int]:
     agent_sheets = list(roles.agent)
     drawn = [column.header for column in agent_columns(session.settings)]
     for name in agent_sheets:
-        rows, notes = read_mark_rows(workbook.rows(name), name, drawn)
+        wanted = marked_columns(workbook.header(name), drawn)
+        rows, notes = read_mark_rows(workbook.rows(name, columns=wanted), name, drawn)
         for note in notes:
             session.event(note, level="warning")
         mark_rows.extend(rows)
@@ -338,7 +352,12 @@ def unread_marks(session: Session, roles: SheetRoles) -> int:
     names = workbook.sheet_names()
     for name in (L.SHEET_UNASSIGNED, L.SHEET_BASE):
         if name in names:
-            typed, compare = _typed_rows(workbook.rows(name))
+            # «Base» is read whole from a file; from Excel, where every cell read costs, only
+            # its IDs and its own outcome column (reading all of it was most of a click's cells)
+            wanted = None
+            if name == L.SHEET_BASE:
+                wanted = marked_columns(workbook.header(name), (), [L.BASE_OUTCOME_HEADER])
+            typed, compare = _typed_rows(workbook.rows(name, columns=wanted))
             if compare:
                 stored = _stored_marks(ledger.marks({rid for _number, rid, _canon in compare}))
                 typed = sorted(

@@ -13,7 +13,7 @@ tests pass fakes that hold everything in memory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,10 +32,15 @@ Clock = Callable[[], dt.datetime]
 
 class Publication(Protocol):
     """A new workbook ready to be installed: :meth:`finish` installs it (after the ledger
-    committed); :attr:`fingerprint` is the SHA-256 of what it installs, when known."""
+    committed); :attr:`fingerprint` is the SHA-256 of what it installs, when known;
+    :attr:`drawn`: what the writer notes about the sheets it draws, handed back to the next
+    :meth:`WorkbookPort.publish` (empty when it needs none)."""
 
     @property
     def fingerprint(self) -> str | None: ...
+
+    @property
+    def drawn(self) -> Mapping[str, Any]: ...
 
     def finish(self) -> None: ...
 
@@ -46,7 +51,10 @@ class SheetReader(Protocol):
     path: Path
 
     def sheet_names(self) -> list[str]: ...
-    def rows(self, sheet: str) -> list[list[Any]]: ...
+    def rows(self, sheet: str, columns: Collection[int] | None = None) -> list[list[Any]]:
+        """The rows of a sheet from A1. ``columns`` (0-based): only those are needed below the
+        header; a reader for which every cell costs (Excel) may leave the others empty."""
+
     def header(self, sheet: str) -> list[Any]: ...
 
 
@@ -92,10 +100,12 @@ class WorkbookPort(SheetReader, Protocol):
         backups_to_keep: int,
         now: dt.datetime,
         ledger_copy: Path | None = None,
+        drawn: Mapping[str, Any] | None = None,
     ) -> Publication:
         """Prepare ``spec`` (nothing visible changes yet); see :class:`Publication`.
         ``ledger_copy``: the ledger as the replaced workbook was drawn from it, kept with its
-        backup copy (moved there when the publication finishes)."""
+        backup copy (moved there when the publication finishes). ``drawn``: what the last
+        publication noted (its :attr:`Publication.drawn`)."""
 
 
 class LedgerPort(Protocol):

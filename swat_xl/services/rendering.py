@@ -117,11 +117,13 @@ def render(
     )
     spec = build_master(state)
     spec.copy_from = copy_from
+    drawn = notes.get("drawn")
     publication = workbook.publish(
         spec,
         backups_to_keep=session.settings.backups_to_keep,
         now=session.now,
         ledger_copy=session.ledger_copy,
+        drawn=drawn if isinstance(drawn, dict) and reuse else None,
     )
     drawn_from_records = [sheet.name for sheet in spec.sheets if sheet.role in RECORD_ROLES]
     copied = sorted(sheet.name for sheet in spec.sheets if sheet.reused)
@@ -140,6 +142,9 @@ def render(
         "reused": [name for name in copied if name not in kept],
         "kept": kept,
         "sheet_keys": keys,
+        # what the writer noted about the sheets it draws (Excel: the rows of each sheet of
+        # records, so that the next draw writes only the rows that changed)
+        "drawn": dict(publication.drawn),
     }
 
 

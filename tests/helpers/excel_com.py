@@ -894,7 +894,25 @@ class NamesCollection(Com):
         if not Name or not re.fullmatch(r"[A-Za-z_\\][\w.]*", Name):
             raise ComError(f"El nombre «{Name}» no es válido")
         self._book._names[Name] = str(RefersTo)
-        return Generic(self._excel, "Name", owner=self)
+        return self._name(Name)
+
+    def call__Default(self, Index: Any = None, IndexLocal: Any = None, RefersTo: Any = None) -> Com:
+        if isinstance(Index, int) and not isinstance(Index, bool):
+            names = list(self._book._names)
+            if not 1 <= Index <= len(names):
+                raise ComError("Subíndice fuera del intervalo")
+            return self._name(names[Index - 1])
+        found = next((n for n in self._book._names if n.casefold() == str(Index).casefold()), None)
+        if found is None:
+            raise ComError("Subíndice fuera del intervalo")
+        return self._name(found)
+
+    call_Item = call__Default
+
+    def _name(self, name: str) -> Com:
+        found = Generic(self._excel, "Name", owner=self)
+        found._props.update(Name=name, RefersTo=self._book._names[name])
+        return found
 
 
 class Worksheet(Com):

@@ -13,7 +13,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +107,7 @@ class FakePublication:
     workbook: FakeWorkbook
     sheets: dict[str, list[list[Any]]]
     fingerprint: str | None
+    drawn: dict[str, Any] = field(default_factory=dict)
 
     def finish(self) -> None:
         self.workbook.sheets = self.sheets
@@ -143,7 +144,7 @@ class FakeWorkbook:
     def sheet_names(self) -> list[str]:
         return list(self.sheets)
 
-    def rows(self, sheet: str) -> list[list[Any]]:
+    def rows(self, sheet: str, columns: Collection[int] | None = None) -> list[list[Any]]:
         return [list(row) for row in self.sheets[sheet]]
 
     def header(self, sheet: str) -> list[Any]:
@@ -160,6 +161,7 @@ class FakeWorkbook:
         backups_to_keep: int,
         now: dt.datetime,
         ledger_copy: Path | None = None,
+        drawn: Mapping[str, Any] | None = None,
     ) -> FakePublication:
         self.specs.append(spec)
         drawn = {sheet.name: spec_rows(sheet) for sheet in spec.sheets}
