@@ -21,7 +21,19 @@ Reads are sized by the sheet's header row and its last filled row (``Range.Find`
 
 Only the sheets the spec owns (the tool's sheets and the agent sheets) are cleared and
 rewritten; sheets with ``role == "user"`` and any sheet the spec does not name are never
-touched, except the stale agent sheets the caller asks to delete. The ``xlwings.conf`` sheet
+touched, except the stale agent sheets the caller asks to delete.
+
+Every cell moved through COM costs, so the sheets of records (agent sheets, «Base», «Sin
+asignar», «No gestionables») are not redrawn on every click. Each draw notes what it left in
+them (:func:`drawn_notes`: the records' IDs in order and a digest of each row, kept in the
+ledger by the services, with a mark of the notes in the book's defined name
+:data:`DRAWN_NAME`). The next draw reads back only their ID and mark columns (the marks are
+read anyway) and, when the book still holds that mark and a sheet still holds the noted rows in
+order with nothing below them, writes only the rows whose content changed or whose typed cells
+differ from what the sheet shows, and appends the new rows; otherwise (rows sorted, deleted or
+inserted, a header edited, a book reopened from an older file, a draw that stopped half way)
+the sheet is drawn whole. What a person typed into a column that is neither the ID nor a mark
+is not read back, so it stays until its row is drawn again. The ``xlwings.conf`` sheet
 is only added when missing: it is the file xlwings itself is running from.
 
 Windows Excel specifics handled here: conditional-format formulas are translated to the

@@ -43,3 +43,38 @@ def test_an_import_and_a_refresh_look_each_sheet_up_once(
         assert widths < 2 * columns, action  # not two calls for every sized column
     base = book.sheet_model("Base")
     assert base.column_widths  # the widths are there all the same
+
+
+def test_a_cut_into_a_used_master_moves_cells_in_proportion_to_the_cut(
+    tmp_path: Path, roster_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 target 4, counted: a cut imported by the ribbon into a master that already
+    holds earlier cuts moves (reads and writes) at most twice the cells of the same cut into a
+    fresh master; the earlier rows are neither read whole nor written again."""
+    cuts = []
+    for seed in (5, 6, 7):
+        cut = tmp_path / f"corte{seed}.xlsx"
+        make_export(cut, rows=300, seed=seed)
+        cuts.append(cut)
+    moved = {}
+    for kind, earlier in (("fresh", []), ("used", cuts[:2])):
+        folder = tmp_path / kind
+        folder.mkdir()
+        master = folder / "SWAT_Detractores.xlsm"
+        assert run_cli("init", master, "--roster", roster_csv).code == 0
+        book = open_workbook(master)
+        book.set_caller(monkeypatch)
+        macros.run("actualizar_indicador")  # the workbook as the ribbon leaves it
+        for cut in earlier:
+            macros.run("importar_corte", str(cut))
+        with book.measure() as counts:
+            macros.run("importar_corte", str(cuts[2]))
+        alert = book.sim_app.alerts[-1]
+        assert alert["mode"] == "info", alert["prompt"]
+        moved[kind] = counts.cells_read + counts.cells_written
+        if kind == "used":
+            base = book.sheet_model("Base").table()
+            assert len(base) > 400  # the earlier cuts are there (about 170 records each)
+            read = sum(e[3] * e[4] for e in book.excel.value_log if e[:2] == ("read", "Base"))
+            assert read <= 2 * len(base) + len(base[0])  # its IDs and outcomes, and the header
+    assert moved["used"] <= 2 * moved["fresh"], moved
