@@ -964,18 +964,22 @@ def cell_value(value: Any, *, kind: str | None = None, formula: str | None = Non
     return value
 
 
-def _grid(sheet: Sheet) -> dict[tuple[int, int], Any]:
+def _grid(sheet: Sheet, *, body: bool = True) -> dict[tuple[int, int], Any]:
+    """Every value the sheet writes by (row, col); without ``body``, the tables' rows are left
+    out (their headers stay)."""
     cells: dict[tuple[int, int], Any] = {}
     for cell in sheet.cells:
         cells[(cell.row, cell.col)] = cell_value(cell.value, kind=cell.kind, formula=cell.formula)
     for table in sheet.tables:
-        _table_cells(table, cells)
+        _table_cells(table, cells, body=body)
     return cells
 
 
-def _table_cells(table: Table, cells: dict[tuple[int, int], Any]) -> None:
+def _table_cells(table: Table, cells: dict[tuple[int, int], Any], *, body: bool = True) -> None:
     for offset, column in enumerate(table.columns):
         cells[(table.first_row, table.first_col + offset)] = cell_value(column.header)
+    if not body:
+        return
     kinds = [column.kind for column in table.columns]
     for index, row in enumerate(table.rows):
         r = table.first_row + 1 + index
@@ -1114,7 +1118,11 @@ def _checked_columns(table: Table) -> list[int]:
 
 def _header_row(sheet: Sheet) -> list[Any]:
     """Row 1 as Excel reads it back after the sheet is drawn (to its last filled cell)."""
-    cells = _grid_header(sheet)
+    cells = {
+        key: value
+        for key, value in _grid(sheet, body=False).items()
+        if key[0] == 0 and value is not None
+    }
     width = max((c for _, c in cells), default=-1) + 1
     row = [""] * width
     for (_, col), value in cells.items():
@@ -1122,18 +1130,6 @@ def _header_row(sheet: Sheet) -> list[Any]:
     while row and row[-1] == "":
         row.pop()
     return row
-
-
-def _grid_header(sheet: Sheet) -> dict[tuple[int, int], Any]:
-    cells: dict[tuple[int, int], Any] = {}
-    for cell in sheet.cells:
-        if cell.row == 0:
-            cells[(0, cell.col)] = cell_value(cell.value, kind=cell.kind, formula=cell.formula)
-    for table in sheet.tables:
-        if table.first_row == 0:
-            for offset, column in enumerate(table.columns):
-                cells[(0, table.first_col + offset)] = cell_value(column.header)
-    return {key: value for key, value in cells.items() if value is not None}
 
 
 def _as_id(value: Any) -> int | None:
