@@ -159,13 +159,7 @@ def records_key(session: Session, user_sheets: list[str]) -> str:
     """What the sheets drawn from the records depend on: the records (their revision), the
     settings, the roster, the names other sheets take, and this version of the code."""
     roster = [(a.name, str(a.profile), a.active, a.capacity) for a in session.agents]
-    inputs = [
-        render_version(),
-        session.ledger.records_revision(),
-        [list(map(str, row)) for row in settings_to_rows(session.settings)],
-        roster,
-        user_sheets,
-    ]
+    inputs = [sheets_context(session), session.ledger.records_revision(), roster, user_sheets]
     return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
 
 
