@@ -41,19 +41,19 @@ def roster_csv(tmp_path: Path) -> Path:
     return path
 
 
+def _init(path: Path, roster: Path) -> Path:
+    result = run_cli("init", path, "--roster", roster)
+    assert result.code == 0, result.err
+    return path
+
+
 @pytest.fixture
 def master(tmp_path: Path, roster_csv: Path) -> Path:
     """A fresh master workbook created through the CLI."""
-    workbook = tmp_path / "maestro.xlsx"
-    result = run_cli("init", workbook, "--roster", roster_csv)
-    assert result.code == 0, result.err
-    return workbook
+    return _init(tmp_path / "maestro.xlsx", roster_csv)
 
 
 @pytest.fixture
 def new_master(tmp_path: Path, roster_csv: Path) -> Path:
     """A macro-enabled master with its roster and no cut yet (made with the CLI)."""
-    path = tmp_path / "SWAT_Detractores.xlsm"
-    result = run_cli("init", path, "--roster", roster_csv)
-    assert result.code == 0, result.err
-    return path
+    return _init(tmp_path / "SWAT_Detractores.xlsm", roster_csv)
