@@ -212,6 +212,16 @@ _MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+#: ``x IN {_AMONG}`` with ``_among(values)`` as its parameter: a set of values of any size as one
+#: JSON array (SQLite limits the ``?`` of one statement; chunked ``IN (?, …)`` lists were
+#: a loop per caller).
+_AMONG = "(SELECT value FROM json_each(?))"
+
+
+def _among(values: Iterable[Any]) -> tuple[str]:
+    return (json.dumps(list(dict.fromkeys(values)), ensure_ascii=False),)
+
+
 def iso(value: dt.datetime | None) -> str:
     return value.replace(microsecond=0).isoformat() if value else ""
 
@@ -487,16 +497,8 @@ class Ledger:
         return _row_dict(self.db, row, "cuts") if row else None
 
     def known_keys(self, keys: Iterable[str]) -> set[str]:
-        keys = list(dict.fromkeys(keys))
-        found: set[str] = set()
-        for start in range(0, len(keys), 900):
-            chunk = keys[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                row[0]
-                for row in self.db.execute(f"SELECT key FROM records WHERE key IN ({marks})", chunk)
-            )
-        return found
+        rows = self.db.execute(f"SELECT key FROM records WHERE key IN {_AMONG}", _among(keys))
+        return {row[0] for row in rows}
 
     def add_cut(self, **values: Any) -> int:
         """A new cut (``imported_at``: a datetime, stored as ISO text)."""
@@ -678,19 +680,12 @@ class Ledger:
     def typified_among(self, keys: Sequence[str]) -> list[int]:
         """IDs of the records with these keys already sent to the online form, closed or no
         gestionable (in ID order)."""
-        found: list[int] = []
-        for start in range(0, len(keys), 900):
-            chunk = list(keys[start : start + 900])
-            marks = ",".join("?" * len(chunk))
-            found.extend(
-                int(rid)
-                for (rid,) in self.db.execute(
-                    f"SELECT id FROM records WHERE key IN ({marks}) AND form_exported_at != '' "
-                    "AND (closed_at != '' OR exclusion != '') ORDER BY id",
-                    chunk,
-                )
-            )
-        return found
+        rows = self.db.execute(
+            f"SELECT id FROM records WHERE key IN {_AMONG} AND form_exported_at != '' "
+            "AND (closed_at != '' OR exclusion != '') ORDER BY id",
+            _among(keys),
+        )
+        return [int(rid) for (rid,) in rows]
 
     def form_records(self, *, include_exported: bool = False) -> pd.DataFrame:
         """Records to typify in the online form: closed or excluded, not exported yet (unless
@@ -765,12 +760,10 @@ class Ledger:
         anew each time (the month's archived records are most of the ledger)."""
         columns = f"id AS record_id, agent, {', '.join(MARK_FIELDS)}, marked_at"
         if record_ids is not None:
-            wanted = json.dumps(sorted({int(rid) for rid in record_ids}))
             return pd.read_sql_query(
-                f"SELECT {columns} FROM records WHERE agent != '' "
-                "AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                f"SELECT {columns} FROM records WHERE agent != '' AND id IN {_AMONG} ORDER BY id",
                 self.db,
-                params=[wanted],
+                params=_among(int(rid) for rid in record_ids),
             )
         revision = self.records_revision()
         if self._marks is None or self._marks[0] != revision:
@@ -1059,19 +1052,14 @@ class Ledger:
         ):
             if ids & set(json.loads(record_ids)):
                 out["agent_workbooks"].append((agent, file_name, exported_at))
-        exported: set[str] = set()
-        chunked = sorted(ids)
-        for start in range(0, len(chunked), 900):
-            chunk = chunked[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            exported.update(
-                r[0]
-                for r in self.db.execute(
-                    f"SELECT DISTINCT form_exported_at FROM records WHERE id IN ({marks}) "
-                    "AND form_exported_at != ''",
-                    chunk,
-                )
+        exported = {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT DISTINCT form_exported_at FROM records WHERE id IN {_AMONG} "
+                "AND form_exported_at != ''",
+                _among(ids),
             )
+        }
         for started_at, counts in self.db.execute(
             "SELECT started_at, counts FROM operations WHERE command = ? ORDER BY id",
             (form_command,),

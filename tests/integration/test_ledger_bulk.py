@@ -86,3 +86,23 @@ def test_a_failed_bulk_write_leaves_the_triggers_and_the_revision(tmp_path: Path
         assert ledger.records_revision() == 3
         assert len(ledger.records()) == 3
     assert _triggers(path) == TRIGGERS
+
+
+def test_lookups_by_a_set_of_values_take_any_number_of_them(tmp_path: Path) -> None:
+    """More keys than SQLite takes ``?`` in one statement (32.766), repeated ones, keys with
+    quotes and accents: each lookup answers for all of them in one statement."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger:
+        with ledger.transaction():
+            op = ledger.start_operation("import", user="ana", host="pc", at=IMPORTED)
+            ids = _add(ledger, 40_000)
+            everyone = dict.fromkeys(ids, "Ana Gómez")
+            ledger.set_assignments(
+                everyone, at=IMPORTED, due_hours=24, reason="reparto", operation_id=op
+            )
+        odd = ['E:"1"', "E:Ñandú'", "E:" + "x" * 300]
+        asked = [f"E:{n}" for n in range(0, 80_000, 2)] + ["E:4", *odd]
+        assert ledger.known_keys(asked) == {f"E:{n}" for n in range(0, 40_000, 2)}
+        assert ledger.typified_among(asked) == []  # none sent to the form yet
+        wanted = [*ids[::3], ids[0], 10**9]
+        assert ledger.marks(wanted)["record_id"].tolist() == ids[::3]
