@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from swat_xl.adapters import system, xlsm
+from swat_xl.adapters.export_reader import ExportReading
 from swat_xl.adapters.ledger import LedgerFiles
 from swat_xl.adapters.lock import passing_lock, workbook_lock
 from swat_xl.adapters.xlsx_file import FileWorkbook, render
@@ -163,9 +164,21 @@ class _FilePublication:
 
 class Files:
     """The other files: exports (export reader), rosters (table reader), agent workbooks and
-    the form file (xlsx reader and writer)."""
+    the form file (xlsx reader and writer).
+
+    ``export`` is an export the entry point started reading before the operation began (see
+    :func:`swat_xl.adapters.export_reader.start_reading`): reading that path gives its table.
+    """
+
+    def __init__(self, export: ExportReading | None = None) -> None:
+        self._export = export
 
     def read_export(self, path: Path, aliases: AliasMap) -> ExportTablePort:
+        started, self._export = self._export, None
+        if started is not None:
+            if started.path == Path(path):
+                return started.table(aliases)
+            started.close()
         from swat_xl.adapters.export_reader import read_export  # loaded by the imports only
 
         return read_export(path, aliases)
@@ -234,17 +247,33 @@ def file_unit(
     must_exist: bool = True,
     clock: Clock | None = None,
     progress: Callable[[str], None] | None = None,
+    export: ExportReading | None = None,
 ) -> UnitOfWork:
     """The command line's unit of work: the master workbook file at ``path`` (on the system's
     clock unless one is given: the demo runs a working day at its own hours); ``progress`` is
-    told the stages of each operation (the CLI's display on a terminal)."""
-    return unit_of_work(FileMaster(path, must_exist=must_exist), clock=clock, progress=progress)
+    told the stages of each operation (the CLI's display on a terminal); ``export``, an
+    export already being read (see :class:`Files`)."""
+    return unit_of_work(
+        FileMaster(path, must_exist=must_exist),
+        clock=clock,
+        progress=progress,
+        files=Files(export) if export is not None else None,
+    )
 
 
-def live_unit(book: Any, *, progress: Callable[[str], None] | None = None) -> UnitOfWork:
+def live_unit(
+    book: Any,
+    *,
+    progress: Callable[[str], None] | None = None,
+    export: ExportReading | None = None,
+) -> UnitOfWork:
     """The ribbon's unit of work: the ``xlwings.Book`` that ran the macro; ``progress`` is
-    Excel's status bar."""
-    return unit_of_work(LiveWorkbook(book, progress=progress), progress=progress)
+    Excel's status bar; ``export``, an export already being read (see :class:`Files`)."""
+    return unit_of_work(
+        LiveWorkbook(book, progress=progress),
+        progress=progress,
+        files=Files(export) if export is not None else None,
+    )
 
 
 def build_workbook(out: str | Path) -> BuildResult:

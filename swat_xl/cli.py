@@ -62,12 +62,23 @@ def _use(where: str) -> Callable[..., Any]:
     return getattr(import_module(f"swat_xl.{module}"), name)
 
 
-def _unit(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
+def _unit(args: argparse.Namespace, *, must_exist: bool = True, export: Any = None) -> Any:
     """The unit of work on ``--workbook``; the stages of its operations go to the command's
-    progress display (see :func:`main`)."""
+    progress display (see :func:`main`); ``export``, an export already being read."""
     return _use("bootstrap.file_unit")(
-        args.workbook, must_exist=must_exist, progress=getattr(args, "progress", None)
+        args.workbook,
+        must_exist=must_exist,
+        progress=getattr(args, "progress", None),
+        export=export,
     )
+
+
+def _import(args: argparse.Namespace) -> Any:
+    # python-calamine releases the GIL while it parses: the export is read in a helper thread
+    # from here on, while the modules and the master's settings load (the first second).
+    with _use("adapters.export_reader.start_reading")(args.export) as reading:
+        import_cut = _use("services.importing.import_cut")
+        return import_cut(_unit(args, export=reading), args.export)
 
 
 def _init(args: argparse.Namespace) -> Any:
@@ -148,7 +159,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "import",
         "Importa un corte de Power BI (xlsx, xls o csv) al libro maestro.",
-        lambda a: _use("services.importing.import_cut")(_unit(a), a.export),
+        _import,
         (arg("export", metavar="ARCHIVO", help="archivo exportado de Power BI (data.xlsx)"),),
         (
             "swat-xl import data.xlsx -w maestro.xlsx",

@@ -121,8 +121,9 @@ class _Context:
     def folder(self) -> Path:
         return self.path.parent
 
-    def live(self) -> Any:
-        """The unit of work on the calling book (built once per action)."""
+    def live(self, *, export: Any = None) -> Any:
+        """The unit of work on the calling book (built once per action); ``export``, an
+        export already being read (see :func:`swat_xl.bootstrap.live_unit`)."""
         if self.master is None:
             from swat_xl.bootstrap import live_unit
 
@@ -131,7 +132,7 @@ class _Context:
                     "Guarde primero el libro como .xlsm (Libro de Excel habilitado para macros) "
                     "y vuelva a pulsar el botón"
                 )
-            self.master = live_unit(self.book, progress=self.say)
+            self.master = live_unit(self.book, progress=self.say, export=export)
         return self.master
 
     def confirm(self, question: str) -> bool:
@@ -209,12 +210,18 @@ def summary(result: Any, *, detail: bool = False) -> list[str]:
 
 
 def _import_cut(context: _Context, export: str = "", *_: str) -> str:
-    from swat_xl.services.importing import import_cut
+    from swat_xl.adapters.export_reader import start_reading
 
-    if not export.strip():
+    export = export.strip()
+    if not export:
         raise InputError("Elija el archivo del corte descargado de Power BI (data.xlsx o .csv)")
     context.say("Leyendo el corte…")
-    result = import_cut(context.live(), export.strip(), progress=context.say)
+    # python-calamine releases the GIL while it parses: the export is read in a helper thread
+    # while the modules load and Excel gives the master's settings.
+    with start_reading(export) as reading:
+        from swat_xl.services.importing import import_cut
+
+        result = import_cut(context.live(export=reading), export, progress=context.say)
     heading = [] if result.already_imported else [f"Corte «{result.file}» importado."]
     return "\n".join(heading + summary(result)) + _warnings(result.warnings)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from swat_xl.adapters.export_reader import read_export
 from swat_xl.demo.sample import make_export
+from swat_xl.errors import ExportError
 from tests.helpers.cli import ledger_of, run_cli, sha
 
 VARIANTS = [
@@ -186,6 +188,27 @@ def test_bad_export_changes_nothing(master: Path, tmp_path: Path, case: str):
     assert bad.name in result.err
     assert "Traceback" not in result.err and result.out == ""
     assert (sha(master), sha(ledger_of(master))) == before
+
+
+@pytest.mark.parametrize("case", ["empty", "not_a_workbook", "corrupt", "password", "xls"])
+def test_bad_export_message_is_the_readers_own(master: Path, tmp_path: Path, case: str):
+    """The CLI reads the export in a helper thread from its start: what goes wrong there is
+    reported as reading it in place reports it, with the same exit code."""
+    bad = _bad_files(tmp_path)[case]
+    with pytest.raises(ExportError) as expected:
+        read_export(bad)
+    result = run_cli("import", bad, "--workbook", master)
+    assert result.err.strip() == f"Error: {expected.value}"
+    assert result.code == expected.value.exit_code
+
+
+def test_missing_master_is_reported_before_the_export(tmp_path: Path):
+    """As before the export was read in a helper thread: a missing master is what is
+    reported, whatever the export holds."""
+    bad = _bad_files(tmp_path)["corrupt"]
+    result = run_cli("import", bad, "--workbook", tmp_path / "no_hay.xlsx")
+    assert result.code != 0 and "no_hay.xlsx" in result.err
+    assert bad.name not in result.err and "Traceback" not in result.err
 
 
 def test_missing_column_message_lists_aliases(master: Path, tmp_path: Path):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
 import io
 import math
+import os
 import re
 import struct
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Sequence
@@ -24,10 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from swat_xl.adapters.export_reader import ExportTable, read_export
+from swat_xl.adapters.export_reader import ExportTable, read_export, start_reading
 from swat_xl.adapters.export_reader import _cleaning as cleaning
 from swat_xl.adapters.export_reader import _guards as guards
 from swat_xl.adapters.export_reader import _table as layout
+from swat_xl.bootstrap import Files
 from swat_xl.core.fields import CANONICAL, FIELD_BY_NAME, FIELDS, AliasMap
 from swat_xl.core.text import clean_code, clean_phone, clean_text, fold
 from swat_xl.errors import ExportError
@@ -956,3 +962,148 @@ def _check_fuzz(path: Path, names, body, xlsx: bool = False) -> None:
     else:
         expected = _expected_rows(body)
     assert table.rows_read == expected
+
+
+# --- reading in a helper thread (start_reading) -------------------------------------------------
+
+
+def _export_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "swat-export"]
+
+
+def _open_files(path: Path) -> int:
+    """How many of this process's file descriptors are open on ``path`` (Linux)."""
+    folder = Path("/proc/self/fd")
+    if not folder.exists():
+        pytest.skip("needs /proc to list open files")
+    count = 0
+    for fd in os.listdir(folder):
+        with contextlib.suppress(OSError):  # closed since it was listed
+            count += os.readlink(folder / fd) == str(path)
+    return count
+
+
+def _good_exports(tmp_path: Path) -> list[Path]:
+    data = [["ALIADO", "ANI", "CUENTA"], ["Alma", "1", "2"]]
+    typed = [
+        HEADER,
+        row(ally="Alma", ani=3001234567.0, account=123.0, survey_date=dt.datetime(2024, 2, 1)),
+        row(ally="Alma", ani="300 123 4568", score=0.1 + 0.2, reason="=1+1", city=True),
+        ["Total", 2],
+    ]
+    renamed = tmp_path / "libro.csv"
+    renamed.write_bytes(write_xlsx(tmp_path / "libro.xlsm", {"Export": data}).read_bytes())
+    return [
+        write_xlsx(tmp_path / "tipos.xlsx", {"Export": typed}),
+        write_xlsx(  # parsed past an empty sheet and a sheet without a header
+            tmp_path / "hojas.xlsx",
+            {"Vacia": [], "Portada": [["Reporte"], ["Generado por Power BI"]], "Datos": typed},
+        ),
+        write_csv(tmp_path / "datos.csv", typed, ";"),
+        renamed,
+    ]
+
+
+def test_started_read_gives_what_read_export_gives(tmp_path):
+    aliases = AliasMap({"ani": ["Teléfono"]})
+    for path in _good_exports(tmp_path):
+        expected = read_export(path, aliases)
+        with start_reading(path) as reading:
+            table = reading.table(aliases)
+        assert table.frame.equals(expected.frame), path.name
+        for name in ("sheet", "header_row", "rows_read", "sha256", "warnings", "extra_columns"):
+            assert getattr(table, name) == getattr(expected, name), (path.name, name)
+        assert table.source_rows == expected.source_rows and table.rows_read > 0
+        assert not _export_threads() and _open_files(path) == 0
+
+
+def _bad_exports(tmp_path: Path) -> list[Path]:
+    rows = [["ALIADO", "ANI", "CUENTA"]] + [["Alma", str(i), str(i)] for i in range(2000)]
+    cut = write_xlsx(tmp_path / "cortado.xlsx", {"Export": rows})
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    far = replace_sheet_data(
+        write_xlsx(tmp_path / "lejos.xlsx", {"Export": [["x"]]}),
+        b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+    )
+    (tmp_path / "vacio.xlsx").write_bytes(b"")
+    (tmp_path / "carpeta.xlsx").mkdir()
+    (tmp_path / "basura.xlsx").write_bytes(bytes(range(256)) * 40)
+    return [
+        tmp_path / "no_existe.xlsx",
+        tmp_path / "vacio.xlsx",
+        tmp_path / "carpeta.xlsx",
+        tmp_path / "basura.xlsx",
+        cut,
+        far,
+        _ole_file(tmp_path / "clave.xlsx"),
+        _ole_file(tmp_path / "viejo.xls"),
+        _zip_with_sheet(tmp_path / "bomba.xlsx", b"<worksheet>" + bytes(5_000_000)),
+        write_xlsx(tmp_path / "hoja_vacia.xlsx", {"Vacia": []}),
+        write_xlsx(tmp_path / "sin.xlsx", {"Datos": [["Reporte"], ["Columna 1", "Columna 2"]]}),
+        write_xlsx(tmp_path / "sin_aliado.xlsx", {"Export": [["ANI", "CUENTA"], [1, 2]]}),
+        write_csv(tmp_path / "sin_ani.csv", [["ALIADO", "CUENTA"], ["A", "2"]]),
+    ]
+
+
+def test_error_of_a_started_read_is_the_error_of_read_export(tmp_path, monkeypatch):
+    """Whether it happens in the helper thread (file checks, guards, calamine) or once the
+    aliases are known (header, columns), the error is raised by table() as read_export
+    raises it, and the thread and the file are released."""
+    monkeypatch.setattr(guards, "RATIO_CHECK_MIN_BYTES", 1_000_000)
+    for path in _bad_exports(tmp_path):
+        with pytest.raises(ExportError) as direct:
+            read_export(path)
+        with start_reading(path) as reading, pytest.raises(ExportError) as started:
+            reading.table()
+        assert str(started.value) == str(direct.value) and path.name in str(started.value)
+        assert started.value.sheet == direct.value.sheet
+        assert type(started.value.__cause__) is type(direct.value.__cause__), path.name
+        assert not _export_threads()
+        if path.is_file():
+            assert _open_files(path) == 0, path.name
+
+
+def test_a_started_read_never_outlives_its_block(tmp_path):
+    rows = [["ALIADO", "ANI", "CUENTA"]] + [["Alma", str(i), str(i)] for i in range(20_000)]
+    path = write_xlsx(tmp_path / "grande.xlsx", {"Export": rows})
+    with start_reading(path):
+        assert _export_threads()  # reading while the block runs
+    # The table was never asked for: leaving the block waited for the thread, closed the file.
+    assert not _export_threads() and _open_files(path) == 0
+    with pytest.raises(RuntimeError), start_reading(path):
+        raise RuntimeError("the command failed before it needed the export")
+    assert not _export_threads() and _open_files(path) == 0
+
+
+def test_files_take_the_started_read_of_the_same_export_only(tmp_path):
+    data = [["ALIADO", "ANI", "CUENTA"], ["Alma", "1", "2"], ["Alma", "3", "4"]]
+    started = write_xlsx(tmp_path / "empezado.xlsx", {"Export": data})
+    other = write_xlsx(tmp_path / "otro.xlsx", {"Export": data[:2]})
+    with start_reading(started) as reading:
+        files = Files(reading)
+        assert files.read_export(other, AliasMap()).rows_read == 1
+        assert not _export_threads() and _open_files(started) == 0  # dropped, released
+        with pytest.raises(RuntimeError):
+            reading.table()
+    with start_reading(started) as reading:
+        assert Files(reading).read_export(started, AliasMap()).rows_read == 2
+
+
+def test_starting_a_read_loads_no_pandas(tmp_path):
+    """The command line starts the read before it loads pandas: the thread then parses the
+    export while pandas and the rest load (python-calamine releases the GIL)."""
+    data = [["ALIADO", "ANI", "CUENTA"], ["A", "1", "2"]]
+    path = write_xlsx(tmp_path / "datos.xlsx", {"Export": data})
+    code = (
+        "import sys\n"
+        "from swat_xl.adapters.export_reader import start_reading\n"
+        f"reading = start_reading({str(path)!r})\n"
+        "reading._thread.join()\n"
+        "assert 'pandas' not in sys.modules, 'the first half loaded pandas'\n"
+        "assert reading.table().rows_read == 1\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=False
+    )
+    assert result.returncode == 0, result.stderr

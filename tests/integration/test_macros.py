@@ -342,6 +342,31 @@ def test_swat_error_shows_its_message(
     assert_excel_restored(book.sim_app)
 
 
+def test_bad_export_from_the_ribbon_shows_the_readers_message(
+    monkeypatch: pytest.MonkeyPatch, imported: Path, export: Path, tmp_path: Path
+) -> None:
+    """The ribbon reads the export in a helper thread while Excel gives the settings: what goes
+    wrong there is shown as reading it in place shows it; nothing is written, no thread stays."""
+    import threading
+
+    from swat_xl.adapters.export_reader import read_export
+    from swat_xl.errors import ExportError
+
+    cut = tmp_path / "cortado.xlsx"
+    cut.write_bytes(export.read_bytes()[: export.stat().st_size // 2])
+    with pytest.raises(ExportError) as expected:
+        read_export(cut)
+    book = excel(monkeypatch, imported)
+    records, operations = _records(imported), _operations(imported)
+    macros.run("importar_corte", str(cut))
+    alert = last_alert(book)
+    assert alert["mode"] == "critical" and str(expected.value) in alert["prompt"]
+    assert _records(imported) == records and _operations(imported) == operations
+    assert book.saves == 0 and not book.writes()
+    assert not [t for t in threading.enumerate() if t.name == "swat-export"]
+    assert_excel_restored(book.sim_app)
+
+
 def test_error_while_drawing_restores_excel(
     monkeypatch: pytest.MonkeyPatch, imported: Path
 ) -> None:

@@ -14,7 +14,10 @@ would exhaust memory and abort the process).
 
 The package, one job per module:
 
-* ``_reader``: :func:`read_export`, which reader a file needs;
+* ``_reader``: :func:`read_export`, and :func:`start_reading` that begins the same read in a
+  helper thread;
+* ``_opening``: the first half of a read, which needs no aliases: which reader a file needs,
+  from its suffix and its first bytes, and a workbook's first sheet parsed;
 * ``_guards``: hostile files (size, zip bombs, sheet extent), the limits;
 * ``_csv`` and ``_xlsx``: the rows of a csv file or of a worksheet;
 * ``_table``: the header and footer rows, the rows in between as an :class:`ExportTable`;
@@ -23,7 +26,21 @@ The package, one job per module:
 
 from __future__ import annotations
 
-from swat_xl.adapters.export_reader._reader import read_export
-from swat_xl.adapters.export_reader._table import ExportTable
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ExportTable", "read_export"]
+from swat_xl.adapters.export_reader._reader import ExportReading, read_export, start_reading
+
+if TYPE_CHECKING:
+    from swat_xl.adapters.export_reader._table import ExportTable
+
+__all__ = ["ExportReading", "ExportTable", "read_export", "start_reading"]
+
+
+def __getattr__(name: str) -> Any:
+    """``ExportTable``, loaded on first use: it needs pandas, and the command line imports
+    this package to start reading before pandas has loaded."""
+    if name == "ExportTable":
+        from swat_xl.adapters.export_reader._table import ExportTable
+
+        return ExportTable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

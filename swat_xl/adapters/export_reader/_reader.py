@@ -1,27 +1,34 @@
-"""The entry point: which reader a file needs, from its suffix and its first bytes."""
+"""The entry points: :func:`read_export`, and :func:`start_reading` that begins the same read
+in a helper thread.
+
+Reading is done in two halves: :func:`._opening._open` checks the file and, for a workbook,
+parses its first sheet, which needs no aliases; :func:`_finish` finds the header with the
+aliases and builds the table. A workbook export's time is mostly python-calamine parsing its
+sheet, and calamine releases the GIL while it parses: a command that knows the export before
+it has loaded its modules and read the master's settings (where the aliases are) runs the
+first half in a helper thread meanwhile.
+
+This module loads the second half (pandas) only when it is first needed, so that the command
+line can start the thread before pandas has loaded.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from contextlib import closing
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
-from swat_xl.adapters.export_reader._csv import _read_text
-from swat_xl.adapters.export_reader._guards import (
-    _OLE_MAGIC,
-    _ZIP_MAGICS,
-    _check_file,
-    _file_sha256,
-    _looks_like_text,
-    _read_head,
-)
-from swat_xl.adapters.export_reader._table import ExportTable, _tabulate
-from swat_xl.adapters.export_reader._xlsx import _read_legacy_workbook, _read_workbook
-from swat_xl.core.fields import AliasMap
+from swat_xl.adapters.export_reader._guards import _file_sha256
+from swat_xl.adapters.export_reader._opening import _open, _Opened, _surfacing
+from swat_xl.adapters.export_reader._xlsx import _legacy_sheets
 from swat_xl.errors import ExportError
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-TEXT_SUFFIXES = (".csv", ".txt")
-LEGACY_SUFFIXES = (".xls",)
+if TYPE_CHECKING:
+    from swat_xl.adapters.export_reader._table import ExportTable, _Grid
+    from swat_xl.core.fields import AliasMap
 
 
 def read_export(path: str | Path, aliases: AliasMap | None = None) -> ExportTable:
@@ -30,73 +37,111 @@ def read_export(path: str | Path, aliases: AliasMap | None = None) -> ExportTabl
     Raises :class:`ExportError` (never another exception) when the file cannot be used.
     """
     path = Path(path)
-    try:
-        return _read_export(path, aliases or AliasMap())
-    except ExportError:
-        raise
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except MemoryError as exc:
-        raise ExportError(
-            "El archivo es demasiado grande para leerlo con la memoria disponible.", file=path
-        ) from exc
-    except BaseException as exc:  # third-party surprises (pyo3 panics derive from BaseException)
-        raise ExportError(
-            f"No se pudo leer el archivo de exportación ({type(exc).__name__}: {exc}).",
-            file=path,
-        ) from exc
+    return _finish(_surfacing(path, lambda: _open(path)), aliases)
 
 
-def _read_export(path: Path, aliases: AliasMap) -> ExportTable:
-    suffix = path.suffix.lower()
-    size = _check_file(path)
-    if suffix not in (*WORKBOOK_SUFFIXES, *TEXT_SUFFIXES, *LEGACY_SUFFIXES):
-        shown = path.suffix or "sin extensión"
-        raise ExportError(
-            f"Formato de archivo no soportado («{shown}»). Exporte desde Power BI como "
-            "Excel (.xlsx) o como CSV (.csv).",
-            file=path,
-        )
-    if size == 0:
-        raise ExportError("El archivo de exportación está vacío (0 bytes).", file=path)
-    magic = _read_head(path, 8)
-    warnings: list[str] = []
-    if magic.startswith(_OLE_MAGIC):
-        if suffix in WORKBOOK_SUFFIXES:
-            raise ExportError(
-                "El libro está protegido con contraseña o cifrado (o es un libro .xls antiguo "
-                "con extensión .xlsx). Ábralo en Excel, quítele la contraseña (Archivo > "
-                "Información > Proteger libro) y guárdelo como «Libro de Excel (.xlsx)».",
-                file=path,
-            )
-        # An Excel 97-2003 workbook: python-calamine reads it like an .xlsx.
-        sheet, grid, header = _read_legacy_workbook(path, aliases)
-        digest = _file_sha256(path)
-        return _tabulate(path, sheet, grid, header, aliases, warnings, digest)
-    is_zip = magic.startswith(_ZIP_MAGICS)
-    if suffix in TEXT_SUFFIXES and not is_zip:
-        grid, header, raw = _read_text(path, size, aliases, warnings)
+class ExportReading:
+    """An export whose first half is read in a helper thread (see the module's docstring).
+
+    :meth:`table` waits for the thread and gives what :func:`read_export` gives, or raises the
+    error :func:`read_export` raises. Use it as a context manager: leaving the block waits for
+    the thread and releases the file whether or not :meth:`table` was called, so the thread
+    never outlives the command."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._opened: _Opened | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="swat-export", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._opened = _surfacing(self.path, lambda: _open(self.path))
+        except BaseException as exc:  # raised again by table(), in the caller's thread
+            self._error = exc
+
+    def table(self, aliases: AliasMap | None = None) -> ExportTable:
+        """The export read into canonical columns (once)."""
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        opened, self._opened = self._opened, None
+        if opened is None:
+            raise RuntimeError("the export's table was already taken")
+        return _finish(opened, aliases)
+
+    def close(self) -> None:
+        """Wait for the helper thread and release the file."""
+        self._thread.join()
+        self._error = None
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
+
+    def __enter__(self) -> ExportReading:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def start_reading(path: str | Path) -> ExportReading:
+    """Start reading the export at ``path`` in a helper thread; see :class:`ExportReading`."""
+    return ExportReading(path)
+
+
+def _finish(opened: _Opened, aliases: AliasMap | None) -> ExportTable:
+    """The table of an export :func:`._opening._open` has opened; releases it."""
+    with closing(opened):
+        return _surfacing(opened.path, lambda: _tabulated(opened, aliases))
+
+
+def _tabulated(opened: _Opened, aliases: AliasMap | None) -> ExportTable:
+    # The half that needs pandas, loaded here (see the module's docstring).
+    from swat_xl.adapters.export_reader._csv import _read_text
+    from swat_xl.adapters.export_reader._table import _pick_sheet, _tabulate
+    from swat_xl.core.fields import AliasMap
+
+    aliases = aliases or AliasMap()
+    path, warnings = opened.path, opened.warnings
+    if opened.kind == "text":
+        grid, header, raw = _read_text(path, opened.size, aliases, warnings)
         digest = hashlib.sha256(raw).hexdigest()
         del raw
         return _tabulate(path, None, grid, header, aliases, warnings, digest)
-    if not is_zip:
-        if suffix in LEGACY_SUFFIXES:
-            raise ExportError(
-                "El archivo no es un libro .xls válido (quizá es una página web o texto con "
-                "extensión .xls). Ábralo en Excel y guárdelo como «Libro de Excel (.xlsx)» o "
-                "como «CSV UTF-8».",
-                file=path,
-            )
-        hint = " Si es un CSV, cámbiele la extensión a .csv." if _looks_like_text(path) else ""
-        raise ExportError(
-            f"El archivo no es un libro de Excel válido: su contenido no es un .xlsx.{hint}",
-            file=path,
-        )
-    if suffix not in WORKBOOK_SUFFIXES:
-        warnings.append(
-            f"El archivo tiene extensión «{path.suffix}» pero es un libro de Excel; "
-            "se leyó como .xlsx."
-        )
-    sheet, grid, header = _read_workbook(path, aliases)
+    if opened.kind == "legacy":
+        sheet, grid, header = _pick_legacy_sheet(path, aliases)
+    else:
+        sheet, grid, header = _pick_sheet(path, opened.remaining_sheets(), aliases)
+    opened.close()  # the workbook's package is not needed any more
     digest = _file_sha256(path)
     return _tabulate(path, sheet, grid, header, aliases, warnings, digest)
+
+
+def _pick_legacy_sheet(
+    path: Path, aliases: AliasMap
+) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
+    """The sheet of an Excel 97-2003 (.xls) workbook (read by python-calamine like an .xlsx);
+    a file that is not a readable .xls (damaged, encrypted) is refused with what to do
+    instead."""
+    from swat_xl.adapters.export_reader._table import _pick_sheet
+
+    try:
+        with closing(_legacy_sheets(path)) as sheets:
+            return _pick_sheet(path, sheets, aliases)
+    except ExportError as error:
+        if error.__cause__ is None:
+            raise
+        raise ExportError(
+            "No se pudo leer el libro de Excel 97-2003 (.xls): está dañado o protegido con "
+            "contraseña. Ábralo en Excel y guárdelo como «Libro de Excel (.xlsx)» o como "
+            "«CSV UTF-8 (delimitado por comas)».",
+            file=path,
+        ) from error

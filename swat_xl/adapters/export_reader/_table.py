@@ -9,7 +9,7 @@ of :data:`swat_xl.core.fields.CANONICAL` becomes a column of the frame, cleaned 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,27 @@ def _no_header_error(path: Path, sheet: str | None) -> ExportError:
         file=path,
         sheet=sheet,
     )
+
+
+def _pick_sheet(
+    path: Path,
+    sheets: Iterable[tuple[str, tuple[int, int] | None, list[Any]]],
+    aliases: AliasMap,
+) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
+    """The first of a workbook's ``sheets`` (name, first cell, rows) with data and a header."""
+    empty: ExportError | None = None  # the first problem of each kind, to report
+    headless: ExportError | None = None
+    for name, start, rows in sheets:
+        if not rows or all(_row_is_blank(row) for row in rows):
+            empty = empty or ExportError("La hoja no tiene datos.", file=path, sheet=name)
+            continue
+        grid = _Grid(rows, (start[0] if start else 0) + 1, start[1] if start else 0)
+        header = _find_header(grid.rows, aliases)
+        if header is None:
+            headless = headless or _no_header_error(path, name)
+            continue
+        return name, grid, header
+    raise headless or empty or ExportError("El libro no tiene datos.", file=path)
 
 
 def _spanish_list(items: list[str]) -> str:

@@ -1,10 +1,17 @@
-"""Reading an xlsx / xlsm export with ``python_calamine``, once :mod:`._guards` has checked
-the package: the first visible worksheet with data and a recognisable header is the one read."""
+"""Reading an xlsx / xlsm (or .xls) export with ``python_calamine``, once :mod:`._guards` has
+checked the package: each candidate worksheet in turn, parsed to rows.
+
+Which sheet holds the export (the first visible one with data and a recognisable header) needs
+the aliases of the master's settings, so it is decided by the caller
+(:func:`._table._pick_sheet`). This module imports neither pandas nor the aliases: the command
+line starts it in a helper thread before pandas has loaded (see :mod:`._reading`).
+"""
 
 from __future__ import annotations
 
 import posixpath
 import zipfile
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,17 +25,16 @@ from swat_xl.adapters.export_reader._guards import (
     _corrupt_error,
     _os_error,
 )
-from swat_xl.adapters.export_reader._table import (
-    _find_header,
-    _Grid,
-    _no_header_error,
-    _row_is_blank,
-)
-from swat_xl.core.fields import AliasMap
 from swat_xl.errors import ExportError
 
+#: A worksheet as parsed: its name, calamine's (row, column) of its first cell (None when the
+#: sheet is empty), its rows of raw cell values.
+SheetRows = tuple[str, tuple[int, int] | None, list[Any]]
 
-def _read_workbook(path: Path, aliases: AliasMap) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
+
+def _workbook_sheets(path: Path) -> Generator[SheetRows, None, None]:
+    """The candidate worksheets of an xlsx / xlsm package, in order, each checked then parsed
+    only when asked for. The package stays open until the iterator ends or is closed."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
@@ -40,39 +46,25 @@ def _read_workbook(path: Path, aliases: AliasMap) -> tuple[str, _Grid, tuple[int
             _check_zip_directory(archive, path)
             members = _sheet_members(archive, path)
             _check_honest_members(archive, raw, path, iter(members.values()))
-            return _load_sheets(path, archive, raw, members, aliases)
+            yield from _sheets(path, archive, raw, members)
     except OSError as exc:
         raise _os_error(path, exc) from exc
 
 
-def _read_legacy_workbook(
-    path: Path, aliases: AliasMap
-) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
-    """An Excel 97-2003 (.xls) workbook, read by python-calamine like an .xlsx: there is no zip
-    package, so no package checks; a file that is not a readable .xls (damaged, encrypted) is
-    refused with what to do instead."""
-    try:
-        return _load_sheets(path, None, None, {}, aliases)
-    except ExportError as error:
-        if error.__cause__ is None:
-            raise
-        raise ExportError(
-            "No se pudo leer el libro de Excel 97-2003 (.xls): está dañado o protegido con "
-            "contraseña. Ábralo en Excel y guárdelo como «Libro de Excel (.xlsx)» o como "
-            "«CSV UTF-8 (delimitado por comas)».",
-            file=path,
-        ) from error
+def _legacy_sheets(path: Path) -> Generator[SheetRows, None, None]:
+    """The candidate worksheets of an Excel 97-2003 (.xls) workbook, read by python-calamine
+    like an .xlsx: there is no zip package, so no package checks."""
+    return _sheets(path, None, None, {})
 
 
-def _load_sheets(
+def _sheets(
     path: Path,
     archive: zipfile.ZipFile | None,
     raw: BinaryIO | None,
     members: dict[str, zipfile.ZipInfo],
-    aliases: AliasMap,
-) -> tuple[str, _Grid, tuple[int, dict[int, str]]]:
-    """Pick the sheet holding the export. ``archive`` is the workbook's zip package (None for
-    an .xls): each sheet's part is checked before calamine expands it."""
+) -> Generator[SheetRows, None, None]:
+    """The visible worksheets (else all of them), in order. ``archive`` is the workbook's zip
+    package (None for an .xls): each sheet's part is checked before calamine expands it."""
     try:
         book = CalamineWorkbook.from_path(str(path))
     except BaseException as exc:
@@ -85,8 +77,6 @@ def _load_sheets(
         candidates = visible or metas
         if not candidates:
             raise ExportError("El libro no tiene hojas de cálculo.", file=path)
-        empty: ExportError | None = None  # the first problem of each kind, to report
-        headless: ExportError | None = None
         for meta in candidates:
             if archive is not None and raw is not None:
                 info = members.get(meta.name)
@@ -105,16 +95,7 @@ def _load_sheets(
                 if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
                     raise
                 raise _calamine_error(path, meta.name, exc) from exc
-            if not rows or all(_row_is_blank(row) for row in rows):
-                empty = empty or ExportError("La hoja no tiene datos.", file=path, sheet=meta.name)
-                continue
-            grid = _Grid(rows, (start[0] if start else 0) + 1, start[1] if start else 0)
-            header = _find_header(grid.rows, aliases)
-            if header is None:
-                headless = headless or _no_header_error(path, meta.name)
-                continue
-            return meta.name, grid, header
-        raise headless or empty or ExportError("El libro no tiene datos.", file=path)
+            yield meta.name, start, rows
     finally:
         book.close()
 
