@@ -812,6 +812,27 @@ def test_clean_column_matches_per_value(values, kind):
     assert cleaning._clean_column(values, kind) == [cleaner(v) for v in values]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    plain=st.lists(
+        st.one_of(
+            st.sampled_from(["3001234567", "573001234567", "", " 12 ", "0573001234567"]),
+            st.integers(0, 10**12).map(float),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    tail=st.lists(st.one_of(_column_values, st.times()), max_size=12),
+    kind=st.sampled_from(["text", "code", "phone", "number"]),
+)
+def test_long_column_matches_per_value(plain, tail, kind):
+    """Columns longer than the sample that chooses how a column is cleaned, with odd values
+    (dates, hours, booleans, "123.0" text, line breaks) only after it."""
+    values = plain * (cleaning._SAMPLE // len(plain) + 1) + tail
+    cleaner = cleaning._CLEANERS[kind]
+    assert cleaning._clean_column(values, kind) == [cleaner(v) for v in values]
+
+
 def test_number_column():
     values = [3.0, "3,0", "8,50", 8.5, "4", "", 0.1 + 0.2, True]
     assert cleaning._clean_column(values, "number") == [
