@@ -81,9 +81,10 @@ class _Opened:
             self.sheets.close()
 
 
-def _open(path: Path) -> _Opened:
+def _open(path: Path, checked: Callable[[], None] = lambda: None) -> _Opened:
     """The file checks, then, for a workbook, the package's checks and its first candidate
-    sheet with any cell parsed (the long part: an export holds one sheet)."""
+    sheet with any cell parsed (the long part: an export holds one sheet); ``checked`` is
+    called when calamine starts parsing (after the checks of the sheet)."""
     suffix = path.suffix.lower()
     size = _check_file(path)
     if suffix not in (*WORKBOOK_SUFFIXES, *TEXT_SUFFIXES, *LEGACY_SUFFIXES):
@@ -127,7 +128,7 @@ def _open(path: Path) -> _Opened:
             f"El archivo tiene extensión «{path.suffix}» pero es un libro de Excel; "
             "se leyó como .xlsx."
         )
-    opened.sheets = _workbook_sheets(path)
+    opened.sheets = _workbook_sheets(path, checked)
     try:
         for sheet in opened.sheets:  # parsed up to the first sheet with a cell
             opened.parsed.append(sheet)

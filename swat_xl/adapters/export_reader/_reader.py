@@ -52,14 +52,21 @@ class ExportReading:
         self.path = Path(path)
         self._opened: _Opened | None = None
         self._error: BaseException | None = None
+        self._parsing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="swat-export", daemon=True)
         self._thread.start()
+        # The checks before the parse (the guards scan the sheet's XML) are Python work on the
+        # way to the parse: the caller's own work (loading modules) would slow them down by
+        # taking turns with them for the GIL. The caller goes on once calamine parses.
+        self._parsing.wait()
 
     def _run(self) -> None:
         try:
-            self._opened = _surfacing(self.path, lambda: _open(self.path))
+            self._opened = _surfacing(self.path, lambda: _open(self.path, self._parsing.set))
         except BaseException as exc:  # raised again by table(), in the caller's thread
             self._error = exc
+        finally:
+            self._parsing.set()
 
     def table(self, aliases: AliasMap | None = None) -> ExportTable:
         """The export read into canonical columns (once)."""

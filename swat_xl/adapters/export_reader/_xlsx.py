@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,9 +32,12 @@ from swat_xl.errors import ExportError
 SheetRows = tuple[str, tuple[int, int] | None, list[Any]]
 
 
-def _workbook_sheets(path: Path) -> Generator[SheetRows, None, None]:
+def _workbook_sheets(
+    path: Path, checked: Callable[[], None] = lambda: None
+) -> Generator[SheetRows, None, None]:
     """The candidate worksheets of an xlsx / xlsm package, in order, each checked then parsed
-    only when asked for. The package stays open until the iterator ends or is closed."""
+    only when asked for; ``checked`` is called when the first one has passed the checks and
+    calamine starts parsing it. The package stays open until the iterator ends or is closed."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
@@ -46,7 +49,7 @@ def _workbook_sheets(path: Path) -> Generator[SheetRows, None, None]:
             _check_zip_directory(archive, path)
             members = _sheet_members(archive, path)
             _check_honest_members(archive, raw, path, iter(members.values()))
-            yield from _sheets(path, archive, raw, members)
+            yield from _sheets(path, archive, raw, members, checked)
     except OSError as exc:
         raise _os_error(path, exc) from exc
 
@@ -62,6 +65,7 @@ def _sheets(
     archive: zipfile.ZipFile | None,
     raw: BinaryIO | None,
     members: dict[str, zipfile.ZipInfo],
+    checked: Callable[[], None] = lambda: None,
 ) -> Generator[SheetRows, None, None]:
     """The visible worksheets (else all of them), in order. ``archive`` is the workbook's zip
     package (None for an .xls): each sheet's part is checked before calamine expands it."""
@@ -87,6 +91,7 @@ def _sheets(
                         sheet=meta.name,
                     )
                 _check_sheet_extent(path, archive, raw, info, meta.name)
+            checked()
             try:
                 sheet = book.get_sheet_by_name(meta.name)
                 start = sheet.start
