@@ -22,6 +22,12 @@ from typing import Any, BinaryIO
 
 from swat_xl.errors import ExportError
 
+try:  # ISA-L's inflate: about three times zlib's speed on a big sheet (on the way to the parse)
+    from isal import isal_zlib as _inflating
+except ImportError:  # pragma: no cover - a platform without its wheel: zlib
+    _inflating = zlib  # type: ignore[assignment]
+_INFLATE_ERRORS = (zlib.error, _inflating.error)
+
 MAX_UNCOMPRESSED_BYTES = 1_500_000_000  # whole workbook, uncompressed
 MAX_COMPRESSION_RATIO = 200  # a member above this ratio ...
 RATIO_CHECK_MIN_BYTES = 100_000_000  # ... and this uncompressed size is a zip bomb
@@ -162,7 +168,7 @@ def _iter_member(raw: BinaryIO, info: zipfile.ZipInfo, path: Path) -> Iterator[b
             f"El libro usa una compresión no soportada en la parte «{info.filename}».",
             file=path,
         )
-    inflater = zlib.decompressobj(-15)
+    inflater = _inflating.decompressobj(-15)
     pending = b""
     try:
         while not inflater.eof:
@@ -184,7 +190,7 @@ def _iter_member(raw: BinaryIO, info: zipfile.ZipInfo, path: Path) -> Iterator[b
                         file=path,
                     )
                 yield block
-    except zlib.error as exc:
+    except _INFLATE_ERRORS as exc:
         raise _corrupt_error(path) from exc
 
 
