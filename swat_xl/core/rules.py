@@ -47,8 +47,8 @@ def ally_matches(value: object, ally_name: str) -> bool:
 
 def ally_mask(ally: pd.Series, ally_name: str) -> pd.Series:
     """Boolean mask of the rows that belong to the ally (evaluated once per distinct value)."""
-    verdict = {value: ally_matches(value, ally_name) for value in ally.unique()}
-    return ally.map(verdict).astype(bool)
+    named = [value for value in ally.unique() if ally_matches(value, ally_name)]
+    return ally.isin(named)
 
 
 def _words(text: str) -> set[str]:

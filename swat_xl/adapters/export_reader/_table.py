@@ -263,8 +263,9 @@ def _tabulate(
         warnings.append(_TRUNCATION_WARNING)
 
     count = len(data)
-    width = max(len(header_cells), max((len(row) for row in data), default=0))
-    if any(len(row) != width for row in data):
+    lengths = set(map(len, data))
+    width = max(len(header_cells), max(lengths, default=0))
+    if lengths - {width}:
         data = [list(row) + [""] * (width - len(row)) for row in data]
     columns: list[Sequence[Any]] = list(zip(*data, strict=True)) if data else [()] * width
 
