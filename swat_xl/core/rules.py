@@ -78,9 +78,16 @@ def segment_of(segment_text: object, account: object, custcode: object) -> str:
 
 def tag_segment(frame: pd.DataFrame) -> pd.Series:
     triples = zip(frame["segment_text"], frame["account"], frame["custcode"], strict=True)
+    said: dict[object, str] = {}  # what a segment text alone says ("" when it does not tell)
     cache: dict[tuple[str, bool, bool, bool], str] = {}
     out = []
     for text, account, custcode in triples:
+        segment = said.get(text)
+        if segment is None:
+            segment = said[text] = segment_of(text, "", "")
+        if segment:  # the text tells (segment_of looks at it first)
+            out.append(segment)
+            continue
         shape = bool(account) and bool(_CUSTCODE_SHAPE.match(str(account)))
         probe = (text, bool(account), bool(custcode), shape)
         if probe not in cache:
