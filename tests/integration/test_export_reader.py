@@ -1118,10 +1118,9 @@ def test_starting_a_read_loads_no_pandas(tmp_path):
     code = (
         "import sys\n"
         "from swat_xl.adapters.export_reader import start_reading\n"
-        f"reading = start_reading({str(path)!r})\n"
-        "reading._thread.join()\n"
+        f"with start_reading({str(path)!r}):\n"
+        "    pass\n"  # leaving the block waits for the thread: its whole half is done
         "assert 'pandas' not in sys.modules, 'the first half loaded pandas'\n"
-        "assert reading.table().rows_read == 1\n"
     )
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
