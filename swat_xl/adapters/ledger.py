@@ -259,6 +259,34 @@ def _texts(column: pd.Series) -> list[str]:
     return column.astype(str).tolist()
 
 
+def _extras_json(frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[str]:
+    """Each row's extra columns as the JSON object ``_JSON.encode(dict(zip(extra_columns,
+    row)))`` gives. When the columns hold text, each distinct value is encoded once (a cut's
+    extra columns hold few) and the objects are put together by one format string."""
+    if not extra_columns:
+        return ["{}"] * len(frame)
+    encode = _JSON.encode  # json.dumps(..., ensure_ascii=False) builds an encoder per call
+    chosen = frame[list(extra_columns)]
+    columns = [chosen.iloc[:, j].tolist() for j in range(chosen.shape[1])]
+    plain = (
+        len(columns) == len(set(extra_columns))
+        and all(type(name) is str for name in extra_columns)
+        and all(set(map(type, values)) <= {str} for values in columns)
+    )
+    if not plain:  # numbers, missing values, repeated names: the encoder decides each row
+        return [
+            encode(dict(zip(extra_columns, row, strict=True)))
+            for row in chosen.itertuples(index=False, name=None)
+        ]
+    encoded = []
+    for values in columns:
+        table = {value: encode(value) for value in set(values)}
+        encoded.append([table[value] for value in values])
+    keys = (encode(name).replace("{", "{{").replace("}", "}}") for name in extra_columns)
+    template = "{{" + ", ".join(f"{key}: {{}}" for key in keys) + "}}"
+    return [template.format(*row) for row in zip(*encoded, strict=True)]
+
+
 def typed_records(frame: pd.DataFrame) -> pd.DataFrame:
     """The records as the ledger stores them (text) -> typed (see :mod:`swat_xl.core.records`):
     integers, times, each attempt's text that is not a date beside it, ``extra`` as dicts."""
@@ -528,15 +556,7 @@ class Ledger:
         date_text = dates.dt.strftime(_STORED_TIME).fillna("")
         columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
         text_fields = [name for name in CANONICAL if name != "survey_date"]
-        encode = _JSON.encode  # json.dumps(..., ensure_ascii=False) builds an encoder per call
-        extras = (
-            [
-                encode(dict(zip(extra_columns, row, strict=True)))
-                for row in frame[list(extra_columns)].itertuples(index=False, name=None)
-            ]
-            if extra_columns
-            else ["{}"] * len(frame)
-        )
+        extras = _extras_json(frame, extra_columns)
         ids = list(range(start, start + len(frame)))
         field_values = {name: _texts(frame[name]) for name in text_fields}
         field_values["survey_date"] = date_text.tolist()

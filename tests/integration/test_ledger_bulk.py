@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from swat_xl.adapters.ledger import Ledger
+from swat_xl.adapters.ledger import _JSON, Ledger, _extras_json
 from swat_xl.core.fields import CANONICAL
 
 IMPORTED = dt.datetime(2026, 12, 1, 8, 0)
@@ -106,3 +108,28 @@ def test_lookups_by_a_set_of_values_take_any_number_of_them(tmp_path: Path) -> N
         assert ledger.typified_among(asked) == []  # none sent to the form yet
         wanted = [*ids[::3], ids[0], 10**9]
         assert ledger.marks(wanted)["record_id"].tolist() == ids[::3]
+
+
+_labels = st.text(min_size=1, max_size=8) | st.sampled_from(["{", "}", "a{0}b", '"q"', "Ñ"])
+_cells = st.text(max_size=8) | st.sampled_from(["{}", '"', "\\", "ñ", "{0}", "\x00", "\u2028"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    names=st.lists(_labels, min_size=1, max_size=4, unique=True),
+    rows=st.lists(st.lists(_cells, min_size=4, max_size=4), max_size=12),
+    odd=st.sampled_from([None, float("nan"), 7, 2.5]),
+)
+def test_extra_columns_are_stored_as_the_json_encoder_writes_them(names, rows, odd) -> None:
+    """A record's extra columns are stored as the JSON object of its values: put together from
+    each distinct value's encoding when they are text, encoded row by row otherwise."""
+    frame = pd.DataFrame([row[: len(names)] for row in rows], columns=names, dtype=object)
+    expected = [
+        _JSON.encode(dict(zip(names, row, strict=True)))
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    assert _extras_json(frame, names) == expected
+    if rows:
+        frame.iloc[0, 0] = odd
+        expected[0] = _JSON.encode(dict(zip(names, frame.iloc[0].tolist(), strict=True)))
+        assert _extras_json(frame, names) == expected
