@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from swat_xl.adapters.export_reader._table import ExportTable, _Grid
     from swat_xl.core.fields import AliasMap
 
+_TICK = 0.1  # seconds between looks at Ctrl+C while waiting for the helper thread
+
 
 def read_export(path: str | Path, aliases: AliasMap | None = None) -> ExportTable:
     """Read a Power BI export (.xlsx/.xlsm/.csv/.txt) into canonical columns.
@@ -58,7 +60,8 @@ class ExportReading:
         # The checks before the parse (the guards scan the sheet's XML) are Python work on the
         # way to the parse: the caller's own work (loading modules) would slow them down by
         # taking turns with them for the GIL. The caller goes on once calamine parses.
-        self._parsing.wait()
+        while not self._parsing.wait(_TICK):
+            pass
 
     def _run(self) -> None:
         try:
@@ -70,7 +73,7 @@ class ExportReading:
 
     def table(self, aliases: AliasMap | None = None) -> ExportTable:
         """The export read into canonical columns (once)."""
-        self._thread.join()
+        self._join()
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -81,11 +84,16 @@ class ExportReading:
 
     def close(self) -> None:
         """Wait for the helper thread and release the file."""
-        self._thread.join()
+        self._join()
         self._error = None
         if self._opened is not None:
             self._opened.close()
             self._opened = None
+
+    def _join(self) -> None:
+        # In steps: a wait without a timeout cannot be interrupted by Ctrl+C on Windows.
+        while self._thread.is_alive():
+            self._thread.join(_TICK)
 
     def __enter__(self) -> ExportReading:
         return self
