@@ -64,6 +64,7 @@ class FileMaster:
         self.keep_written_copy = keep_written_copy
         self._checked = must_exist
         self._names: list[str] | None = None
+        self._prints: dict[tuple[str, int, int, int], str | None] = {}
         if must_exist:
             self.file.ensure_closed()
             self._names = self.file.sheet_names()
@@ -80,7 +81,7 @@ class FileMaster:
 
     def written_copy_sheets(self, written: str) -> set[str]:
         copy = FileWorkbook(self.file.written_copy)
-        if not copy.path.exists() or copy.fingerprint() != written:
+        if not copy.path.exists() or self._print(copy.path) != written:
             return set()
         return copy.reusable_sheets()
 
@@ -110,15 +111,55 @@ class FileMaster:
         if not self._checked:  # a file not checked when opened is checked before it is written
             self.file.ensure_closed()
         vba, ribbon = self._macros()
+        copy_from = self.file.written_copy if spec.copy_from == "written" else None
+        # What the last publication noted about its rows, and a file that is the workbook
+        # they describe (the tool's copy of it, or the workbook itself if nobody saved it).
+        before = drawn.get("file") if isinstance(drawn, Mapping) else None
+        sheets = before.get("sheets") if isinstance(before, Mapping) else None
+        written = before.get("fingerprint") if isinstance(before, Mapping) else None
+        rows_from = None
+        if isinstance(sheets, Mapping) and isinstance(written, str) and written:
+            rows_from = next(
+                (p for p in (self.file.written_copy, self.path) if self._print(p) == written),
+                None,
+            )
         tmp = self.file.prepare(
             spec,
             vba_project=vba,
             postprocess=None if ribbon is None else lambda t: xlsm.add_ribbon(t, t, ribbon),
-            copy_from=self.file.written_copy if spec.copy_from == "written" else None,
+            copy_from=copy_from,
+            rows_from=rows_from,
+            drawn=sheets if rows_from is not None else None,
         )
-        return _FilePublication(
-            self, tmp, FileWorkbook(tmp).fingerprint(), backups_to_keep, now, ledger_copy
-        )
+        notes = dict(self.file.drawn)
+        copied = [sheet.name for sheet in spec.sheets if sheet.reused]
+        if (
+            copied
+            and isinstance(sheets, Mapping)
+            and self._print(copy_from or self.path) == written
+        ):
+            # a sheet copied whole from the workbook the notes describe: its rows as noted
+            for name in copied:
+                note = sheets.get(name)
+                if isinstance(note, Mapping) and {"layout", "keys"} <= set(note):
+                    notes[name] = {"layout": note["layout"], "keys": note["keys"]}
+        fingerprint = FileWorkbook(tmp).fingerprint()
+        publication = _FilePublication(self, tmp, fingerprint, backups_to_keep, now, ledger_copy)
+        if notes:
+            publication.drawn = {"file": {"fingerprint": fingerprint, "sheets": notes}}
+        return publication
+
+    def _print(self, path: Path) -> str | None:
+        """The fingerprint of ``path`` (None when absent), computed once while the file's
+        size, time and inode stay the same."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        probe = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        if probe not in self._prints:
+            self._prints[probe] = FileWorkbook(path).fingerprint()
+        return self._prints[probe]
 
     def _macros(self) -> tuple[bytes | None, bytes | None]:
         """The VBA project and ribbon an ``.xlsm`` carries: the workbook's own when present (a

@@ -18,7 +18,7 @@ import shutil
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ class FileWorkbook:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._reader = XlsxReader(self.path)  # parses each sheet once until close()
+        #: What the last :meth:`prepare` noted about the rows it drew (see ``render``).
+        self.drawn: dict[str, Any] = {}
 
     # -- checks -------------------------------------------------------------------------------
     @property
@@ -144,10 +146,15 @@ class FileWorkbook:
         vba_project: bytes | None = None,
         postprocess: Callable[[Path], None] | None = None,
         copy_from: Path | None = None,
+        rows_from: Path | None = None,
+        drawn: Mapping[str, Any] | None = None,
     ) -> Path:
         """Render ``spec`` into a fsynced temporary file beside the workbook (nothing replaced).
 
-        Its ``reused`` sheets are copied from ``copy_from`` (default: the workbook itself)."""
+        Its ``reused`` sheets are copied from ``copy_from`` (default: the workbook itself).
+        ``rows_from`` and ``drawn``: a workbook this writer wrote and what it noted about its
+        rows then; rows unchanged since are copied from it. What this render notes about its
+        rows is left in :attr:`drawn`."""
         self.close()
         folder = self.path.parent
         if not folder.exists():
@@ -157,7 +164,14 @@ class FileWorkbook:
         try:
             reusing = any(sheet.reused for sheet in spec.sheets)
             previous = (copy_from or self.path) if reusing else None
-            render(spec, tmp, vba_project=vba_project, previous=previous)
+            self.drawn = render(
+                spec,
+                tmp,
+                vba_project=vba_project,
+                previous=previous,
+                rows_from=rows_from,
+                drawn=drawn,
+            )
             if postprocess is not None:
                 postprocess(tmp)
             _fsync(tmp)

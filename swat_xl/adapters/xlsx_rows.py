@@ -65,6 +65,11 @@ class Block:
     columns: list[tuple[Any, ...]]  # the table's data, column by column
     styles: list[int | None]  # XlsxWriter's xf index of each column's format (None: none)
     text_columns: list[bool]  # numbers are written as text in these columns
+    # Rows copied from the part of the same sheet in an older package instead of drawn:
+    # ``keep[i]`` says row i is the row at the same place there (see :func:`rows_xml`).
+    keep: Any = None  # numpy bool array, one per row; None: every row is drawn
+    old_part: str = ""  # that part in the older package
+    copied: int = 0  # how many rows were copied (counted as they are written)
 
     @property
     def part(self) -> str:
@@ -274,24 +279,110 @@ def _plain_texts(texts: Sequence[str]) -> bool:
     )
 
 
-def rows_xml(block: Block) -> Iterator[bytes]:
-    """The ``<row>`` elements of a block, a chunk of rows at a time."""
+def rows_xml(block: Block, old_rows: Iterator[bytes] | None = None) -> Iterator[bytes]:
+    """The ``<row>`` elements of a block, a chunk of rows at a time.
+
+    With ``old_rows`` (the ``<row>`` elements of the part this block's rows were written into
+    last time, from the same first row: :func:`old_row_elements`), each row ``block.keep``
+    marks is copied from there, byte for byte, when the old row is the row this code draws
+    there (``<row r="n">`` with the same number; :func:`_kept_row`); every other row is
+    drawn. A row is the same XML whenever its values, its number, the columns and their
+    style numbers are: the caller marks only rows whose values are unchanged, under the same
+    columns and styles."""
     table = block.table
     letters = [col_letter(table.first_col + i) for i in range(len(table.columns))]
     styles = [f' s="{xf}"' if xf is not None else "" for xf in block.styles]
     caches: list[dict[Any, str]] = [{} for _ in letters]  # date-time -> serial text
     first = block.first_number
+    keep = block.keep if old_rows is not None else None
+    old = _OldRows(old_rows, first) if old_rows is not None else None
     for start in range(0, len(table.rows), CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, len(table.rows))
-        numbers = [str(number) for number in range(first + start, first + stop)]
+        kept: list[bytes | None] = [None] * (stop - start)
+        if keep is not None and old is not None:
+            for offset in keep[start:stop].nonzero()[0].tolist():
+                kept[offset] = old.take(start + offset)
+        drawn = [i for i, row in enumerate(kept) if row is None]
+        if not drawn:
+            block.copied += len(kept)
+            yield b"".join(kept)  # type: ignore[arg-type]
+            continue
+        numbers = [str(first + start + i) for i in drawn]
+        picks = None if len(drawn) == len(kept) else [start + i for i in drawn]
         pieces: list[Iterable[str]] = [[f'<row r="{n}">' for n in numbers]]
         for i, values in enumerate(block.columns):
+            chunk = values[start:stop] if picks is None else [values[j] for j in picks]
             pieces += _column_pieces(
-                values[start:stop], numbers, letters[i], styles[i], block.text_columns[i], caches[i]
+                chunk, numbers, letters[i], styles[i], block.text_columns[i], caches[i]
             )
         pieces.append(repeat("</row>"))
         # Only the row numbers and values are finite: they end each row's zip.
-        yield "".join(chain.from_iterable(zip(*pieces, strict=False))).encode("utf-8")
+        if picks is None:
+            yield "".join(chain.from_iterable(zip(*pieces, strict=False))).encode("utf-8")
+            continue
+        fresh = iter(["".join(row).encode("utf-8") for row in zip(*pieces, strict=False)])
+        block.copied += len(kept) - len(drawn)
+        yield b"".join(row if row is not None else next(fresh) for row in kept)
+
+
+def old_row_elements(stream: Any, first_number: int, size: int = 1 << 20) -> Iterator[bytes]:
+    """The ``<row …>…</row>`` elements of a sheet part read from ``stream``, from the one
+    that starts ``<row r="first_number">`` on, each as its bytes (nothing when there is no
+    such row). A value's text never holds ``<``, so a ``</row>`` always ends a row; the
+    caller checks what it takes (:func:`_kept_row`)."""
+    tag = b'<row r="%d">' % first_number
+    buffer = b""
+    while True:
+        chunk = stream.read(size)
+        if not chunk:
+            return
+        buffer += chunk
+        found = buffer.find(tag)
+        if found >= 0:
+            buffer = buffer[found:]
+            break
+        buffer = buffer[-len(tag) :]
+    while True:
+        position = 0
+        while (end := buffer.find(b"</row>", position)) >= 0:
+            yield buffer[position : end + 6]
+            position = end + 6
+        chunk = stream.read(size)
+        if not chunk:
+            return
+        buffer = buffer[position:] + chunk
+
+
+class _OldRows:
+    """The old part's rows of a block, taken in increasing order of their index."""
+
+    def __init__(self, rows: Iterator[bytes], first_number: int) -> None:
+        self.rows = rows
+        self.first = first_number
+        self.next = 0  # index of the row ``rows`` gives next
+
+    def take(self, index: int) -> bytes | None:
+        """The old row ``index`` (0-based from the block's first row) when it is a data row
+        of that number as :func:`rows_xml` writes them; None otherwise (it is drawn)."""
+        if index < self.next:
+            return None
+        row = None
+        while self.next <= index:
+            row = next(self.rows, None)
+            self.next += 1
+            if row is None:
+                self.next = MAX_ROWS  # nothing more to take
+                return None
+        return _kept_row(row, self.first + index) if row is not None else None
+
+
+def _kept_row(row: bytes, number: int) -> bytes | None:
+    """``row`` when it is one ``<row r="number">`` element of cells as :func:`rows_xml` writes
+    them (no attribute but its number, no nested row)."""
+    head = b'<row r="%d">' % number
+    if not row.startswith(head) or row.count(b"<row") != 1 or not row.endswith(b"</row>"):
+        return None
+    return row
 
 
 def splice(
@@ -303,11 +394,13 @@ def splice(
     previous: Path | None = None,
     replaced: Mapping[str, bytes] | None = None,
     dropped: Collection[str] = (),
+    rows_from: Path | None = None,
 ) -> None:
     """Copy the package ``source`` to ``target`` with each block's rows in its sheet part,
     each part named in ``reused`` replaced by the part it maps to in ``previous`` (copied
     compressed, as it is), each part named in ``replaced`` holding its new bytes and the parts
-    in ``dropped`` left out."""
+    in ``dropped`` left out. A block with rows to keep (``keep``) copies them from its
+    ``old_part`` in ``rows_from``."""
     by_part: dict[str, list[Block]] = {}
     for block in sorted(blocks, key=lambda b: (b.sheet_index, b.table.first_row)):
         by_part.setdefault(block.part, []).append(block)
@@ -318,6 +411,8 @@ def splice(
         package = stack.enter_context(zipfile.ZipFile(source))
         out = stack.enter_context(zipfile.ZipFile(target, "w"))
         old = stack.enter_context(zipfile.ZipFile(previous)) if reused and previous else None
+        keeping = rows_from is not None and any(b.keep is not None for b in blocks)
+        kept = stack.enter_context(zipfile.ZipFile(rows_from)) if keeping else None
         for info in package.infolist():
             if info.filename in dropped:
                 dropped.discard(info.filename)
@@ -340,7 +435,13 @@ def splice(
             with out.open(clone, "w", force_zip64=cells > 4_000_000) as stream:
                 if cells >= FAST_DEFLATE_CELLS:
                     _fast_deflate(stream)
-                for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here)):
+                olds = [
+                    stack.enter_context(kept.open(b.old_part))
+                    if kept is not None and b.keep is not None
+                    else None
+                    for b in here
+                ]
+                for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here, olds)):
                     stream.write(piece)
     if by_part or reused or replaced or dropped:  # pragma: no cover - XlsxWriter's part names
         missing = sorted(by_part) + sorted(reused) + sorted(replaced) + sorted(dropped)
@@ -403,22 +504,24 @@ def _set_level(info: zipfile.ZipInfo, level: int) -> None:
         info._compresslevel = level  # read by ZipFile.open(..., "w") in 3.11 and 3.12
 
 
-def _sheet_pieces(xml: str, blocks: list[Block]) -> Iterator[bytes]:
-    """The sheet part with a corrected dimension and each block at its place, as bytes."""
+def _sheet_pieces(xml: str, blocks: list[Block], olds: Sequence[Any] = ()) -> Iterator[bytes]:
+    """The sheet part with a corrected dimension and each block at its place, as bytes;
+    ``olds``: for each block, the stream of its old part to copy kept rows from (or None)."""
     xml = _widen_dimension(xml, blocks)
     if "<sheetData/>" in xml:
         xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
     rows = [(int(m.group(1)), m.start()) for m in _ROW_TAG.finditer(xml)]
     end = xml.index("</sheetData>")
     position = 0
-    for block in blocks:
+    for block, old in zip_longest(blocks, olds[: len(blocks)]):
         cut = next((start for number, start in rows if number > block.last_number), end)
         if any(block.first_number <= number <= block.last_number for number, _ in rows):
             raise RuntimeError("a streamed table overlaps cells XlsxWriter wrote")
         if cut < position:
             raise RuntimeError("streamed tables out of order")
         yield xml[position:cut].encode("utf-8")
-        yield from rows_xml(block)
+        old_rows = old_row_elements(old, block.first_number) if old is not None else None
+        yield from rows_xml(block, old_rows)
         position = cut
     yield xml[position:].encode("utf-8")
 

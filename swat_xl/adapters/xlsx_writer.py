@@ -16,15 +16,19 @@ Only XlsxWriter's public API is used.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import heapq
 import io
+import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xlsxwriter
 
 from swat_xl.adapters import xlsx_rows
@@ -165,8 +169,14 @@ def render(
     *,
     vba_project: bytes | None = None,
     previous: Path | None = None,
-) -> None:
-    """Write ``spec`` into ``target``; sheets marked ``reused`` are copied from ``previous``."""
+    rows_from: Path | None = None,
+    drawn: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``spec`` into ``target``; sheets marked ``reused`` are copied from ``previous``.
+
+    Returns what it notes about the tables' rows it streamed (:func:`rows_notes`), by sheet.
+    Given ``drawn``, those notes as the render that wrote ``rows_from`` returned them, the
+    rows of a table whose digest is unchanged, at the same place, are copied from there."""
     options = {
         "constant_memory": True,
         "strings_to_formulas": False,
@@ -180,7 +190,7 @@ def render(
     # ``target`` does, so an interrupted run leaves nothing the next one does not clean.
     base = target.with_name(target.name + ".xw")
     try:
-        _render(spec, target, base, options, vba_project, previous)
+        return _render(spec, target, base, options, vba_project, previous, rows_from, drawn)
     finally:
         base.unlink(missing_ok=True)
 
@@ -192,7 +202,9 @@ def _render(
     options: dict[str, Any],
     vba_project: bytes | None,
     previous: Path | None,
-) -> None:
+    rows_from: Path | None,
+    drawn: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     old_parts = _previous_parts(spec, previous)
     book = xlsxwriter.Workbook(str(base), options)
     book.set_properties(
@@ -237,15 +249,95 @@ def _render(
         edited = _without_scratch(package, scratch, scratch_name)
     for block, keys in streamed:
         block.styles = [formats.number(key) for key in keys]
+    blocks = [block for block, _ in streamed]
+    notes = _keep_rows(spec, blocks, rows_from, drawn or {})
     xlsx_rows.splice(
         base,
         target,
-        [block for block, _ in streamed],
+        blocks,
         reused=reused,
         previous=previous,
         replaced=edited,
         dropped={_sheet_part(scratch)},
+        rows_from=rows_from,
     )
+    for name, block in notes.items():
+        notes[name] = {**rows_notes(block), "copied": block.copied}
+    return notes
+
+
+def _keep_rows(
+    spec: WorkbookSpec,
+    blocks: list[xlsx_rows.Block],
+    rows_from: Path | None,
+    drawn: Mapping[str, Any],
+) -> dict[str, xlsx_rows.Block]:
+    """The blocks noted (one a sheet, with row digests), by sheet name; each whose sheet
+    ``drawn`` notes under the same layout gets the rows to copy from ``rows_from``: those whose
+    digest is the one noted at the same place (``keep``)."""
+    by_sheet: dict[str, list[xlsx_rows.Block]] = {}
+    for block in blocks:
+        by_sheet.setdefault(spec.sheets[block.sheet_index].name, []).append(block)
+    noted = {
+        name: found[0]
+        for name, found in by_sheet.items()
+        if len(found) == 1 and len(found[0].table.row_keys) == 8 * len(found[0].table.rows)
+    }
+    if rows_from is None or not drawn or not noted:
+        return noted
+    with zipfile.ZipFile(rows_from) as package:
+        parts = sheet_parts(package)
+    for name, block in noted.items():
+        before = drawn.get(name)
+        if not isinstance(before, Mapping) or name not in parts:
+            continue
+        if before.get("layout") != rows_layout(block) or not isinstance(before.get("keys"), str):
+            continue
+        try:
+            old = np.frombuffer(base64.b64decode(before["keys"], validate=True), dtype="<u8")
+        except (ValueError, TypeError):
+            continue
+        new = np.frombuffer(block.table.row_keys, dtype="<u8")
+        same = min(len(old), len(new))
+        keep = np.zeros(len(new), dtype=bool)
+        keep[:same] = old[:same] == new[:same]
+        if keep.any():
+            block.keep, block.old_part = keep, parts[name].part
+    return noted
+
+
+def rows_notes(block: xlsx_rows.Block) -> dict[str, Any]:
+    """What the next render needs to copy this block's rows: the digest of its layout and
+    the digest of each row (base64, 8 bytes a row)."""
+    return {
+        "layout": rows_layout(block),
+        "keys": base64.b64encode(block.table.row_keys).decode("ascii"),
+    }
+
+
+def rows_layout(block: xlsx_rows.Block) -> str:
+    """A digest of everything a streamed row's XML depends on besides its values and its
+    number: the rows' context (the code and settings that turned records into values), the
+    columns, where the table starts, the style numbers, XlsxWriter's version and the code
+    writing the rows. Rows of blocks with different layouts are never taken for each other."""
+    table = block.table
+    parts = [
+        _ROWS_CODE,
+        xlsxwriter.__version__,
+        table.rows_context,
+        table.first_row,
+        table.first_col,
+        repr(list(table.columns)),
+        block.styles,
+        block.text_columns,
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
+
+
+#: This writer's code and the rows writer's: a change of either draws every row again.
+_ROWS_CODE = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(xlsx_rows.__file__).read_bytes()
+).hexdigest()
 
 
 def _sheet_part(number: int) -> str:

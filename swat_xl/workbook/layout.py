@@ -521,9 +521,14 @@ def build_master(state: MasterState) -> WorkbookSpec:
         draw: Callable[[pd.DataFrame], Sheet],
     ) -> Sheet:
         if name not in state.reuse and state.key_context:
-            keys[name] = sheet_key(state.key_context, name, frame, fields)
+            keys[name], rows, rows_context = sheet_keys(state.key_context, name, frame, fields)
             if state.sheet_keys.get(name) != keys[name]:
-                return draw(frame)
+                sheet = draw(frame)
+                if len(sheet.tables) == 1 and len(sheet.tables[0].rows) == len(frame):
+                    # the table's rows are the frame's, in order (see _table_rows)
+                    sheet.tables[0].row_keys = rows
+                    sheet.tables[0].rows_context = rows_context
+                return sheet
         elif name not in state.reuse:
             return draw(frame)
         # The print titles live in the workbook part, not in the copied sheet part.
@@ -581,18 +586,43 @@ def _fields(columns: Sequence[Column]) -> list[str]:
 def sheet_key(context: str, name: str, frame: pd.DataFrame, fields: Sequence[str]) -> str:
     """A digest of what a sheet drawn from ``frame`` shows: its name, ``context`` (what every
     such sheet depends on besides its records: the code, the settings) and the values of the
-    fields it draws, row by row (a time's text as typed too). Equal digests, equal sheets.
+    fields it draws, row by row (a time's text as typed too). Equal digests, equal sheets."""
+    return sheet_keys(context, name, frame, fields)[0]
+
+
+#: An odd 64-bit multiplier (FNV-1a's prime) mixing a row's column hashes into its digest.
+_ROW_MIX = np.uint64(0x100000001B3)
+
+
+def sheet_keys(
+    context: str, name: str, frame: pd.DataFrame, fields: Sequence[str]
+) -> tuple[str, bytes, str]:
+    """:func:`sheet_key`, with a digest of each row (8 bytes a row, in order) and what the row
+    digests depend on besides the rows' values (the context, the name, the columns hashed and
+    their types): equal row digests under an equal context, equal rows.
 
     Each column is hashed in C (a 64-bit hash a value, :func:`_column_hashes`), then the
-    hashes go into one SHA-256: turning 150.000 rows to text to hash them took over a second."""
+    hashes go into one SHA-256, and are mixed row by row into the rows' digests (xor, then
+    multiply by an odd constant: a change of one value always changes its row's digest):
+    turning 150.000 rows to text to hash them took over a second."""
     digest = hashlib.sha256(f"{context}\x1e{name}\x1e{len(frame)}".encode())
+    rows = np.zeros(len(frame), dtype=np.uint64)
+    hashed: list[str] = []
     for field in fields:
         for column in (field, unread(field)):
             if column not in frame:
                 continue
-            digest.update(f"\x1e{column}\x1e{frame[column].dtype}\x1e".encode())
-            digest.update(_column_hashes(frame[column]).tobytes())
-    return digest.hexdigest()
+            described = f"\x1e{column}\x1e{frame[column].dtype}\x1e"
+            hashed.append(described)
+            hashes = _column_hashes(frame[column])
+            digest.update(described.encode())
+            digest.update(hashes.tobytes())
+            rows ^= hashes
+            rows *= _ROW_MIX  # wraps around modulo 2**64
+    rows_context = hashlib.sha256(
+        "\x1f".join([context, name, *hashed]).encode("utf-8", "surrogatepass")
+    ).hexdigest()
+    return digest.hexdigest(), rows.astype("<u8").tobytes(), rows_context
 
 
 def _column_hashes(column: pd.Series) -> np.ndarray:

@@ -106,6 +106,11 @@ class Table:
     # Dropdowns and the editable look extend this many rows below the data, so rows a user
     # inserts or adds at the end still get them.
     spare_rows: int = 500
+    # A digest of each data row's content (8 bytes a row, in row order) and of what every row
+    # depends on besides its values (``rows_context``): rows whose digests are unchanged may be
+    # copied from the last workbook written instead of drawn again. Empty: no digests.
+    row_keys: bytes = field(default=b"", repr=False, compare=False)
+    rows_context: str = ""
 
     @property
     def last_row(self) -> int:
