@@ -205,3 +205,29 @@ def test_other_extra_columns_draw_every_row(month: Path, tmp_path: Path) -> None
     )
     assert "Observación del aliado" in header
     assert copied_rows(partial)["Base"] == 0
+
+
+def test_rows_are_never_copied_from_a_copy_that_is_not_what_the_tool_wrote(
+    month: Path, tmp_path: Path
+) -> None:
+    partial, full = two_copies(month, tmp_path)
+    copy = written_copy(partial)
+    # Someone changed a row of «Base» in the tool's copy: its fingerprint is no longer the one
+    # the ledger noted, so no row is taken from it.
+    edited = tmp_path / "editada.zip"
+    with zipfile.ZipFile(copy) as source, zipfile.ZipFile(edited, "w") as target:
+        base = sheet_parts(source)["Base"].part
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == base:
+                data = data.replace(b"<v>1</v>", b"<v>999999</v>", 1)
+            target.writestr(info, data)
+    shutil.move(edited, copy)
+    assert b"<v>999999</v>" in base_xml(copy)
+    for workbook in (partial, full):
+        mark_rows(workbook, 1)
+    ok("kpi", "--workbook", partial, now=LATER)
+    ok("kpi", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
+    assert copied_rows(partial)["Base"] == 0
+    assert base_xml(partial) == base_xml(full)
+    assert b"999999" not in base_xml(partial)
