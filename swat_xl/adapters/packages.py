@@ -14,7 +14,9 @@ from __future__ import annotations
 import posixpath
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as SafeET
@@ -86,12 +88,7 @@ def copy_member(
     The CRC, sizes and method are the source's, so a reader checks the copy exactly as it
     checked the original. Time stamp and attributes are the source's too, or ``header``'s."""
     handle: Any = source.fp
-    handle.seek(info.header_offset)
-    local = handle.read(zipfile.sizeFileHeader)
-    if len(local) != zipfile.sizeFileHeader or local[:4] != zipfile.stringFileHeader:
-        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
-    name_length, extra_length = struct.unpack("<HH", local[26:30])
-    handle.seek(info.header_offset + zipfile.sizeFileHeader + name_length + extra_length)
+    handle.seek(_data_offset(handle, info))
 
     like = header or info
     clone = zipfile.ZipInfo(name, date_time=like.date_time)
@@ -119,3 +116,28 @@ def copy_member(
         out.filelist.append(clone)
         out.NameToInfo[clone.filename] = clone
         out.start_dir = out.fp.tell()
+
+
+def member_chunks(path: Path, info: zipfile.ZipInfo, size: int = _COPY_CHUNK) -> Iterator[bytes]:
+    """The stored (compressed) bytes of member ``info`` of the package at ``path``, a chunk at
+    a time, read through a handle of their own (any thread may read them)."""
+    with path.open("rb") as handle:
+        handle.seek(_data_offset(handle, info))
+        left = info.compress_size
+        while left:
+            chunk = handle.read(min(left, size))
+            if not chunk:
+                raise zipfile.BadZipFile(f"truncated data for {info.filename!r}")
+            left -= len(chunk)
+            yield chunk
+
+
+def _data_offset(handle: Any, info: zipfile.ZipInfo) -> int:
+    """Where the data of ``info`` starts: after its local header, whose name and extra field
+    may differ in length from the central directory's."""
+    handle.seek(info.header_offset)
+    local = handle.read(zipfile.sizeFileHeader)
+    if len(local) != zipfile.sizeFileHeader or local[:4] != zipfile.stringFileHeader:
+        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    return info.header_offset + zipfile.sizeFileHeader + name_length + extra_length

@@ -21,13 +21,14 @@ import queue
 import re
 import threading
 import zipfile
+import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat, zip_longest
 from pathlib import Path
 from typing import Any
 
-from swat_xl.adapters.packages import copy_member
+from swat_xl.adapters.packages import copy_member, member_chunks
 from swat_xl.core.cells import col_letter
 from swat_xl.workbook.spec import Table
 
@@ -69,6 +70,7 @@ class Block:
     # ``keep[i]`` says row i is the row at the same place there (see :func:`rows_xml`).
     keep: Any = None  # numpy bool array, one per row; None: every row is drawn
     old_part: str = ""  # that part in the older package
+    old_count: int = 0  # how many rows the table had there
     copied: int = 0  # how many rows were copied (counted as they are written)
 
     @property
@@ -279,34 +281,33 @@ def _plain_texts(texts: Sequence[str]) -> bool:
     )
 
 
-def rows_xml(block: Block, old_rows: Iterator[bytes] | None = None) -> Iterator[bytes]:
+def rows_xml(block: Block, old: OldRows | None = None) -> Iterator[bytes]:
     """The ``<row>`` elements of a block, a chunk of rows at a time.
 
-    With ``old_rows`` (the ``<row>`` elements of the part this block's rows were written into
-    last time, from the same first row: :func:`old_row_elements`), each row ``block.keep``
-    marks is copied from there, byte for byte, when the old row is the row this code draws
-    there (``<row r="n">`` with the same number; :func:`_kept_row`); every other row is
-    drawn. A row is the same XML whenever its values, its number, the columns and their
-    style numbers are: the caller marks only rows whose values are unchanged, under the same
-    columns and styles."""
+    With ``old`` (the rows this block's sheet held in the package written last time, from the
+    same first row), each row ``block.keep`` marks is copied from there, byte for byte, when
+    the old row at that place is the row this code writes there (:meth:`OldRows.take`); every
+    other row is drawn. A row is the same XML whenever its values, its number, the columns and
+    their style numbers are: the caller marks only rows whose values are unchanged, under the
+    same columns and styles. A chunk whose rows are all kept is copied as one piece."""
     table = block.table
     letters = [col_letter(table.first_col + i) for i in range(len(table.columns))]
     styles = [f' s="{xf}"' if xf is not None else "" for xf in block.styles]
     caches: list[dict[Any, str]] = [{} for _ in letters]  # date-time -> serial text
     first = block.first_number
-    keep = block.keep if old_rows is not None else None
-    old = _OldRows(old_rows, first) if old_rows is not None else None
+    keep = block.keep if old is not None else None
     for start in range(0, len(table.rows), CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, len(table.rows))
         kept: list[bytes | None] = [None] * (stop - start)
-        if keep is not None and old is not None:
-            for offset in keep[start:stop].nonzero()[0].tolist():
-                kept[offset] = old.take(start + offset)
+        if keep is not None and old is not None and keep[start:stop].any():
+            whole = bool(keep[start:stop].all())
+            taken = old.take(start, stop, whole)
+            if isinstance(taken, bytes):
+                block.copied += stop - start
+                yield taken
+                continue
+            kept = [row if keep[start + i] else None for i, row in enumerate(taken)]
         drawn = [i for i, row in enumerate(kept) if row is None]
-        if not drawn:
-            block.copied += len(kept)
-            yield b"".join(kept)  # type: ignore[arg-type]
-            continue
         numbers = [str(first + start + i) for i in drawn]
         picks = None if len(drawn) == len(kept) else [start + i for i in drawn]
         pieces: list[Iterable[str]] = [[f'<row r="{n}">' for n in numbers]]
@@ -325,64 +326,121 @@ def rows_xml(block: Block, old_rows: Iterator[bytes] | None = None) -> Iterator[
         yield b"".join(row if row is not None else next(fresh) for row in kept)
 
 
-def old_row_elements(stream: Any, first_number: int, size: int = 1 << 20) -> Iterator[bytes]:
-    """The ``<row …>…</row>`` elements of a sheet part read from ``stream``, from the one
-    that starts ``<row r="first_number">`` on, each as its bytes (nothing when there is no
-    such row). A value's text never holds ``<``, so a ``</row>`` always ends a row; the
-    caller checks what it takes (:func:`_kept_row`)."""
-    tag = b'<row r="%d">' % first_number
-    buffer = b""
-    while True:
-        chunk = stream.read(size)
-        if not chunk:
-            return
-        buffer += chunk
-        found = buffer.find(tag)
-        if found >= 0:
-            buffer = buffer[found:]
-            break
-        buffer = buffer[-len(tag) :]
-    while True:
-        position = 0
-        while (end := buffer.find(b"</row>", position)) >= 0:
-            yield buffer[position : end + 6]
-            position = end + 6
-        chunk = stream.read(size)
-        if not chunk:
-            return
-        buffer = buffer[position:] + chunk
+_OLD_ROW_HEAD = re.compile(rb'<row r="(\d+)">')
 
 
-class _OldRows:
-    """The old part's rows of a block, taken in increasing order of their index."""
+class OldRows:
+    """The data rows of one table in a sheet part written by :func:`rows_xml`, read from the
+    part's XML (``chunks``, in order) and taken a chunk of rows at a time, in order.
 
-    def __init__(self, rows: Iterator[bytes], first_number: int) -> None:
-        self.rows = rows
+    ``first_number`` is the table's first data row, ``count`` how many rows it had. A value's
+    text never holds ``<``, so ``<row`` and ``</row>`` only ever open and close rows; every
+    row taken is checked to be ``<row r="n">`` of the number expected, and nothing else."""
+
+    def __init__(self, chunks: Iterator[bytes], first_number: int, count: int) -> None:
+        self.chunks = chunks
         self.first = first_number
-        self.next = 0  # index of the row ``rows`` gives next
+        self.count = count
+        self.buffer = b""
+        self.position = -1  # where the next row starts in ``buffer``; -1: not found yet
+        self.next = 0  # index of that row
+        self.searched = 0  # ``buffer`` before this offset holds no end being looked for
 
-    def take(self, index: int) -> bytes | None:
-        """The old row ``index`` (0-based from the block's first row) when it is a data row
-        of that number as :func:`rows_xml` writes them; None otherwise (it is drawn)."""
-        if index < self.next:
-            return None
-        row = None
-        while self.next <= index:
-            row = next(self.rows, None)
-            self.next += 1
-            if row is None:
-                self.next = MAX_ROWS  # nothing more to take
+    def _more(self) -> bool:
+        chunk = next(self.chunks, b"")
+        if not chunk:
+            return False
+        if self.position > 1 << 23:  # drop what was taken
+            self.buffer = self.buffer[self.position :]
+            self.searched -= self.position
+            self.position = 0
+        self.buffer += chunk
+        return True
+
+    def _find(self, needle: bytes) -> int:
+        """Offset of ``needle`` in ``buffer`` after the next row, reading more as needed."""
+        while True:
+            found = self.buffer.find(needle, max(self.searched, self.position))
+            if found >= 0:
+                return found
+            self.searched = max(0, len(self.buffer) - len(needle))
+            if not self._more():
+                return -1
+
+    def _rows(self, start: int, stop: int) -> bytes | None:
+        """The XML of rows ``start`` to ``stop`` (0-based, ``stop`` excluded), which must come
+        after those already taken; None when they are not there as expected."""
+        if self.position < 0:
+            self.searched = 0
+            self.position = self._find(b'<row r="%d">' % self.first)
+            if self.position < 0:
+                self.next = self.count  # no such rows: nothing is ever taken
                 return None
-        return _kept_row(row, self.first + index) if row is not None else None
+        stop = min(stop, self.count)
+        if start < self.next or start >= stop:
+            return None
+        if start > self.next and self._rows(self.next, start) is None:
+            return None
+        self.searched = self.position
+        end = self._find(b'<row r="%d"' % (self.first + stop))
+        if end < 0 and stop == self.count:  # the table's last row: the part's rows end
+            self.searched = self.position
+            end = self._find(b"</sheetData>")
+        if end < 0:
+            self.next = self.count
+            return None
+        piece = self.buffer[self.position : end]
+        self.position, self.next = end, stop
+        return piece
+
+    def take(self, start: int, stop: int, whole: bool) -> bytes | list[bytes | None]:
+        """Rows ``start`` to ``stop`` of the table (0-based, ``stop`` excluded): as one piece
+        when ``whole`` and every one of them is there as this code writes it; else each row
+        that is (None for the others)."""
+        piece = self._rows(start, stop)
+        wanted = stop - start
+        if piece is None:
+            return [None] * wanted
+        numbers = [b"%d" % (self.first + i) for i in range(start, start + wanted)]
+        if (
+            whole
+            and stop <= self.count
+            and piece.count(b"<row") == wanted
+            and piece.count(b"</row>") == wanted
+            and piece.endswith(b"</row>")
+            and _OLD_ROW_HEAD.findall(piece) == numbers
+            and piece.startswith(b'<row r="%s">' % numbers[0])
+        ):
+            return piece
+        rows: list[bytes | None] = []
+        for number, row in zip(numbers, piece.split(b"</row>"), strict=False):
+            ok = row.startswith(b'<row r="%s">' % number) and row.count(b"<row") == 1
+            rows.append(row + b"</row>" if ok else None)
+        return rows + [None] * (wanted - len(rows))
 
 
-def _kept_row(row: bytes, number: int) -> bytes | None:
-    """``row`` when it is one ``<row r="number">`` element of cells as :func:`rows_xml` writes
-    them (no attribute but its number, no nested row)."""
-    head = b'<row r="%d">' % number
-    if not row.startswith(head) or row.count(b"<row") != 1 or not row.endswith(b"</row>"):
-        return None
-    return row
+def inflated(path: Path, info: zipfile.ZipInfo, size: int = 1 << 18) -> Iterator[bytes]:
+    """The uncompressed bytes of member ``info`` of the package at ``path``, a chunk at a
+    time, inflated by ISA-L (several times zlib's speed) when it is there. Nothing more is
+    given once the data cannot be inflated. No CRC is checked: the caller knows the package
+    by its fingerprint."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        yield from member_chunks(path, info, size)
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        return
+    inflater = (isal_zlib or zlib).decompressobj(-15)
+    try:
+        for chunk in member_chunks(path, info, size):
+            out = inflater.decompress(chunk, 16 * size)
+            while out:
+                yield out
+                out = inflater.decompress(inflater.unconsumed_tail, 16 * size)
+    except (zlib.error, OSError, zipfile.BadZipFile):
+        return
+    except Exception as exc:  # ISA-L's own error type
+        if isal_zlib is None or not isinstance(exc, isal_zlib.error):
+            raise
 
 
 def splice(
@@ -436,8 +494,12 @@ def splice(
                 if cells >= FAST_DEFLATE_CELLS:
                     _fast_deflate(stream)
                 olds = [
-                    stack.enter_context(kept.open(b.old_part))
-                    if kept is not None and b.keep is not None
+                    OldRows(
+                        inflated(rows_from, kept.getinfo(b.old_part)),
+                        b.first_number,
+                        b.old_count,
+                    )
+                    if kept is not None and rows_from is not None and b.keep is not None
                     else None
                     for b in here
                 ]
@@ -504,9 +566,11 @@ def _set_level(info: zipfile.ZipInfo, level: int) -> None:
         info._compresslevel = level  # read by ZipFile.open(..., "w") in 3.11 and 3.12
 
 
-def _sheet_pieces(xml: str, blocks: list[Block], olds: Sequence[Any] = ()) -> Iterator[bytes]:
+def _sheet_pieces(
+    xml: str, blocks: list[Block], olds: Sequence[OldRows | None] = ()
+) -> Iterator[bytes]:
     """The sheet part with a corrected dimension and each block at its place, as bytes;
-    ``olds``: for each block, the stream of its old part to copy kept rows from (or None)."""
+    ``olds``: for each block, the rows to copy kept rows from (or None)."""
     xml = _widen_dimension(xml, blocks)
     if "<sheetData/>" in xml:
         xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
@@ -520,8 +584,7 @@ def _sheet_pieces(xml: str, blocks: list[Block], olds: Sequence[Any] = ()) -> It
         if cut < position:
             raise RuntimeError("streamed tables out of order")
         yield xml[position:cut].encode("utf-8")
-        old_rows = old_row_elements(old, block.first_number) if old is not None else None
-        yield from rows_xml(block, old_rows)
+        yield from rows_xml(block, old)
         position = cut
     yield xml[position:].encode("utf-8")
 

@@ -302,7 +302,7 @@ def _keep_rows(
         keep = np.zeros(len(new), dtype=bool)
         keep[:same] = old[:same] == new[:same]
         if keep.any():
-            block.keep, block.old_part = keep, parts[name].part
+            block.keep, block.old_part, block.old_count = keep, parts[name].part, len(old)
     return noted
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import io
 import re
 import zipfile
 from pathlib import Path
@@ -200,8 +199,34 @@ def test_rows_not_as_the_row_writer_writes_them_are_not_copied(written, tmp_path
 def test_old_rows_are_read_across_chunk_boundaries(written) -> None:
     old, _notes, rows = written
     xml = _base_xml(old)
-    whole = list(xlsx_rows.old_row_elements(io.BytesIO(xml), 2))
-    small = list(xlsx_rows.old_row_elements(io.BytesIO(xml), 2, size=7))
-    assert whole == small and len(whole) == len(rows)
-    assert whole[0].startswith(b'<row r="2">') and whole[-1].startswith(b'<row r="3001">')
-    assert list(xlsx_rows.old_row_elements(io.BytesIO(xml), 5000)) == []
+    expected = xml[xml.index(b'<row r="2">') : xml.index(b"</sheetData>")]
+    for size in (7, 1000, 1 << 20):
+
+        def chunks(size: int = size) -> Any:
+            return iter([xml[i : i + size] for i in range(0, len(xml), size)])
+
+        taken = xlsx_rows.OldRows(chunks(), 2, len(rows))
+        first = taken.take(0, 2000, True)
+        rest = taken.take(2000, 3000, False)
+        assert isinstance(first, bytes) and isinstance(rest, list)
+        assert first + b"".join(rest) == expected  # type: ignore[arg-type]
+        # rows skipped on the way, a range taken twice, rows past the table's end
+        taken = xlsx_rows.OldRows(chunks(), 2, len(rows))
+        assert taken.take(2500, 2600, True) == b"".join(
+            expected.split(b"</row>")[i] + b"</row>" for i in range(2500, 2600)
+        )
+        assert taken.take(2550, 2560, True) == [None] * 10
+        assert taken.take(2990, 3010, False)[10:] == [None] * 10
+    assert xlsx_rows.OldRows(iter([xml]), 5000, 10).take(0, 10, True) == [None] * 10
+
+
+def test_old_parts_are_inflated_whatever_their_compression(written, tmp_path: Path) -> None:
+    old, _notes, _rows = written
+    xml = _base_xml(old)
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        path = tmp_path / f"{method}.zip"
+        with zipfile.ZipFile(path, "w", compression=method) as package:
+            package.writestr("xl/worksheets/sheet2.xml", xml)
+        with zipfile.ZipFile(path) as package:
+            info = package.getinfo("xl/worksheets/sheet2.xml")
+        assert b"".join(xlsx_rows.inflated(path, info, size=100)) == xml
