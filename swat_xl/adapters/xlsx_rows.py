@@ -341,7 +341,7 @@ class OldRows:
         self.chunks = chunks
         self.first = first_number
         self.count = count
-        self.buffer = b""
+        self.buffer = bytearray()
         self.position = -1  # where the next row starts in ``buffer``; -1: not found yet
         self.next = 0  # index of that row
         self.searched = 0  # ``buffer`` before this offset holds no end being looked for
@@ -350,9 +350,9 @@ class OldRows:
         chunk = next(self.chunks, b"")
         if not chunk:
             return False
-        if self.position > 1 << 23:  # drop what was taken
-            self.buffer = self.buffer[self.position :]
-            self.searched -= self.position
+        if self.position > 0:  # drop what was taken
+            del self.buffer[: self.position]
+            self.searched = max(0, self.searched - self.position)
             self.position = 0
         self.buffer += chunk
         return True
@@ -389,7 +389,8 @@ class OldRows:
         if end < 0:
             self.next = self.count
             return None
-        piece = self.buffer[self.position : end]
+        with memoryview(self.buffer) as view:
+            piece = view[self.position : end].tobytes()
         self.position, self.next = end, stop
         return piece
 
@@ -402,19 +403,19 @@ class OldRows:
         if piece is None:
             return [None] * wanted
         numbers = [b"%d" % (self.first + i) for i in range(start, start + wanted)]
+        # Rows do not nest: a piece that starts with the first row and ends a row, whose row
+        # heads are those of the rows wanted (no other attribute), is those rows.
         if (
             whole
             and stop <= self.count
-            and piece.count(b"<row") == wanted
-            and piece.count(b"</row>") == wanted
+            and piece.startswith(b'<row r="%s">' % numbers[0])
             and piece.endswith(b"</row>")
             and _OLD_ROW_HEAD.findall(piece) == numbers
-            and piece.startswith(b'<row r="%s">' % numbers[0])
         ):
             return piece
         rows: list[bytes | None] = []
         for number, row in zip(numbers, piece.split(b"</row>"), strict=False):
-            ok = row.startswith(b'<row r="%s">' % number) and row.count(b"<row") == 1
+            ok = row.startswith(b'<row r="%s">' % number)
             rows.append(row + b"</row>" if ok else None)
         return rows + [None] * (wanted - len(rows))
 
@@ -432,10 +433,10 @@ def inflated(path: Path, info: zipfile.ZipInfo, size: int = 1 << 18) -> Iterator
     inflater = (isal_zlib or zlib).decompressobj(-15)
     try:
         for chunk in member_chunks(path, info, size):
-            out = inflater.decompress(chunk, 16 * size)
+            out = inflater.decompress(chunk, 4 * size)
             while out:
                 yield out
-                out = inflater.decompress(inflater.unconsumed_tail, 16 * size)
+                out = inflater.decompress(inflater.unconsumed_tail, 4 * size)
     except (zlib.error, OSError, zipfile.BadZipFile):
         return
     except Exception as exc:  # ISA-L's own error type
