@@ -74,7 +74,7 @@ class FileMaster:
         self._names = None
 
     def fingerprint(self) -> str | None:
-        return self.file.fingerprint()
+        return self._print(self.path, fresh=True)
 
     def reusable_sheets(self) -> set[str]:
         return self.file.reusable_sheets() if self.path.exists() else set()
@@ -149,15 +149,17 @@ class FileMaster:
             publication.drawn = {"file": {"fingerprint": fingerprint, "sheets": notes}}
         return publication
 
-    def _print(self, path: Path) -> str | None:
-        """The fingerprint of ``path`` (None when absent), computed once while the file's
-        size, time and inode stay the same."""
+    def _print(self, path: Path, *, fresh: bool = False) -> str | None:
+        """The fingerprint of ``path`` (None when absent); computed once while the file's
+        size, time and inode stay the same, unless ``fresh``."""
         try:
             stat = path.stat()
-        except OSError:
+        except FileNotFoundError:
             return None
+        except OSError:
+            return FileWorkbook(path).fingerprint()  # says what is wrong
         probe = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        if probe not in self._prints:
+        if fresh or probe not in self._prints:
             self._prints[probe] = FileWorkbook(path).fingerprint()
         return self._prints[probe]
 

@@ -346,6 +346,12 @@ class OldRows:
         self.next = 0  # index of that row
         self.searched = 0  # ``buffer`` before this offset holds no end being looked for
 
+    def close(self) -> None:
+        """Stop reading (the file read is closed)."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
     def _more(self) -> bool:
         chunk = next(self.chunks, b"")
         if not chunk:
@@ -425,23 +431,28 @@ def inflated(path: Path, info: zipfile.ZipInfo, size: int = 1 << 18) -> Iterator
     time, inflated by ISA-L (several times zlib's speed) when it is there. Nothing more is
     given once the data cannot be inflated. No CRC is checked: the caller knows the package
     by its fingerprint."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        yield from member_chunks(path, info, size)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        return
-    inflater = (isal_zlib or zlib).decompressobj(-15)
+    chunks = member_chunks(path, info, size)
     try:
-        for chunk in member_chunks(path, info, size):
+        if info.compress_type == zipfile.ZIP_STORED:
+            yield from chunks
+            return
+        inflater = (isal_zlib or zlib).decompressobj(-15)
+        for chunk in chunks:
             out = inflater.decompress(chunk, 4 * size)
             while out:
                 yield out
                 out = inflater.decompress(inflater.unconsumed_tail, 4 * size)
-    except (zlib.error, OSError, zipfile.BadZipFile):
+        if rest := inflater.flush():
+            yield rest
+    except (OSError, zipfile.BadZipFile, *_INFLATE_ERRORS):
         return
-    except Exception as exc:  # ISA-L's own error type
-        if isal_zlib is None or not isinstance(exc, isal_zlib.error):
-            raise
+    finally:
+        chunks.close()  # its file is closed now, not when collected
+
+
+_INFLATE_ERRORS = (zlib.error,) if isal_zlib is None else (zlib.error, isal_zlib.error)
 
 
 def splice(
@@ -504,6 +515,8 @@ def splice(
                     else None
                     for b in here
                 ]
+                for old_rows in filter(None, olds):
+                    stack.callback(old_rows.close)
                 for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here, olds)):
                     stream.write(piece)
     if by_part or reused or replaced or dropped:  # pragma: no cover - XlsxWriter's part names
