@@ -12,9 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import shutil
-import sqlite3
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import pytest
 
 from swat_xl.adapters.packages import sheet_parts
 from swat_xl.demo.sample import make_export
-from tests.helpers.cli import agent_sheets, ledger_of, run_cli
+from tests.helpers.cli import agent_sheets, run_cli, written_notes
 
 NOW = "2026-11-29T10:00:00"
 LATER = "2026-11-29T11:30:00"
@@ -37,15 +35,9 @@ def ok(*args: Any, now: str = NOW, env: dict[str, str] | None = None) -> Any:
     return result
 
 
-def notes(workbook: Path) -> dict[str, Any]:
-    with sqlite3.connect(ledger_of(workbook)) as db:
-        (text,) = db.execute("SELECT sheets FROM workbook_state WHERE id = 1").fetchone()
-    return json.loads(text)
-
-
 def copied_rows(workbook: Path) -> dict[str, int]:
     """How many rows of each sheet drawn the last operation copied from the tool's copy."""
-    sheets = notes(workbook)["drawn"]["file"]["sheets"]
+    sheets = written_notes(workbook)["drawn"]["file"]["sheets"]
     return {name: note["copied"] for name, note in sheets.items() if "copied" in note}
 
 
@@ -97,8 +89,8 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ok("import", folder / "corte2.csv", "--workbook", workbook)
     ok("kpi", "--workbook", workbook)
     # «Base» was copied whole from the workbook: the notes about its rows are carried over
-    assert "Base" in notes(workbook)["reused"]
-    assert "Base" in notes(workbook)["drawn"]["file"]["sheets"]
+    assert "Base" in written_notes(workbook)["reused"]
+    assert "Base" in written_notes(workbook)["drawn"]["file"]["sheets"]
     return workbook
 
 
@@ -116,7 +108,7 @@ def both(partial: Path, full: Path, *args: Any, now: str = LATER) -> list[tuple[
     before = base_rows(written_copy(partial))
     ok(*args, "--workbook", partial, now=now)
     ok(*args, "--workbook", full, now=now, env={"SWAT_REUSE": "0"})
-    assert "Base" not in notes(partial)["kept"] + notes(partial)["reused"]
+    assert "Base" not in written_notes(partial)["kept"] + written_notes(partial)["reused"]
     assert base_xml(partial) == base_xml(full)
     expected, got = parts(full), parts(partial)
     assert sorted(got) == sorted(expected)

@@ -23,7 +23,7 @@ import pytest
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.adapters.packages import copy_member, sheet_parts
 from swat_xl.demo.sample import make_export
-from tests.helpers.cli import agent_sheets, ledger_of, run_cli
+from tests.helpers.cli import agent_sheets, ledger_of, run_cli, written_notes
 from tests.helpers.libreoffice import defined_values, recalculate, soffice
 
 # LibreOffice's NOW() is the real clock, so the tool's clock is derived from it too (never a
@@ -39,13 +39,6 @@ def ok(*args: Any, now: str = NOW, env: dict[str, str] | None = None) -> Any:
     result = run_cli(*args, now=now, env=env)
     assert result.code == 0, result.err
     return result
-
-
-def notes(workbook: Path) -> dict[str, Any]:
-    """What the ledger noted about the sheets of the workbook the last operation wrote."""
-    with sqlite3.connect(ledger_of(workbook)) as db:
-        (text,) = db.execute("SELECT sheets FROM workbook_state WHERE id = 1").fetchone()
-    return json.loads(text)
 
 
 def parts(path: Path) -> dict[str, bytes]:
@@ -110,10 +103,10 @@ def test_an_unchanged_workbook_gives_the_same_parts_with_or_without_copying(
     ok("kpi", "--workbook", reused, now=LATER)
     ok("kpi", "--workbook", redrawn, now=LATER, env={"SWAT_REUSE": "0"})
 
-    copied = notes(reused)["reused"]
+    copied = written_notes(reused)["reused"]
     assert {"Base", "No gestionables", "Sin asignar", "Notas del supervisor"} <= set(copied)
     assert {"Ana Gómez", "Bruno Díaz", "Carla Ruiz"} <= set(copied)
-    assert notes(redrawn)["reused"] == []
+    assert written_notes(redrawn)["reused"] == []
 
     expected, got = parts(redrawn), parts(reused)
     assert sorted(got) == sorted(expected)
@@ -131,7 +124,7 @@ def test_copied_sheets_keep_their_compressed_bytes(used_master: Path, tmp_path: 
     with zipfile.ZipFile(workbook) as after:
         new = after.getinfo(sheet_parts(after)["Base"].part)
     assert (new.CRC, new.compress_size) == old_raw
-    assert "Base" in notes(workbook)["reused"]
+    assert "Base" in written_notes(workbook)["reused"]
 
 
 def test_marks_typed_since_the_last_rewrite_are_read_and_drawn_again(
@@ -141,7 +134,7 @@ def test_marks_typed_since_the_last_rewrite_are_read_and_drawn_again(
     marked = mark_first_rows(workbook, 3, outcome="CONTACTO EFECTIVO")
     assert len(marked) == 3
     ok("kpi", "--workbook", workbook, now=LATER)
-    assert notes(workbook)["reused"] == []  # the file changed: everything is drawn again
+    assert written_notes(workbook)["reused"] == []  # the file changed: everything is drawn again
     with sqlite3.connect(ledger_of(workbook)) as db:
         outcomes = dict(
             db.execute(
@@ -163,7 +156,7 @@ def test_marks_typed_since_the_last_rewrite_are_read_and_drawn_again(
     assert shown == {record_id: "CONTACTO EFECTIVO" for record_id in marked}
 
     ok("kpi", "--workbook", workbook, now=LATER)  # untouched since: copied again
-    assert "Base" in notes(workbook)["reused"]
+    assert "Base" in written_notes(workbook)["reused"]
 
 
 def test_a_new_cut_draws_the_record_sheets_again(used_master: Path, tmp_path: Path) -> None:
@@ -172,10 +165,10 @@ def test_a_new_cut_draws_the_record_sheets_again(used_master: Path, tmp_path: Pa
     before = ok("kpi", "--workbook", workbook, "--json", now=LATER).json()["total_records"]
     ok("import", workbook.parent / "corte3.xlsx", "--workbook", workbook, now=LATER)
     # the records changed: their sheets are drawn again; the supervisor's own sheet is copied
-    assert notes(workbook)["reused"] == ["Notas del supervisor"]
+    assert written_notes(workbook)["reused"] == ["Notas del supervisor"]
     after = ok("kpi", "--workbook", workbook, "--json", now=LATER).json()
     assert after["total_records"] > before
-    assert "Base" in notes(workbook)["reused"]
+    assert "Base" in written_notes(workbook)["reused"]
     book = openpyxl.load_workbook(workbook, read_only=True)
     base_rows = sum(1 for row in book["Base"].iter_rows(min_row=2, values_only=True) if row[0])
     book.close()
@@ -192,7 +185,7 @@ def test_a_workbook_edited_by_hand_is_never_copied_from(used_master: Path, tmp_p
     book["Base"]["A1"].comment = None
     book.save(workbook)
     ok("kpi", "--workbook", workbook, now=LATER)
-    assert notes(workbook)["reused"] == []
+    assert written_notes(workbook)["reused"] == []
 
 
 @pytest.mark.libreoffice
@@ -202,7 +195,7 @@ def test_a_workbook_with_copied_sheets_recalculates_to_the_ledgers_numbers(
 ) -> None:
     workbook = copy_of(used_master, tmp_path / "m")
     payload = ok("kpi", "--workbook", workbook, "--json", now=LATER).json()
-    assert "Base" in notes(workbook)["reused"]
+    assert "Base" in written_notes(workbook)["reused"]
     (recalculated,) = recalculate([workbook], tmp_path / "lo")
     values = defined_values(recalculated)
     assert values["KPI_TOTAL"] == payload["total_records"]
@@ -288,7 +281,7 @@ def _written_copy(workbook: Path) -> Path:
 
 
 def _record_sheets(workbook: Path) -> set[str]:
-    return set(notes(workbook)["records"])
+    return set(written_notes(workbook)["records"])
 
 
 def _same_parts(partial: Path, full: Path) -> None:
@@ -309,7 +302,7 @@ def test_marks_typed_in_the_file_redraw_only_the_sheets_they_change(
     ok("kpi", "--workbook", partial, now=LATER)
     ok("kpi", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
 
-    kept = set(notes(partial)["kept"])
+    kept = set(written_notes(partial)["kept"])
     with sqlite3.connect(ledger_of(partial)) as db:
         (marked_agent,) = {
             agent
@@ -320,8 +313,8 @@ def test_marks_typed_in_the_file_redraw_only_the_sheets_they_change(
     # the marked agent's sheet and Base (its «Resultado» column) changed; the rest did not
     assert marked_agent not in kept and "Base" not in kept
     assert kept == _record_sheets(partial) - {marked_agent, "Base"}
-    assert notes(partial)["reused"] == []  # nothing is copied from the file someone saved
-    assert notes(full)["kept"] == []
+    assert written_notes(partial)["reused"] == []  # nothing is copied from the file someone saved
+    assert written_notes(full)["kept"] == []
     _same_parts(partial, full)
 
 
@@ -331,7 +324,7 @@ def test_a_new_cut_redraws_only_the_sheets_it_changes(used_master: Path, tmp_pat
     make_export(tmp_path / "corte3.xlsx", rows=6, seed=34)
     ok("import", tmp_path / "corte3.xlsx", "--workbook", partial, now=LATER)
     ok("import", tmp_path / "corte3.xlsx", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
-    kept = set(notes(partial)["kept"])
+    kept = set(written_notes(partial)["kept"])
     assert kept and "Base" not in kept  # six rows: some agents got nothing new
     assert kept < _record_sheets(partial)
     _same_parts(partial, full)
@@ -350,10 +343,10 @@ def test_the_tools_copy_is_used_only_when_it_is_the_workbook_it_wrote(
         mark_first_rows(workbook, 2)
     ok("kpi", "--workbook", partial, now=LATER)
     ok("kpi", "--workbook", full, now=LATER, env={"SWAT_REUSE": "0"})
-    assert notes(partial)["kept"] == []
+    assert written_notes(partial)["kept"] == []
     _same_parts(partial, full)
     # the copy is the workbook written now: the next change copies from it again
     assert copy.read_bytes() == partial.read_bytes()
     mark_first_rows(partial, 1)
     ok("kpi", "--workbook", partial, now=LATER)
-    assert notes(partial)["kept"]
+    assert written_notes(partial)["kept"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -57,6 +58,13 @@ def sha(path: Path) -> str:
 
 def ledger_of(workbook: Path) -> Path:
     return workbook.with_name(workbook.stem + ".swat.sqlite")
+
+
+def written_notes(workbook: Path) -> dict[str, Any]:
+    """What the ledger noted about the sheets of the workbook the last operation wrote."""
+    with sqlite3.connect(ledger_of(workbook)) as db:
+        (text,) = db.execute("SELECT sheets FROM workbook_state WHERE id = 1").fetchone()
+    return json.loads(text)
 
 
 def agent_sheets(book: Any) -> Iterator[tuple[Any, dict[str, int]]]:
