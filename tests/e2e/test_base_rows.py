@@ -22,7 +22,7 @@ import pytest
 
 from swat_xl.adapters.packages import sheet_parts
 from swat_xl.demo.sample import make_export
-from tests.helpers.cli import agent_sheets, run_cli, written_notes
+from tests.helpers.cli import agent_sheets, master_with_two_cuts, run_cli, written_notes
 
 NOW = "2026-11-29T10:00:00"
 LATER = "2026-11-29T11:30:00"
@@ -74,19 +74,7 @@ def same_place(before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]) -> i
 def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A master with two cuts and one «kpi» after them: the tool's copy of what it wrote and
     the notes about its rows are there."""
-    folder = tmp_path_factory.mktemp("base-rows")
-    roster = folder / "asesores.csv"
-    roster.write_text(
-        "Asesor;Perfil;Activo;Capacidad\nAna Gómez;Hogar;Sí;\nBruno Díaz;Móvil;Sí;\n"
-        "Carla Ruiz;Ambos;Sí;\n",
-        encoding="utf-8",
-    )
-    workbook = folder / "maestro.xlsx"
-    ok("init", workbook, "--roster", roster)
-    first = make_export(folder / "corte1.xlsx", rows=240, seed=51)
-    ok("import", folder / "corte1.xlsx", "--workbook", workbook)
-    make_export(folder / "corte2.csv", rows=160, seed=52, previous=[first], repeat_from_previous=9)
-    ok("import", folder / "corte2.csv", "--workbook", workbook)
+    workbook = master_with_two_cuts(tmp_path_factory.mktemp("base-rows"), ok, seeds=(51, 52))
     ok("kpi", "--workbook", workbook)
     # «Base» was copied whole from the workbook: the notes about its rows are carried over
     assert "Base" in written_notes(workbook)["reused"]

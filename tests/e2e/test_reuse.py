@@ -23,7 +23,7 @@ import pytest
 from swat_xl.adapters.ledger import Ledger
 from swat_xl.adapters.packages import copy_member, sheet_parts
 from swat_xl.demo.sample import make_export
-from tests.helpers.cli import agent_sheets, ledger_of, run_cli, written_notes
+from tests.helpers.cli import agent_sheets, ledger_of, master_with_two_cuts, run_cli, written_notes
 from tests.helpers.libreoffice import defined_values, recalculate, soffice
 
 # LibreOffice's NOW() is the real clock, so the tool's clock is derived from it too (never a
@@ -72,19 +72,7 @@ def mark_first_rows(workbook: Path, count: int, outcome: str = "NO CONTESTA") ->
 def used_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A master with two cuts, marks typed by a user, a sheet of the supervisor's own, and one
     «kpi» after them (so the file on disk is the one the tool wrote)."""
-    folder = tmp_path_factory.mktemp("reuse")
-    roster = folder / "asesores.csv"
-    roster.write_text(
-        "Asesor;Perfil;Activo;Capacidad\nAna Gómez;Hogar;Sí;\nBruno Díaz;Móvil;Sí;\n"
-        "Carla Ruiz;Ambos;Sí;\n",
-        encoding="utf-8",
-    )
-    workbook = folder / "maestro.xlsx"
-    ok("init", workbook, "--roster", roster)
-    first = make_export(folder / "corte1.xlsx", rows=240, seed=31)
-    ok("import", folder / "corte1.xlsx", "--workbook", workbook)
-    make_export(folder / "corte2.csv", rows=160, seed=32, previous=[first], repeat_from_previous=9)
-    ok("import", folder / "corte2.csv", "--workbook", workbook)
+    workbook = master_with_two_cuts(tmp_path_factory.mktemp("reuse"), ok, seeds=(31, 32))
     mark_first_rows(workbook, 12)
     ok("kpi", "--workbook", workbook)
     return workbook

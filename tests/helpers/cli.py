@@ -8,7 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,29 @@ def sha(path: Path) -> str:
 
 def ledger_of(workbook: Path) -> Path:
     return workbook.with_name(workbook.stem + ".swat.sqlite")
+
+
+def master_with_two_cuts(folder: Path, run: Callable[..., Any], seeds: tuple[int, int]) -> Path:
+    """A master in ``folder`` with three agents (hogar, móvil, both) and two cuts imported
+    through ``run`` (the test's CLI runner, with its clock): 240 rows, then a csv of 160 rows
+    of which 9 repeat the first cut."""
+    from swat_xl.demo.sample import make_export
+
+    roster = folder / "asesores.csv"
+    roster.write_text(
+        "Asesor;Perfil;Activo;Capacidad\nAna Gómez;Hogar;Sí;\nBruno Díaz;Móvil;Sí;\n"
+        "Carla Ruiz;Ambos;Sí;\n",
+        encoding="utf-8",
+    )
+    workbook = folder / "maestro.xlsx"
+    run("init", workbook, "--roster", roster)
+    first = make_export(folder / "corte1.xlsx", rows=240, seed=seeds[0])
+    run("import", folder / "corte1.xlsx", "--workbook", workbook)
+    make_export(
+        folder / "corte2.csv", rows=160, seed=seeds[1], previous=[first], repeat_from_previous=9
+    )
+    run("import", folder / "corte2.csv", "--workbook", workbook)
+    return workbook
 
 
 def written_notes(workbook: Path) -> dict[str, Any]:
