@@ -70,29 +70,59 @@ def _env(now: dt.datetime = NOW) -> dict[str, str]:
     return env
 
 
+# A Python command noting its own peak memory as it exits. The ``ru_maxrss`` that ``wait4``
+# gives for a child is not its own on Linux: the kernel keeps the high-water mark of the memory
+# the child had before ``exec``, and Python spawns with vfork, so that is this process's peak.
+_NOTING_PEAK = """
+import atexit, os, runpy, sys
+
+def note_peak():
+    with open("/proc/self/status") as status, open(os.environ["SWAT_BENCH_PEAK"], "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+atexit.register(note_peak)
+if sys.argv[1] == "-m":
+    del sys.argv[1]
+    runpy.run_module(sys.argv.pop(1), run_name="__main__", alter_sys=True)
+else:
+    del sys.argv[0]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def run_process(
     args: list[str | Path], *, env: dict[str, str] | None = None
 ) -> tuple[float, float]:
-    """Run a command to its end; its wall seconds and peak RSS in MiB (its own, from wait4)."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(a) for a in args], env=env or _env(), stdout=subprocess.DEVNULL, stderr=err
-        )
-        peak = float("nan")
-        if hasattr(os, "wait4"):
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            # ru_maxrss is in KiB on Linux, in bytes on macOS.
-            peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-        else:  # pragma: no cover - Windows: no per-process rusage in the standard library
-            proc.wait()
-            wall = time.perf_counter() - start
-        if proc.returncode != 0:
-            err.seek(0)
-            message = err.read().decode(errors="replace")
-            raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, args))}\n{message}")
+    """Run a command to its end; its wall seconds and peak RSS in MiB (its own: noted by a
+    Python command as it exits, else from wait4)."""
+    env = dict(env or _env())
+    command = [str(a) for a in args]
+    with tempfile.TemporaryDirectory() as scratch:
+        noted = Path(scratch) / "peak"
+        if command[0] == sys.executable and Path("/proc/self/status").exists():
+            env["SWAT_BENCH_PEAK"] = str(noted)
+            command = [sys.executable, "-c", _NOTING_PEAK, *command[1:]]
+        with tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            peak = float("nan")
+            if hasattr(os, "wait4"):
+                _pid, status, usage = os.wait4(proc.pid, 0)
+                wall = time.perf_counter() - start
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                # ru_maxrss is in KiB on Linux, in bytes on macOS.
+                peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+            else:  # pragma: no cover - Windows: no per-process rusage in the standard library
+                proc.wait()
+                wall = time.perf_counter() - start
+            if proc.returncode != 0:
+                err.seek(0)
+                message = err.read().decode(errors="replace")
+                raise SystemExit(
+                    f"failed ({proc.returncode}): {' '.join(map(str, args))}\n{message}"
+                )
+        if noted.exists():
+            peak = int(noted.read_text()) / 1024  # VmHWM is in kB
     return wall, peak
 
 
