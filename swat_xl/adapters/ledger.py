@@ -11,12 +11,14 @@ Times are stored as ISO text (``YYYY-MM-DDTHH:MM:SS``, ``""`` when blank) and re
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import shutil
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -366,14 +368,44 @@ def _unpack_column(kind: str, data: bytes, uniques: str) -> pd.Series:
     return pd.Series(values.view(np.dtype(kind)))
 
 
+#: What the ledger's caches are keyed on: the records' revision and a note of the connection
+#: (see :meth:`Ledger._note`). Notes are numbered across the process: two ``Ledger`` on one
+#: connection never write the same.
+_Noted = tuple[int, int]
+_NOTES = itertools.count(1)
+
+
+@dataclass
+class _Written:
+    """The records this connection has just inserted (IDs ``start`` on, all of cut ``cut_id``),
+    each column as the ledger stores it, while no other write has touched them: what
+    :meth:`Ledger.records` would read back (see :meth:`Ledger.add_records`)."""
+
+    noted: _Noted
+    start: int
+    cut_id: int
+    columns: dict[str, list[Any] | str]  # a text alone: that text in every row
+    typed: pd.DataFrame | None = None
+    cut_at: str | None = None  # the cut's time ``typed`` was drawn with
+
+
+def _as_list(columns: dict[str, list[Any] | str], name: str, size: int) -> list[Any]:
+    """``columns[name]`` as a list of its ``size`` values (made one if it is a text alone)."""
+    values = columns[name]
+    if not isinstance(values, list):
+        values = columns[name] = [values] * size
+    return values
+
+
 class Ledger:
     """An open SQLite ledger. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self.db = connection
-        self._records: tuple[tuple[Any, ...], pd.DataFrame] | None = None
-        self._marks: tuple[int, pd.DataFrame] | None = None
+        self._records: tuple[tuple[Any, ...], _Noted, pd.DataFrame] | None = None
+        self._marks: tuple[_Noted, pd.DataFrame] | None = None
+        self._written: _Written | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -458,8 +490,42 @@ class Ledger:
         self.db.execute("COMMIT")
 
     def rollback(self) -> None:
+        self._forget()
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+
+    def _forget(self) -> None:
+        """Drop what is kept of the records (a rollback undoes what it was read from)."""
+        self._records = self._marks = self._written = None
+
+    def _note(self) -> _Noted:
+        """The records' revision, and a new note of this connection in its own temporary table:
+        a rollback of the transaction that wrote the note (by this class or by SQLite itself)
+        removes it, and another connection's write moves the revision, so :meth:`_holds` tells
+        whether what was kept under the note still is what the ledger holds."""
+        note = next(_NOTES)
+        insert = "INSERT INTO temp.swat_notes (n) VALUES (?)"
+        try:
+            self.db.execute(insert, (note,))
+        except sqlite3.OperationalError:  # first note, or its table rolled back with it
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS swat_notes (n INTEGER PRIMARY KEY)")
+            self.db.execute(insert, (note,))
+        return self.records_revision(), note
+
+    def _holds(self, noted: _Noted) -> bool:
+        """Whether the records are as they were when ``noted``."""
+        revision, note = noted
+        try:
+            now, present = self.db.execute(
+                "SELECT (SELECT n FROM revisions WHERE name = 'records'), "
+                "EXISTS (SELECT 1 FROM temp.swat_notes WHERE n = ?)",
+                (note,),
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "swat_notes" not in str(exc):
+                raise
+            return False
+        return bool(present) and now == revision
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -472,6 +538,7 @@ class Ledger:
             try:
                 yield
             except BaseException:
+                self._forget()
                 with suppress(sqlite3.Error):  # a damaged file may refuse even the rollback
                     self.db.execute("ROLLBACK")
                 raise
@@ -545,7 +612,10 @@ class Ledger:
     def add_records(
         self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]
     ) -> list[int]:
-        """Insert new records (columns: key, canonical fields, segment, exclusion, extras)."""
+        """Insert new records (columns: key, canonical fields, segment, exclusion, extras).
+
+        What is stored is kept (see :class:`_Written`): the operation that inserts a cut then
+        draws its records, and need not read them back."""
         if frame.empty:
             return []
         start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
@@ -554,27 +624,105 @@ class Ledger:
             dates = parse_datetime_column(dates.astype(object).fillna("").astype(str).tolist())
             dates.index = frame.index
         date_text = dates.dt.strftime(_STORED_TIME).fillna("")
-        columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
         text_fields = [name for name in CANONICAL if name != "survey_date"]
-        extras = _extras_json(frame, extra_columns)
         ids = list(range(start, start + len(frame)))
-        field_values = {name: _texts(frame[name]) for name in text_fields}
-        field_values["survey_date"] = date_text.tolist()
-        rows = zip(
-            ids,
-            frame["key"].tolist(),
-            [cut_id] * len(frame),
-            *(field_values[name] for name in CANONICAL),
-            frame["segment"].tolist(),
-            frame["exclusion"].tolist(),
-            extras,
-            strict=True,
-        )
+        values: dict[str, list[Any]] = {"id": ids, "key": frame["key"].tolist()}
+        values["cut_id"] = [cut_id] * len(frame)
+        values.update({name: _texts(frame[name]) for name in text_fields})
+        values["survey_date"] = date_text.tolist()
+        values["segment"] = frame["segment"].tolist()
+        values["exclusion"] = frame["exclusion"].tolist()
+        values["extra"] = _extras_json(frame, extra_columns)
+        columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
+        rows = zip(*(values[name] for name in columns), strict=True)
         marks = ", ".join("?" * len(columns))
         sql = f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})"
+        self._written = None
         with self._revision_counted("insert"):
             self.db.executemany(sql, rows)
+        self._keep_written(start, cut_id, values)
         return ids
+
+    def _keep_written(self, start: int, cut_id: int, values: dict[str, list[Any]]) -> None:
+        """Keep the records just inserted as stored (``values``: the columns written), when
+        what SQLite stores is exactly those values (integer IDs, text) and every other column
+        holds its default ``''``. The fields went through :func:`_texts` and the dates and
+        extras are written as text here: a value that is not text there (a missing one) is
+        refused by the ledger (``NOT NULL``); the key, segment and exclusion are checked."""
+        if type(cut_id) is not int:
+            return
+        for name in ("key", "segment", "exclusion"):
+            if not set(map(type, values[name])) <= {str}:
+                return
+        columns: dict[str, list[Any] | str] = {}
+        for _, name, kind, _, default, _ in self.db.execute("PRAGMA table_info(records)"):
+            if name in values:
+                columns[name] = values[name]
+            elif str(kind).upper() == "TEXT" and default == "''":
+                columns[name] = ""  # in every row
+            else:  # pragma: no cover - a column this code does not know
+                return
+        self._written = _Written(self._note(), start, cut_id, columns)
+
+    def _written_records_raw(self) -> _Written | None:
+        """What is kept of the records just inserted, while it still is what the ledger holds
+        (else it is forgotten)."""
+        written = self._written
+        if written is None or not self.db.in_transaction or not self._holds(written.noted):
+            self._written = None
+            return None
+        return written
+
+    def _assign_written(
+        self, written: _Written, rows: Sequence[tuple[int, Any]], when: str, after: str
+    ) -> None:
+        """Apply to the records kept the assignment :meth:`set_assignments` just wrote: the
+        agent, ``when`` and the due time SQLite computed (the cut's time ``after``)."""
+        self._written = None
+        due = self.db.execute(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%S', imported_at, ?) FROM cuts WHERE id = ?",
+            (after, written.cut_id),
+        ).fetchone()
+        start, size = written.start, len(written.columns["id"])
+        mine = [(rid - start, agent) for rid, agent in rows if start <= rid < start + size]
+        if mine and (due is None or type(due[0]) is not str):
+            return
+        if not all(type(agent) is str for _, agent in mine):
+            return
+        agents, assigned, dues = (
+            _as_list(written.columns, name, size) for name in ("agent", "assigned_at", "due_at")
+        )
+        for at, agent in mine:
+            agents[at], assigned[at], dues[at] = agent, when, due[0]
+        written.typed = None
+        written.noted = self._note()
+        self._written = written
+
+    def _written_records(self) -> _Written | None:
+        """What is kept of the records just inserted, typed as :meth:`records` reads them, while
+        it still is what the ledger holds."""
+        written = self._written_records_raw()
+        if written is None:
+            return None
+        row = self.db.execute(
+            "SELECT imported_at FROM cuts WHERE id = ?", (written.cut_id,)
+        ).fetchone()
+        if row is None or type(row[0]) is not str:
+            self._written = None
+            return None
+        if written.typed is None or written.cut_at != row[0]:
+            size = len(written.columns["id"])
+            same: dict[str, pd.Series] = {}  # a text in every row: one column, shared
+            raw = pd.DataFrame(
+                {
+                    name: values
+                    if isinstance(values, list)
+                    else same.setdefault(values, pd.Series([values] * size))
+                    for name, values in {**written.columns, "cut_at": row[0]}.items()
+                }
+            )
+            written.typed, written.cut_at = _typed(raw), row[0]
+        return written
 
     def records_revision(self) -> int:
         """A number that moves whenever any record changes (kept by triggers)."""
@@ -596,25 +744,50 @@ class Ledger:
         Read once while nothing changes: an operation that computes the indicator and then
         draws the workbook asks twice (each caller gets its own copy)."""
         wanted = tuple(columns) if columns is not None else None
-        key = (include_archived, where, tuple(params), wanted, self.records_revision())
-        if self._records is not None and self._records[0] == key:
-            return self._records[1].copy()
+        key = (include_archived, where, tuple(params), wanted)
+        cached = self._records
+        if cached is not None and cached[0] == key and self._holds(cached[1]):
+            return cached[2].copy()
+        written = None if where else self._written_records()
+        if written is None:
+            frame = self._read(include_archived, where, params, wanted)
+        else:  # the records just inserted are not read back
+            frame = self._read(include_archived, "", (), wanted, below=written.start)
+            assert written.typed is not None
+            kept = written.typed[list(frame.columns)]
+            if frame.empty:
+                frame = kept.reset_index(drop=True)
+            elif frame.dtypes.equals(kept.dtypes):
+                frame = pd.concat([frame, kept], ignore_index=True)
+            else:  # pragma: no cover - one reader types both
+                frame = self._read(include_archived, where, params, wanted)
+        self._records = (key, self._note(), frame)
+        return frame.copy()
+
+    def _read(
+        self,
+        include_archived: bool,
+        where: str,
+        params: Sequence[Any],
+        wanted: tuple[str, ...] | None,
+        *,
+        below: int | None = None,
+    ) -> pd.DataFrame:
+        """:meth:`records` as read from the ledger (only IDs ``below`` a number, if given)."""
         clauses = [] if include_archived else ["r.archived_at = ''"]
         if where:
             clauses.append(f"({where})")
+        limit = [] if below is None else [f"r.id < {int(below)}"]
         if wanted is None:
-            condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            condition = " AND ".join(clauses + limit)
             sql = (
                 "SELECT r.*, c.imported_at AS cut_at FROM records r JOIN cuts c ON c.id = r.cut_id"
-                f"{condition} ORDER BY r.id"
+                f"{' WHERE ' + condition if condition else ''} ORDER BY r.id"
             )
-            frame = _typed(pd.read_sql_query(sql, self.db, params=list(params)))
-        elif clauses or "id" not in wanted:
-            frame = self._columns(wanted, " AND ".join(clauses), params)
-        else:
-            frame = self._with_archived(wanted)
-        self._records = (key, frame)
-        return frame.copy()
+            return _typed(pd.read_sql_query(sql, self.db, params=list(params)))
+        if clauses or "id" not in wanted:
+            return self._columns(wanted, " AND ".join(clauses + limit), params)
+        return self._with_archived(wanted, limit)
 
     def _columns(self, wanted: tuple[str, ...], where: str, params: Sequence[Any]) -> pd.DataFrame:
         """:meth:`records` with ``columns``: those of the records matching ``where``, typed."""
@@ -638,11 +811,12 @@ class Ledger:
         frame = _typed(frame)
         return frame[[*wanted, *(n for n in UNREAD_FIELDS if n in frame and n not in wanted)]]
 
-    def _with_archived(self, wanted: tuple[str, ...]) -> pd.DataFrame:
-        """:meth:`records` with ``columns``, of every record: the archived records' columns
-        from the ledger's typed copy of them (``archived_columns``, kept while no archived
-        record changes: triggers empty it), the others read; in ID order, as one read gives."""
-        live = self._columns(wanted, "r.archived_at = ''", ())
+    def _with_archived(self, wanted: tuple[str, ...], limit: Sequence[str] = ()) -> pd.DataFrame:
+        """:meth:`records` with ``columns``, of every record (matching the clauses ``limit``,
+        which no archived record fails): the archived records' columns from the ledger's typed
+        copy of them (``archived_columns``, kept while no archived record changes: triggers
+        empty it), the others read; in ID order, as one read gives."""
+        live = self._columns(wanted, " AND ".join(["r.archived_at = ''", *limit]), ())
         archived = self._kept_archived(list(live.columns))
         if archived is not None and not live.empty and not archived.dtypes.equals(live.dtypes):
             archived = None  # kept by other code (another pandas): read and kept again
@@ -654,7 +828,7 @@ class Ledger:
         if live.empty:
             return archived
         if not archived.dtypes.equals(live.dtypes):  # pragma: no cover - one reader types both
-            return self._columns(wanted, "", ())
+            return self._columns(wanted, " AND ".join(limit), ())
         frame = pd.concat([archived, live], ignore_index=True)
         ids = frame["id"].to_numpy()
         if not (ids[1:] > ids[:-1]).all():
@@ -749,6 +923,7 @@ class Ledger:
         if not assignment:
             return
         rows = [(int(record_id), agent) for record_id, agent in assignment.items()]
+        written = self._written_records_raw()
         # One UPDATE joined to a temporary table of the assignment, not one UPDATE per record.
         with self.transaction():
             self.db.execute("DROP TABLE IF EXISTS temp.swat_assignment")
@@ -765,6 +940,8 @@ class Ledger:
                     (when, after),
                 )
             self.db.execute("DROP TABLE temp.swat_assignment")
+            if written is not None:
+                self._assign_written(written, rows, when, after)
         self.db.executemany(
             "INSERT INTO assignments (record_id, agent, assigned_at, reason, operation_id) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -785,10 +962,9 @@ class Ledger:
                 self.db,
                 params=_among(int(rid) for rid in record_ids),
             )
-        revision = self.records_revision()
-        if self._marks is None or self._marks[0] != revision:
+        if self._marks is None or not self._holds(self._marks[0]):
             frame = pd.read_sql_query(f"SELECT {columns} FROM records WHERE agent != ''", self.db)
-            self._marks = (revision, frame)
+            self._marks = (self._note(), frame)
         return self._marks[1].copy()
 
     def update_marks(
