@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -199,7 +200,7 @@ def _step(ledger: Ledger, step: tuple[Any, ...]) -> None:
         ledger.begin()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(STEP, max_size=10))
 def test_every_read_is_what_a_ledger_that_keeps_nothing_reads(steps: list[tuple[Any, ...]]):
     with tempfile.TemporaryDirectory() as folder:
@@ -236,19 +237,21 @@ def test_an_imported_cut_is_not_read_back(tmp_path: Path):
             _add(ledger, rows[:2], 0)
         ledger.begin()
         _add(ledger, rows[2:], 1)
+        _same(_reads(ledger), _fresh(ledger), "inserted")
         _assign(ledger, [True] * 6, 0)
         statements: list[str] = []
         ledger.db.set_trace_callback(statements.append)
         got = _reads(ledger)
         ledger.db.set_trace_callback(None)
-        ledger.commit()
+        _same(got, _fresh(ledger), "assigned")
+        _step(ledger, ("move cut",))
+        _same(_reads(ledger), _fresh(ledger), "the cut's time changed")
+        ledger.rollback()
     reads = [s for s in statements if "FROM records" in s]
     # marks() and a read with ``where`` read every record they ask for; so do the archived
     # records' columns (none here); every other read only those before the cut
     drawn = [s for s in reads if "agent != ''" not in s and "archived_at != ''" not in s]
     assert len(drawn) == 5 and all("r.id < 3" in s for s in drawn), reads
-    with Ledger.open(path) as fresh:
-        _same(got, _reads(fresh), "read again from the file")
     assert got["all"]["agent"].tolist() == [
         "Bruno Díaz",
         "Zoë 李",
@@ -263,3 +266,85 @@ def test_an_imported_cut_is_not_read_back(tmp_path: Path):
         == [pd.Timestamp(START + dt.timedelta(hours=24))] * 2
         + [pd.Timestamp(START + dt.timedelta(days=1, minutes=7, hours=24))] * 4
     )
+
+
+def _rows(size: int, tag: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "survey_id": f"{tag}{n}",
+            "city": tag,
+            "survey_date": START,
+            "segment": "hogar",
+            "exclusion": "",
+            "Canal": tag,
+        }
+        for n in range(size)
+    ]
+
+
+def _mark_four(ledger: Ledger) -> None:
+    """Four changes to record 1: the revision moves by four, as inserting and assigning two
+    records moves it."""
+    changes = [(1, name, "", "ayer") for name in ("attempt1", "attempt2", "attempt3", "notes")]
+    ledger.update_marks(changes, source="libro", at=START, operation_id=1)
+
+
+def _undone_by_rollback(ledger: Ledger) -> None:
+    ledger.rollback()
+
+
+def _undone_by_sqlite(ledger: Ledger) -> None:
+    ledger.db.execute("ROLLBACK")  # not through the ledger, as SQLite does on some errors
+
+
+@pytest.mark.parametrize("undo", [_undone_by_rollback, _undone_by_sqlite, None])
+def test_nothing_kept_outlives_a_rollback(tmp_path: Path, undo: Callable[[Ledger], None] | None):
+    """Records inserted, assigned and read, then rolled back; other writes then bring the
+    revision back to the same number: what was kept of the rolled-back records is not read."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger:
+        with ledger.transaction():
+            _add(ledger, _rows(2, "a"), 0)
+            _assign(ledger, [True] * 2, 0)
+        revision = ledger.records_revision()
+        if undo is None:  # a block of the operation fails and its transaction rolls back
+            with pytest.raises(RuntimeError), ledger.transaction():
+                _add(ledger, _rows(2, "b"), 1)
+                _assign(ledger, [True] * 2, 1)
+                _reads(ledger)
+                raise RuntimeError("the block fails")
+        else:
+            ledger.begin()
+            _add(ledger, _rows(2, "b"), 1)
+            _assign(ledger, [True] * 2, 1)
+            _reads(ledger)
+            undo(ledger)
+        assert ledger.records_revision() == revision
+        ledger.begin()
+        _mark_four(ledger)
+        assert ledger.records_revision() == revision + 4  # as before the rollback
+        got = _reads(ledger)
+        _same(got, _fresh(ledger), "after the rollback")
+        ledger.commit()
+    assert got["all"]["id"].tolist() == [1, 2]
+    with Ledger.open(path) as fresh:
+        _same(got, _reads(fresh), "read again from the file")
+
+
+def test_another_connections_write_is_read(tmp_path: Path):
+    """What was kept in one operation is not read once another connection changed a record."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger:
+        ledger.begin()
+        _add(ledger, _rows(3, "a"), 0)
+        _assign(ledger, [True] * 3, 0)
+        _reads(ledger)
+        ledger.commit()
+        with Ledger.open(path) as other, other.transaction():
+            other.db.execute("UPDATE records SET notes = 'otro', agent = '' WHERE id = 2")
+        ledger.begin()
+        got = _reads(ledger)
+        ledger.commit()
+    assert got["all"]["notes"].tolist() == ["", "otro", ""]
+    with Ledger.open(path) as fresh:
+        _same(got, _reads(fresh), "read again from the file")
