@@ -126,19 +126,27 @@ def with_display(records: pd.DataFrame) -> pd.DataFrame:
     frame["exclusion_label"] = frame["exclusion"].map(L.EXCLUSION_LABELS).fillna(frame["exclusion"])
     frame["account_or_custcode"] = frame["account"].where(frame["account"] != "", frame["custcode"])
     if "extra" in frame and "ani" in frame:
-        cache: dict[tuple[int, str], str] = {}
-
-        def phones(extra: dict[str, Any], ani: str) -> str:
-            probe = (id(extra), ani)  # the ledger shares equal extras
-            if probe not in cache:
-                cache[probe] = other_phones(extra or {}, ani)
-            return cache[probe]
-
-        frame["other_phones"] = [
-            phones(e, a)
-            for e, a in zip(frame["extra"].tolist(), frame["ani"].tolist(), strict=True)
-        ]
+        frame["other_phones"] = _other_phones(frame["extra"].tolist(), frame["ani"].tolist())
     return frame
+
+
+def _other_phones(extras: list[Any], anis: list[str]) -> list[str]:
+    """``[other_phones(e or {}, a) for e, a in zip(extras, anis)]``, each extra's phones found
+    once: the ledger shares equal extras, and most hold no phone at all. Without the ANI,
+    :func:`other_phones` gives the extra's distinct phones (digits, joined by ``" / "``);
+    with it, the same less the ANI."""
+    found: dict[int, tuple[str, list[str]]] = {}  # id of an extra -> its phones
+    for extra in extras:
+        if id(extra) not in found:
+            shown = other_phones(extra or {}, "")
+            found[id(extra)] = (shown, shown.split(" / ") if shown else [])
+    out: list[str] = []
+    for extra, ani in zip(extras, anis, strict=True):
+        shown, phones = found[id(extra)]
+        if shown and ani in phones:
+            shown = " / ".join(phone for phone in phones if phone != ani)
+        out.append(shown)
+    return out
 
 
 #: Agent sheets print one page wide, landscape, with the header row on every page.
@@ -512,6 +520,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
             live = live.assign(due_at=due_times(live["cut_at"], state.settings.due_hours))
     manageable = live[empty_mask(live["exclusion"])]
     keys: dict[str, str] = {}
+    hashes = ColumnHashes(live)  # every sheet's records are rows of ``live``
 
     def drawn(
         name: str,
@@ -521,7 +530,9 @@ def build_master(state: MasterState) -> WorkbookSpec:
         draw: Callable[[pd.DataFrame], Sheet],
     ) -> Sheet:
         if name not in state.reuse and state.key_context:
-            keys[name], rows, rows_context = sheet_keys(state.key_context, name, frame, fields)
+            keys[name], rows, rows_context = sheet_keys(
+                state.key_context, name, frame, fields, hashes
+            )
             if state.sheet_keys.get(name) != keys[name]:
                 sheet = draw(frame)
                 if len(sheet.tables) == 1 and len(sheet.tables[0].rows) == len(frame):
@@ -595,7 +606,11 @@ _ROW_MIX = np.uint64(0x100000001B3)
 
 
 def sheet_keys(
-    context: str, name: str, frame: pd.DataFrame, fields: Sequence[str]
+    context: str,
+    name: str,
+    frame: pd.DataFrame,
+    fields: Sequence[str],
+    hashes: ColumnHashes | None = None,
 ) -> tuple[str, bytes, str]:
     """:func:`sheet_key`, with a digest of each row (8 bytes a row, in order) and what the row
     digests depend on besides the rows' values (the context, the name, the columns hashed and
@@ -604,20 +619,25 @@ def sheet_keys(
     Each column is hashed in C (a 64-bit hash a value, :func:`_column_hashes`), then the
     hashes go into one SHA-256, and are mixed row by row into the rows' digests (xor, then
     multiply by an odd constant: a change of one value always changes its row's digest):
-    turning 150.000 rows to text to hash them took over a second."""
+    turning 150.000 rows to text to hash them took over a second. Given ``hashes`` of a frame
+    whose rows ``frame`` takes, the columns' hashes are taken from there (the same values)."""
     digest = hashlib.sha256(f"{context}\x1e{name}\x1e{len(frame)}".encode())
     rows = np.zeros(len(frame), dtype=np.uint64)
     hashed: list[str] = []
+    positions = hashes.positions(frame) if hashes is not None else None
     for field in fields:
         for column in (field, unread(field)):
             if column not in frame:
                 continue
             described = f"\x1e{column}\x1e{frame[column].dtype}\x1e"
             hashed.append(described)
-            hashes = _column_hashes(frame[column])
+            found = None
+            if hashes is not None and positions is not None:
+                found = hashes.taken(column, frame[column].dtype, positions)
+            values = found if found is not None else _column_hashes(frame[column])
             digest.update(described.encode())
-            digest.update(hashes.tobytes())
-            rows ^= hashes
+            digest.update(values.tobytes())
+            rows ^= values
             rows *= _ROW_MIX  # wraps around modulo 2**64
     rows_context = hashlib.sha256(
         "\x1f".join([context, name, *hashed]).encode("utf-8", "surrogatepass")
@@ -625,10 +645,65 @@ def sheet_keys(
     return digest.hexdigest(), rows.astype("<u8").tobytes(), rows_context
 
 
+class ColumnHashes:
+    """The hashes of the columns of ``source`` (:func:`_column_hashes`), each computed once,
+    for the frames made of its rows: a record's values hash the same in every sheet that
+    draws it, so «Base» and the agents' sheets share one hashing of the records."""
+
+    def __init__(self, source: pd.DataFrame) -> None:
+        self.source = source
+        self.cache: dict[str, np.ndarray] = {}
+
+    def positions(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Where ``frame``'s rows are in ``source`` (by index label); None when a label is
+        not there once."""
+        index = self.source.index
+        if not index.is_unique:
+            return None
+        if frame.index is index or frame.index.equals(index):
+            return np.arange(len(index))
+        found = index.get_indexer(frame.index)
+        return None if (found < 0).any() else found
+
+    def taken(self, column: str, dtype: Any, positions: np.ndarray) -> np.ndarray | None:
+        """The hashes of ``column`` at ``positions``; None when ``source`` has no such
+        column of that type."""
+        if column not in self.source or self.source[column].dtype != dtype:
+            return None
+        if column not in self.cache:
+            self.cache[column] = _column_hashes(self.source[column])
+        return self.cache[column][positions]
+
+
 def _column_hashes(column: pd.Series) -> np.ndarray:
     """pandas' hash of each value (of its text for a value that has no hash of its own, such
     as a record's ``extra`` dict). Not categorized first: most columns a sheet draws are
-    nearly unique (IDs, phones, names), and factorizing them cost four times the hashing."""
+    nearly unique (IDs, phones, names), and factorizing them cost four times the hashing.
+    pandas hashes each value on its own, so a column is hashed once per distinct value where
+    that is cheaper, giving the same array: a column of objects the ledger shares (equal
+    ``extra`` dicts are one object) once per object, a text column with few distinct texts
+    (a city, an agent, an empty mark) once per text."""
+    if len(column) >= _FEW_SAMPLE and column.dtype == object:
+        values = column.to_numpy()
+        ids = np.fromiter(map(id, values), dtype=np.uint64, count=len(values))
+        _ids, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        if len(first) * 2 <= len(values):
+            return _hashes(pd.Series(values[first], dtype=object))[inverse.reshape(-1)]
+    elif (
+        len(column) >= _FEW_SAMPLE
+        and isinstance(column.dtype, pd.StringDtype)
+        and column.iloc[:_FEW_SAMPLE].nunique(dropna=False) <= _FEW_SAMPLE // 10
+    ):
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if codes.min() >= 0:  # a missing value hashes otherwise here
+            return _hashes(pd.Series(uniques, dtype=column.dtype))[codes]
+    return _hashes(column)
+
+
+_FEW_SAMPLE = 1000  # values looked at to guess that a text column has few distinct ones
+
+
+def _hashes(column: pd.Series) -> np.ndarray:
     return pd.util.hash_pandas_object(column, index=False, categorize=False).to_numpy()
 
 

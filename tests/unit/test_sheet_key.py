@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from swat_xl.workbook.layout import sheet_key, sheet_keys
+from swat_xl.core.fields import other_phones
+from swat_xl.core.text import clean_phone
+from swat_xl.workbook.layout import (
+    ColumnHashes,
+    _column_hashes,
+    _other_phones,
+    sheet_key,
+    sheet_keys,
+)
 
 FIELDS = ["name", "attempt_1", "extra", "score"]
 
@@ -93,3 +104,88 @@ def test_the_rows_context_names_what_the_row_digests_depend_on() -> None:
     assert sheet_keys("ctx", "Ana", _frame().drop(columns="attempt_1_unread"), FIELDS)[2] != context
     retyped = _frame().assign(name=pd.Series(["Ana", "Luis", "Eva"], dtype="string"))
     assert sheet_keys("ctx", "Ana", retyped, FIELDS)[2] != context
+
+
+# -- the shortcuts give what the straightforward computation gives -----------------------------
+_TEXTS = st.sampled_from(["", "Ana", "Luis", " Eva ", "ñandú", "1", "1.0", "a\nb", "😀"])
+_VALUES = st.one_of(_TEXTS, st.integers(-3, 3), st.none(), st.floats(allow_nan=True))
+_EXTRAS = st.lists(
+    st.dictionaries(st.sampled_from(["Ciudad", "Teléfono 2", "Celular"]), _TEXTS, max_size=2),
+    min_size=1,
+    max_size=4,
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> pd.DataFrame:
+    """Records as the ledger gives them: texts (few distinct or many), shared extras, a time,
+    more rows than the shortcuts' sample so that they are taken."""
+    size = draw(st.integers(0, 2600))
+    few = draw(st.lists(st.one_of(_TEXTS, st.none()), min_size=1, max_size=4))
+    extras = draw(_EXTRAS)
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    mixed = draw(st.lists(_VALUES, min_size=1, max_size=5))
+    return pd.DataFrame(
+        {
+            "name": pd.Series([f"n{i % 997}" for i in rng.permutation(size)], dtype="str"),
+            "city": pd.Series([few[i] for i in rng.integers(0, len(few), size)], dtype="str"),
+            "extra": pd.Series(
+                [extras[i] for i in rng.integers(0, len(extras), size)], dtype=object
+            ),
+            "score": pd.Series([mixed[i] for i in rng.integers(0, len(mixed), size)], dtype=object),
+            "attempt_1": pd.to_datetime(rng.integers(0, 10**6, size), unit="s"),
+        },
+        index=pd.Index(rng.permutation(size) * 3, dtype="int64"),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_records(), st.integers(0, 2**32 - 1))
+def test_shared_and_distinct_hashing_give_pandas_hashes(frame: pd.DataFrame, seed: int) -> None:
+    for name in frame.columns:
+        plain = pd.util.hash_pandas_object(frame[name], index=False, categorize=False)
+        assert (_column_hashes(frame[name]) == plain.to_numpy()).all()
+    # the sheets' frames are rows of one frame: their digests taken from its hashes are theirs
+    hashes = ColumnHashes(frame)
+    rows = np.random.default_rng(seed).random(len(frame)) < 0.5
+    for part in (frame, frame[rows], frame[~rows].iloc[::-1], frame.iloc[0:0]):
+        fields = [*FIELDS, "city"]
+        assert sheet_keys("ctx", "Ana", part, fields, hashes) == sheet_keys(
+            "ctx", "Ana", part, fields
+        )
+
+
+def test_rows_not_found_once_in_the_hashed_frame_are_hashed_themselves() -> None:
+    frame = _frame().assign(name=["Ana", "Luis", "Eve"])
+    for hashed in (_frame().set_axis([5, 6, 7]), _frame().set_axis([0, 0, 1])):
+        hashes = ColumnHashes(hashed)
+        expected = sheet_keys("ctx", "Ana", frame, FIELDS)
+        assert sheet_keys("ctx", "Ana", frame, FIELDS, hashes) == expected
+
+
+_PHONES = st.sampled_from(
+    ["", "3001234567", "573001234567", "300 123 4567", "123", "x", "3109998877"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.dictionaries(st.sampled_from(["Teléfono 2", "Celular", "Ciudad", "ANI 2"]), _PHONES),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.tuples(st.integers(0, 3), _PHONES), max_size=30),
+)
+def test_other_phones_of_shared_extras_are_each_rows_own(
+    extras: list[dict[str, str] | None], rows: list[tuple[int, str]]
+) -> None:
+    chosen = [extras[i % len(extras)] for i, _ in rows]
+    anis = [clean_phone(ani) for _, ani in rows]
+    assert _other_phones(chosen, anis) == [
+        other_phones(e or {}, a) for e, a in zip(chosen, anis, strict=True)
+    ]
