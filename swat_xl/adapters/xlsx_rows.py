@@ -30,7 +30,7 @@ from typing import Any
 
 from swat_xl.adapters.packages import copy_member, member_chunks
 from swat_xl.core.cells import col_letter
-from swat_xl.workbook.spec import Table
+from swat_xl.workbook.spec import ColumnRows, Table
 
 try:  # ISA-L's deflate: three times zlib's speed at level 1, output no larger
     from isal import isal_zlib
@@ -63,7 +63,7 @@ class Block:
 
     sheet_index: int  # 0-based position among the worksheets
     table: Table
-    columns: list[tuple[Any, ...]]  # the table's data, column by column
+    columns: list[Sequence[Any]]  # the table's data, column by column
     styles: list[int | None]  # XlsxWriter's xf index of each column's format (None: none)
     text_columns: list[bool]  # numbers are written as text in these columns
     # Rows copied from the part of the same sheet in an older package instead of drawn:
@@ -87,19 +87,29 @@ class Block:
         return self.table.first_row + 1 + len(self.table.rows)
 
 
-def streamable(table: Table, formats: Sequence[Any]) -> list[tuple[Any, ...]] | None:
+def streamable(table: Table, formats: Sequence[Any]) -> list[Sequence[Any]] | None:
     """The table's data as columns when every value can be written here exactly as XlsxWriter
-    would write it; None otherwise."""
+    would write it; None otherwise. Rows held by column (:class:`ColumnRows`) are taken as
+    they are, and their columns of text, integers and blanks need no look."""
     width = len(table.columns)
-    if not table.rows or width == 0 or max(map(len, table.rows)) > width:
+    rows = table.rows
+    if not rows or width == 0:
         return None
-    if table.first_col + width > MAX_COLUMNS or table.first_row + 1 + len(table.rows) > MAX_ROWS:
+    if table.first_col + width > MAX_COLUMNS or table.first_row + 1 + len(rows) > MAX_ROWS:
         return None  # beyond Excel's grid: XlsxWriter's own checks apply
-    columns = list(zip_longest(*table.rows))
-    columns += [(None,) * len(table.rows)] * (width - len(columns))
-    return (
-        columns if all(_plain_column(table, formats, i, v) for i, v in enumerate(columns)) else None
+    columns: list[Sequence[Any]]
+    if isinstance(rows, ColumnRows) and len(rows.columns) == width:
+        columns, known = list(rows.columns), rows.plain
+    else:
+        if max(map(len, rows)) > width:
+            return None
+        columns = list(zip_longest(*rows))
+        columns += [(None,) * len(rows)] * (width - len(columns))
+        known = (False,) * width
+    plain = all(
+        known[i] or _plain_column(table, formats, i, values) for i, values in enumerate(columns)
     )
+    return columns if plain else None
 
 
 def _plain_column(table: Table, formats: Sequence[Any], index: int, values: Sequence[Any]) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from swat_xl.workbook.practices import practices_sheet
 from swat_xl.workbook.spec import (
     Cell,
     Column,
+    ColumnRows,
     CondFormat,
     PrintSetup,
     Sheet,
@@ -103,21 +105,42 @@ def _texts(values: list[Any]) -> list[Any]:
     return ["" if v is None else str(v) for v in values]
 
 
-def _table_rows(frame: pd.DataFrame, columns: Sequence[Column]) -> list[tuple[Any, ...]]:
+def _table_rows(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    rows: RecordRows | None = None,
+    given: Mapping[str, list[Any]] | None = None,
+) -> Sequence[tuple[Any, ...]]:
+    """A table's data rows drawn from ``frame``, held by column (:class:`ColumnRows`): an
+    ``int`` column's integers (``None`` when blank), a time column's :func:`shown_times`, any
+    other column's text. With ``rows``, the records ``frame``'s rows are taken from, a
+    column is drawn there once for every sheet and its values taken; ``given`` holds
+    columns already at hand, by field (Base's extra columns)."""
     if frame.empty:
         return []
+    positions = rows.positions(frame) if rows is not None else None
     data: list[list[Any]] = []
-    blank = [""] * len(frame)
     for column in columns:
-        if column.kind == "datetime":
-            data.append(shown_times(frame, str(column.field)))
-            continue
-        values = frame[column.field].tolist() if column.field in frame else blank
-        if column.kind == "int":
-            data.append(_ints(values))
+        if given is not None and column.field in given:
+            values = _drawn(given[str(column.field)], column.kind)
+        elif rows is not None and positions is not None and column.field in rows.source:
+            values = rows.drawn(column, positions)
         else:
-            data.append(_texts(values))
-    return list(zip(*data, strict=True))
+            values = _drawn_column(frame, column)
+        data.append(values)
+    return ColumnRows(data, [column.kind != "datetime" for column in columns])
+
+
+def _drawn_column(frame: pd.DataFrame, column: Column) -> list[Any]:
+    """Column ``column`` of a table drawn from ``frame`` (see :func:`_table_rows`)."""
+    if column.kind == "datetime":
+        return shown_times(frame, str(column.field))
+    values = frame[column.field].tolist() if column.field in frame else [""] * len(frame)
+    return _drawn(values, column.kind)
+
+
+def _drawn(values: list[Any], kind: str) -> list[Any]:
+    return _ints(values) if kind == "int" else _texts(values)
 
 
 def with_display(records: pd.DataFrame) -> pd.DataFrame:
@@ -153,9 +176,15 @@ def _other_phones(extras: list[Any], anis: list[str]) -> list[str]:
 AGENT_PRINT = PrintSetup(landscape=True, repeat_rows=1)
 
 
-def agent_sheet(name: str, records: pd.DataFrame, settings: Settings, now: dt.datetime) -> Sheet:
+def agent_sheet(
+    name: str,
+    records: pd.DataFrame,
+    settings: Settings,
+    now: dt.datetime,
+    rows: RecordRows | None = None,
+) -> Sheet:
     columns = agent_columns(settings)
-    table = Table(columns, _table_rows(records, columns))
+    table = Table(columns, _table_rows(records, columns, rows))
     # Not protected: agents sort and filter their own sheet with Excel's menu (a protected sheet
     # refuses to sort a range with a locked cell). Each operation puts IDs, rows and marks back
     # from the ledger anyway.
@@ -262,18 +291,24 @@ def base_columns() -> list[Column]:
     ]
 
 
-def base_sheet(records: pd.DataFrame) -> Sheet:
+def base_sheet(records: pd.DataFrame, rows: RecordRows | None = None) -> Sheet:
     extras, parsed = _extra_values(records) if not records.empty else ([], [])
     columns = base_columns()
     # Extra columns of the exports, as many as fit in a sheet (they all stay in the ledger).
     extras = extras[: MAX_COLUMNS - len(columns)]
     columns += [Column(name, 14, field=f"extra:{name}") for name in extras]
-    frame = records
-    if extras and not frame.empty:
-        values = {f"extra:{name}": [p.get(name, "") for p in parsed] for name in extras}
-        frame = pd.concat([frame, pd.DataFrame(values, index=frame.index)], axis=1)
-    table = Table(columns, _table_rows(frame, columns), spare_rows=0)
+    given = {f"extra:{name}": _extra_column(parsed, name, records.index) for name in extras}
+    table = Table(columns, _table_rows(records, columns, rows, given), spare_rows=0)
     return Sheet(L.SHEET_BASE, tables=[table], freeze=(1, 1), tab_color="#7F7F7F", role="records")
+
+
+def _extra_column(parsed: list[dict[str, Any]], name: str, index: pd.Index) -> list[Any]:
+    """Each record's value of extra column ``name`` (``""`` when it has none), as a frame's
+    column of them gives them (the ledger's extras hold text: a plain list)."""
+    values = list(map(dict.get, parsed, repeat(name), repeat("")))
+    if set(map(type, values)) <= {str}:
+        return values
+    return pd.Series(values, index=index).tolist()  # pandas' types: numbers, NaN
 
 
 def excluded_columns() -> list[Column]:
@@ -290,17 +325,17 @@ def excluded_columns() -> list[Column]:
     ]
 
 
-def excluded_sheet(records: pd.DataFrame) -> Sheet:
+def excluded_sheet(records: pd.DataFrame, rows: RecordRows | None = None) -> Sheet:
     columns = excluded_columns()
-    table = Table(columns, _table_rows(records, columns), spare_rows=0)
+    table = Table(columns, _table_rows(records, columns, rows), spare_rows=0)
     return Sheet(
         L.SHEET_EXCLUDED, tables=[table], freeze=(1, 1), tab_color="#C00000", role="records"
     )
 
 
-def unassigned_sheet(records: pd.DataFrame) -> Sheet:
+def unassigned_sheet(records: pd.DataFrame, rows: RecordRows | None = None) -> Sheet:
     columns = unassigned_columns()
-    table = Table(columns, _table_rows(records, columns), spare_rows=0)
+    table = Table(columns, _table_rows(records, columns, rows), spare_rows=0)
     sheet = Sheet(
         L.SHEET_UNASSIGNED, tables=[table], freeze=(1, 1), tab_color="#FFC000", role="records"
     )
@@ -520,7 +555,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
             live = live.assign(due_at=due_times(live["cut_at"], state.settings.due_hours))
     manageable = live[empty_mask(live["exclusion"])]
     keys: dict[str, str] = {}
-    hashes = ColumnHashes(live)  # every sheet's records are rows of ``live``
+    source = RecordRows(live)  # every record sheet's records are rows of ``live``
 
     def drawn(
         name: str,
@@ -531,7 +566,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
     ) -> Sheet:
         if name not in state.reuse and state.key_context:
             keys[name], rows, rows_context = sheet_keys(
-                state.key_context, name, frame, fields, hashes
+                state.key_context, name, frame, fields, source
             )
             if state.sheet_keys.get(name) != keys[name]:
                 sheet = draw(frame)
@@ -555,7 +590,7 @@ def build_master(state: MasterState) -> WorkbookSpec:
             "agent",
             frame,
             agent_fields,
-            lambda f, n=name: agent_sheet(n, f, state.settings, state.now),
+            lambda f, n=name: agent_sheet(n, f, state.settings, state.now, source),
         )
         for name, frame in frames.items()
     ]
@@ -569,15 +604,21 @@ def build_master(state: MasterState) -> WorkbookSpec:
             "records",
             manageable[manageable["agent"].isin(["", UNASSIGNED])],
             _fields(unassigned_columns()),
-            unassigned_sheet,
+            lambda f: unassigned_sheet(f, source),
         ),
-        drawn(L.SHEET_BASE, "records", live, [*_fields(base_columns()), "extra"], base_sheet),
+        drawn(
+            L.SHEET_BASE,
+            "records",
+            live,
+            [*_fields(base_columns()), "extra"],
+            lambda f: base_sheet(f, source),
+        ),
         drawn(
             L.SHEET_EXCLUDED,
             "records",
             live[~empty_mask(live["exclusion"])],
             _fields(excluded_columns()),
-            excluded_sheet,
+            lambda f: excluded_sheet(f, source),
         ),
         roster_sheet(state.agents, records, names),
         config_sheet(state.settings),
@@ -610,7 +651,7 @@ def sheet_keys(
     name: str,
     frame: pd.DataFrame,
     fields: Sequence[str],
-    hashes: ColumnHashes | None = None,
+    source: RecordRows | None = None,
 ) -> tuple[str, bytes, str]:
     """:func:`sheet_key`, with a digest of each row (8 bytes a row, in order) and what the row
     digests depend on besides the rows' values (the context, the name, the columns hashed and
@@ -619,12 +660,12 @@ def sheet_keys(
     Each column is hashed in C (a 64-bit hash a value, :func:`_column_hashes`), then the
     hashes go into one SHA-256, and are mixed row by row into the rows' digests (xor, then
     multiply by an odd constant: a change of one value always changes its row's digest):
-    turning 150.000 rows to text to hash them took over a second. Given ``hashes`` of a frame
-    whose rows ``frame`` takes, the columns' hashes are taken from there (the same values)."""
+    turning 150.000 rows to text to hash them took over a second. Given ``source``, records
+    whose rows ``frame`` takes, the columns' hashes are taken from theirs (the same values)."""
     digest = hashlib.sha256(f"{context}\x1e{name}\x1e{len(frame)}".encode())
     rows = np.zeros(len(frame), dtype=np.uint64)
     hashed: list[str] = []
-    positions = hashes.positions(frame) if hashes is not None else None
+    positions = source.positions(frame) if source is not None else None
     for field in fields:
         for column in (field, unread(field)):
             if column not in frame:
@@ -632,8 +673,8 @@ def sheet_keys(
             described = f"\x1e{column}\x1e{frame[column].dtype}\x1e"
             hashed.append(described)
             found = None
-            if hashes is not None and positions is not None:
-                found = hashes.taken(column, frame[column].dtype, positions)
+            if source is not None and positions is not None:
+                found = source.hashes(column, frame[column].dtype, positions)
             values = found if found is not None else _column_hashes(frame[column])
             digest.update(described.encode())
             digest.update(values.tobytes())
@@ -645,34 +686,58 @@ def sheet_keys(
     return digest.hexdigest(), rows.astype("<u8").tobytes(), rows_context
 
 
-class ColumnHashes:
-    """The hashes of the columns of ``source`` (:func:`_column_hashes`), each computed once,
-    for the frames made of its rows: a record's values hash the same in every sheet that
-    draws it, so «Base» and the agents' sheets share one hashing of the records."""
+class RecordRows:
+    """The records (``source``) that the record sheets take their rows from, with what is
+    computed once for all of them: each column's hashes (:func:`_column_hashes`, for the
+    digests) and each column as a table draws it (:func:`_drawn_column`). A record's values
+    hash and draw the same in every sheet that shows it, so «Base» and the agents' sheets
+    share one hashing and one drawing of the records. Every frame given must be made of rows
+    of ``source`` as they are there (found by index label)."""
 
     def __init__(self, source: pd.DataFrame) -> None:
         self.source = source
-        self.cache: dict[str, np.ndarray] = {}
+        self.hashed: dict[str, np.ndarray] = {}
+        self.columns: dict[tuple[Any, str], tuple[list[Any], np.ndarray]] = {}
+        self.last: tuple[pd.DataFrame, np.ndarray | None] | None = None
 
     def positions(self, frame: pd.DataFrame) -> np.ndarray | None:
-        """Where ``frame``'s rows are in ``source`` (by index label); None when a label is
-        not there once."""
+        """Where ``frame``'s rows are in ``source``; None when a label of theirs is not
+        there once."""
+        if self.last is not None and self.last[0] is frame:
+            return self.last[1]
         index = self.source.index
+        found: np.ndarray | None = None
         if not index.is_unique:
-            return None
-        if frame.index is index or frame.index.equals(index):
-            return np.arange(len(index))
-        found = index.get_indexer(frame.index)
-        return None if (found < 0).any() else found
+            found = None
+        elif frame.index is index or frame.index.equals(index):
+            found = np.arange(len(index))
+        else:
+            found = index.get_indexer(frame.index)
+            found = None if (found < 0).any() else found
+        self.last = (frame, found)
+        return found
 
-    def taken(self, column: str, dtype: Any, positions: np.ndarray) -> np.ndarray | None:
+    def hashes(self, column: str, dtype: Any, positions: np.ndarray) -> np.ndarray | None:
         """The hashes of ``column`` at ``positions``; None when ``source`` has no such
         column of that type."""
         if column not in self.source or self.source[column].dtype != dtype:
             return None
-        if column not in self.cache:
-            self.cache[column] = _column_hashes(self.source[column])
-        return self.cache[column][positions]
+        if column not in self.hashed:
+            self.hashed[column] = _column_hashes(self.source[column])
+        return self.hashed[column][positions]
+
+    def drawn(self, column: Column, positions: np.ndarray) -> list[Any]:
+        """Table column ``column`` of the rows at ``positions``."""
+        key = (column.field, column.kind)
+        if key not in self.columns:
+            values = _drawn_column(self.source, column)
+            held = np.empty(len(values), dtype=object)
+            held[:] = values
+            self.columns[key] = (values, held)
+        values, held = self.columns[key]
+        if len(positions) == len(values) and (positions == np.arange(len(values))).all():
+            return list(values)
+        return held[positions].tolist()
 
 
 def _column_hashes(column: pd.Series) -> np.ndarray:

@@ -8,7 +8,7 @@ Rows and columns are 0-based like XlsxWriter; :func:`a1` converts to Excel refer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,53 @@ def header_width(header: str) -> float:
 def column_width(column: Column) -> float:
     """The column's width, widened for its kind (no «###») and its header's longest word."""
     return max(column.width, MIN_WIDTHS.get(column.kind, 0), header_width(column.header))
+
+
+class ColumnRows(Sequence[tuple[Any, ...]]):
+    """A table's data rows held column by column (equal-length lists): each row is made as
+    it is read. Drawn from frames, a table's data are columns, and the file writer writes
+    them by column: rows made only to be taken apart again cost a second on a big master.
+
+    ``plain[i]`` says that column ``i`` holds only text, integers and blanks (``None``)."""
+
+    __slots__ = ("columns", "length", "plain")
+
+    def __init__(
+        self, columns: Sequence[Sequence[Any]], plain: Sequence[bool] | None = None
+    ) -> None:
+        lengths = {len(values) for values in columns}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        self.columns = list(columns)
+        self.length = lengths.pop() if lengths else 0
+        self.plain = tuple(plain) if plain is not None else (False,) * len(self.columns)
+        if len(self.plain) != len(self.columns):
+            raise ValueError("one plain flag a column")
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(zip(*(values[index] for values in self.columns), strict=True))
+        if not -self.length <= index < self.length:
+            raise IndexError("row index out of range")
+        return tuple(values[index] for values in self.columns)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*self.columns, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            tuple(mine) == tuple(theirs) for mine, theirs in zip(self, other, strict=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ColumnRows({len(self.columns)} columns, {self.length} rows)"
 
 
 @dataclass

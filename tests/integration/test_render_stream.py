@@ -14,7 +14,16 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from swat_xl.adapters import xlsx_rows, xlsx_writer
-from swat_xl.workbook.spec import Cell, Column, CondFormat, Sheet, Table, Validation, WorkbookSpec
+from swat_xl.workbook.spec import (
+    Cell,
+    Column,
+    ColumnRows,
+    CondFormat,
+    Sheet,
+    Table,
+    Validation,
+    WorkbookSpec,
+)
 
 COLUMNS = [
     Column("Texto"),
@@ -209,3 +218,23 @@ def test_big_streamed_parts_are_deflated_by_isal(tmp_path, monkeypatch, rows, fa
         assert package.testzip() is None
     slow = _render(_spec(rows), tmp_path / "lento.xlsx", False, monkeypatch)
     assert _sheet_xml(fast) == _sheet_xml(slow)
+
+
+@pytest.mark.parametrize("rows", [MESSY, _clean_rows(2500)], ids=["messy", "clean"])
+def test_rows_held_by_column_give_the_same_package(tmp_path, monkeypatch, rows):
+    """A table whose rows the layout holds by column (ColumnRows, its columns of text,
+    integers and blanks marked plain) is written byte for byte as the same rows as lists."""
+    width = len(COLUMNS)
+    columns = [[row[i] for row in rows] for i in range(width)]
+    plain = [set(map(type, values)) <= {str, int, type(None)} for values in columns]
+    assert any(plain) and not all(plain)
+    by_column = _spec(rows)
+    by_column.sheets[0].tables[0].rows = ColumnRows(columns, plain)
+    listed = _render(_spec(rows), tmp_path / "filas.xlsx", True, monkeypatch)
+    held = _render(by_column, tmp_path / "columnas.xlsx", True, monkeypatch)
+    with zipfile.ZipFile(listed) as a, zipfile.ZipFile(held) as b:
+        assert a.namelist() == b.namelist()
+        assert all(a.read(name) == b.read(name) for name in a.namelist())
+    # a column not marked plain is still looked at: what XlsxWriter must write stays with it
+    odd = Table(COLUMNS[:2], ColumnRows([["a"], [np.int64(3)]], [True, False]))
+    assert xlsx_rows.streamable(odd, [None, None]) is None

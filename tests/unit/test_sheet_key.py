@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from swat_xl.core.fields import other_phones
 from swat_xl.core.text import clean_phone
 from swat_xl.workbook.layout import (
-    ColumnHashes,
+    RecordRows,
     _column_hashes,
     _other_phones,
     sheet_key,
@@ -147,7 +147,7 @@ def test_shared_and_distinct_hashing_give_pandas_hashes(frame: pd.DataFrame, see
         plain = pd.util.hash_pandas_object(frame[name], index=False, categorize=False)
         assert (_column_hashes(frame[name]) == plain.to_numpy()).all()
     # the sheets' frames are rows of one frame: their digests taken from its hashes are theirs
-    hashes = ColumnHashes(frame)
+    hashes = RecordRows(frame)
     rows = np.random.default_rng(seed).random(len(frame)) < 0.5
     for part in (frame, frame[rows], frame[~rows].iloc[::-1], frame.iloc[0:0]):
         fields = [*FIELDS, "city"]
@@ -159,7 +159,7 @@ def test_shared_and_distinct_hashing_give_pandas_hashes(frame: pd.DataFrame, see
 def test_rows_not_found_once_in_the_hashed_frame_are_hashed_themselves() -> None:
     frame = _frame().assign(name=["Ana", "Luis", "Eve"])
     for hashed in (_frame().set_axis([5, 6, 7]), _frame().set_axis([0, 0, 1])):
-        hashes = ColumnHashes(hashed)
+        hashes = RecordRows(hashed)
         expected = sheet_keys("ctx", "Ana", frame, FIELDS)
         assert sheet_keys("ctx", "Ana", frame, FIELDS, hashes) == expected
 
