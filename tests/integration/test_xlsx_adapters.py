@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+import xlsxwriter.worksheet
 
 from swat_xl.adapters import xlsx_rows, xlsx_writer
 from swat_xl.adapters.xlsx_reader import XlsxReader
@@ -163,3 +164,28 @@ def test_the_reader_names_a_missing_or_broken_file(tmp_path):
     with pytest.raises(WorkbookError, match="No se pudo leer el libro maestro") as caught:
         XlsxReader(broken).sheet_names()
     assert caught.value.file == str(broken)
+
+
+@pytest.mark.parametrize("future", [False, True])
+def test_formulas_prepared_once_are_prepared_as_xlsxwriter_prepares_them(future: bool) -> None:
+    """The writer's worksheets keep what XlsxWriter made of each formula: the same text as a
+    plain XlsxWriter worksheet gives, every time, for either flag and future-functions mode."""
+    formulas = [
+        '=AND($A2<>"",$O2="",$K2<NOW())',
+        "=XLOOKUP(A1,B:B,C:C)+STDEV.S(D:D)",
+        "{=SUM(IFERROR(1/COUNTIF(A2:A9,A2:A9),0))}",
+        "=CONCAT(A1,B1)&_xlfn.IFS(TRUE,1)",
+        "=SUM(A1:A3)",
+    ]
+    mine, plain = xlsx_writer._Worksheet(), xlsxwriter.worksheet.Worksheet()
+    mine.use_future_functions = plain.use_future_functions = future
+    for _ in range(2):  # the second time from what was kept
+        for formula in formulas:
+            for expand in (False, True):
+                expected = plain._prepare_formula(formula, expand)
+                assert mine._prepare_formula(formula, expand) == expected
+    # what the flags change is kept apart
+    assert mine._prepare_formula("=STDEV.S(D:D)", True) == "_xlfn.STDEV.S(D:D)"
+    assert mine._prepare_formula("=STDEV.S(D:D)", False) == (
+        "_xlfn.STDEV.S(D:D)" if future else "STDEV.S(D:D)"
+    )
