@@ -833,6 +833,24 @@ def test_long_column_matches_per_value(plain, tail, kind):
     assert cleaning._clean_column(values, kind) == [cleaner(v) for v in values]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.text(alphabet=" \n\t\x01\u2028\xa0a1.0,57\u00f1", max_size=8),
+            st.sampled_from(["3001234567", "12.0", " 12 ", "", "\n 5"]),
+        ),
+        max_size=12,
+    ),
+    kind=st.sampled_from(["text", "code", "phone", "number"]),
+)
+def test_text_column_matches_per_value(values, kind):
+    """Columns of text only, looked at joined by line breaks: texts with spaces to strip,
+    line breaks, control characters and other spaces in them or at their ends."""
+    cleaner = cleaning._CLEANERS[kind]
+    assert cleaning._clean_column(values, kind) == [cleaner(v) for v in values]
+
+
 def test_number_column():
     values = [3.0, "3,0", "8,50", 8.5, "4", "", 0.1 + 0.2, True]
     assert cleaning._clean_column(values, "number") == [

@@ -126,6 +126,15 @@ _PLAIN_TYPES = frozenset((str, float))
 _SAMPLE = 256  # values whose types choose the way a column is cleaned
 
 
+def _printable(joined: str, count: int) -> bool:
+    """``all(map(str.isprintable, texts))`` of the ``count`` texts ``joined`` by line breaks:
+    a text with a line break is not printable, and texts without one are printable when
+    they are, joined by nothing."""
+    if count == 0:
+        return True
+    return joined.count("\n") == count - 1 and joined.replace("\n", "").isprintable()
+
+
 def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
     """``[_CLEANERS[kind](v) for v in values]``, fast for plain strings and integral floats.
 
@@ -133,12 +142,20 @@ def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
     is only a matter of speed: an export holds millions of cells."""
     clean = _CLEANERS[kind]
     odd: Sequence[Any] = ()  # the values cleaned one by one below
-    try:  # a column of printable str (most csv columns): strip is all clean_text does
-        printable: bool | None = all(map(str.isprintable, values))
+    # A column of str is looked at joined by line breaks (one look at each value: the values
+    # of a column lie far apart in memory, each look at them costs).
+    try:
+        joined: str | None = "\n".join(values)
     except TypeError:  # not all str
-        printable = None
-    if printable:
-        out = list(map(str.strip, values))
+        joined = None
+    printable = None if joined is None else _printable(joined, len(values))
+    if printable and joined is not None:  # (most columns) strip is all clean_text does
+        # A printable text's only space is " ": "\n " or " \n" shows one to strip.
+        if " \n" in joined or "\n " in joined or joined[:1] == " " or joined[-1:] == " ":
+            out = list(map(str.strip, values))
+            joined = None
+        else:
+            out = list(values)
     elif printable is False and set(map(type, values)) == {str}:
         return _map_unique(values, clean)  # line breaks or control characters: once per value
     elif not _PLAIN_TYPES.issuperset(map(type, values[:_SAMPLE])):
@@ -161,7 +178,8 @@ def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
         ]
     if kind == "text":
         return out
-    joined = "\n".join(out)
+    if joined is None:
+        joined = "\n".join(out)
     if ("." in joined and _FLOAT_TEXT.search(joined)) or (
         kind == "number" and "," in joined and _COMMA_TEXT.search(joined)
     ):
