@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swat_xl.core.records import shown_times
-from swat_xl.workbook.layout import RecordRows, _table_rows, base_sheet
+from swat_xl.workbook.layout import RecordRows, _table_rows, base_sheet, with_display
 from swat_xl.workbook.spec import Column, ColumnRows
 
 COLUMNS = [
@@ -61,7 +61,11 @@ def _records(draw: st.DrawFn) -> pd.DataFrame:
         {
             "id": pd.Series(draw(st.lists(st.integers(1, 10**6), min_size=size, max_size=size))),
             "name": pd.Series(
-                draw(st.lists(st.sampled_from(["Ana", "", " x "]), min_size=size, max_size=size)),
+                draw(
+                    st.lists(
+                        st.sampled_from(["Ana", "", " x ", None]), min_size=size, max_size=size
+                    )
+                ),
                 dtype="str",
             ),
             "score": pd.Series(draw(st.lists(_VALUES, min_size=size, max_size=size)), dtype=object),
@@ -119,3 +123,25 @@ def test_column_rows_behave_as_the_list_of_rows() -> None:
     with pytest.raises(ValueError, match="different lengths"):
         ColumnRows([[1], [1, 2]])
     assert not ColumnRows([]) and ColumnRows([]) == []
+
+
+def test_the_display_columns_leave_the_records_as_they_are() -> None:
+    records = pd.DataFrame(
+        {
+            "segment": ["hogar", "movil"],
+            "exclusion": ["", "cortesia"],
+            "account": ["", "77"],
+            "custcode": ["C1", "C2"],
+            "ani": ["3001234567", "3109998877"],
+            "extra": [{"Celular": "3015550000"}, {}],
+        }
+    )
+    before = records.copy()
+    shown = with_display(records)
+    pd.testing.assert_frame_equal(records, before)
+    assert shown["account_or_custcode"].tolist() == ["C1", "77"]
+    assert shown["other_phones"].tolist() == ["3015550000", ""]
+    again = with_display(shown.assign(account=["9", "77"]))  # display columns there already
+    assert again["account_or_custcode"].tolist() == ["9", "77"]
+    assert shown["account_or_custcode"].tolist() == ["C1", "77"]
+    pd.testing.assert_frame_equal(records, before)
