@@ -771,6 +771,58 @@ def test_exact_scan_matches_calamine(tmp_path, sheet_data):
     assert guards._scan_regular(iter([xml])) is None
 
 
+_XML_PIECES = st.sampled_from(
+    [
+        b'<c r="A1">',
+        b'<c r="q12" s="3" t="inlineStr">',
+        b'<c r="B999999"/>',
+        b'<c r="B1000000">',
+        b'<c r="AB2">',
+        b'<c r="XFD7"/>',
+        b"<c>",
+        b"<c/>",
+        b"<c\tr=",
+        b'<c s="1" r="A1">',
+        b'<c r="1">',
+        b'<c r="">',
+        b'<col min="1" max="3"/>',
+        b"<cols>",
+        b"<v>1</v></c>",
+        b"<is><t>Ca&lt;c</t></is></c>",
+        b'<row r="7">',
+        b"</row>",
+        b"<c",
+        b"x",
+        b"1234567",
+        b'"',
+        b">",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_XML_PIECES, max_size=30))
+def test_plain_cells_are_those_the_fast_scan_finds_nothing_in(parts):
+    """The vectorised look that skips the fast scan's expression says a piece is plain only
+    when the expression finds nothing there, and the scan gives what it gives without it."""
+    piece = b"".join(parts)
+    if guards._plain_cells(piece):
+        assert list(guards._CELL_SCAN.finditer(piece)) == []
+    with_look = guards._scan_regular(iter([piece]))
+    original = guards._plain_cells
+    try:
+        guards._plain_cells = lambda piece: False
+        assert guards._scan_regular(iter([piece])) == with_look
+    finally:
+        guards._plain_cells = original
+
+
+def test_a_sheet_of_plain_cells_is_looked_at_without_the_expression():
+    row = b'<row r="5"><c r="A5" t="inlineStr"><is><t>x</t></is></c><c r="Q5"><v>1</v></c></row>'
+    assert guards._plain_cells(b"<cols><col/></cols><sheetData>" + row * 200)
+    assert not guards._plain_cells(row * 200 + b'<row><c r="AA5"><v>1</v></c></row>' + row)
+
+
 # --- cleaners agree with swat_xl.core.text -------------------------------------------------------
 
 _values = st.one_of(
