@@ -180,21 +180,25 @@ def _column_pieces(
     style: str,
     text_column: bool,
     cache: dict[Any, str],
-) -> list[Iterable[str]]:
-    """One column of a chunk of rows as row-aligned pieces of XML (joined by the caller).
+) -> list[str | Iterable[str]]:
+    """One column of a chunk of rows as row-aligned pieces of XML (joined by the caller):
+    each piece a text the same in every row, or a sequence of one text a row.
 
-    A full column of plain values gives five aligned sequences (``<c r="A``, the row number,
-    the attributes, the value, the closing tags), so no string is built per cell; a column
-    with blanks or odd values gives one sequence of whole cells ("" for a blank cell)."""
+    A full column of plain values gives five pieces (``<c r="A``, the row numbers, the
+    attributes, the values, the closing tags), so no string is built per cell; a column
+    with blanks or odd values gives one sequence of whole cells ("" for a blank cell); a
+    blank column, none."""
     head = '<c r="' + letter
     kinds = set(map(type, values))
     kinds.discard(type(None))
     if kinds <= {str}:
         texts = [v or "" for v in values] if None in values else values
+        if not any(texts):
+            return []  # blank cells are not written
         tail = f'"{style} t="inlineStr"><is><t>'
         if _plain_texts(texts):  # the usual case: no escape, no preserved space
             if "" not in texts:
-                return [repeat(head), numbers, repeat(tail), texts, repeat("</t></is></c>")]
+                return [head, numbers, tail, texts, "</t></is></c>"]
             return [
                 [
                     f"{head}{n}{tail}{v}</t></is></c>" if v else ""
@@ -221,7 +225,7 @@ def _column_pieces(
     if numeric and max(map(abs, filter(None, values)), default=0) < 1e16:
         tail = f'"{style}><v>'
         if None not in values:
-            return [repeat(head), numbers, repeat(tail), map(str, values), repeat("</v></c>")]
+            return [head, numbers, tail, map(str, values), "</v></c>"]
         return [
             [
                 f"{head}{n}{tail}{v}</v></c>" if v is not None else ""
@@ -235,7 +239,7 @@ def _column_pieces(
         tail = f'"{style}><v>'
         if None not in values:
             serials = [cache[v] for v in values]
-            return [repeat(head), numbers, repeat(tail), serials, repeat("</v></c>")]
+            return [head, numbers, tail, serials, "</v></c>"]
         return [
             [
                 f"{head}{n}{tail}{cache[v]}</v></c>" if v is not None else ""
@@ -274,20 +278,25 @@ def _escape_column(texts: Sequence[str]) -> tuple[list[str], Sequence[bool]] | N
 
 def _plain_texts(texts: Sequence[str]) -> bool:
     """True when no text needs an XML escape, a ``_xHHHH_`` escape, truncation or
-    ``xml:space="preserve"`` (checked on the whole column at C speed)."""
-    if not all(map(str.isprintable, texts)):  # control characters, line breaks, odd spaces
-        return False
-    joined = "\x00".join(texts)
+    ``xml:space="preserve"`` (checked on the whole column at C speed).
+
+    The texts are looked at joined by "<": a text that needs none of these holds no "<", so
+    the joined text is printable (no control character, line break or odd space in a text)
+    with one "<" between texts and no space beside one."""
+    if not texts:
+        return True
+    joined = "<".join(texts)
     return (
-        "&" not in joined
-        and "<" not in joined
+        joined.isprintable()
+        and joined.count("<") == len(texts) - 1
+        and "&" not in joined
         and ">" not in joined
         and "_x" not in joined
-        and " \x00" not in joined
-        and "\x00 " not in joined
+        and " <" not in joined
+        and "< " not in joined
         and joined[:1] != " "
         and joined[-1:] != " "
-        and max(map(len, texts), default=0) <= MAX_TEXT
+        and (len(joined) <= MAX_TEXT or max(map(len, texts), default=0) <= MAX_TEXT)
     )
 
 
@@ -320,20 +329,39 @@ def rows_xml(block: Block, old: OldRows | None = None) -> Iterator[bytes]:
         drawn = [i for i, row in enumerate(kept) if row is None]
         numbers = [str(first + start + i) for i in drawn]
         picks = None if len(drawn) == len(kept) else [start + i for i in drawn]
-        pieces: list[Iterable[str]] = [[f'<row r="{n}">' for n in numbers]]
+        pieces: list[str | Iterable[str]] = ['<row r="', numbers, '">']
         for i, values in enumerate(block.columns):
             chunk = values[start:stop] if picks is None else [values[j] for j in picks]
             pieces += _column_pieces(
                 chunk, numbers, letters[i], styles[i], block.text_columns[i], caches[i]
             )
-        pieces.append(repeat("</row>"))
+        pieces.append("</row>")
+        aligned = _aligned(pieces)
         # Only the row numbers and values are finite: they end each row's zip.
         if picks is None:
-            yield "".join(chain.from_iterable(zip(*pieces, strict=False))).encode("utf-8")
+            yield "".join(chain.from_iterable(zip(*aligned, strict=False))).encode("utf-8")
             continue
-        fresh = iter(["".join(row).encode("utf-8") for row in zip(*pieces, strict=False)])
+        fresh = iter(["".join(row).encode("utf-8") for row in zip(*aligned, strict=False)])
         block.copied += len(kept) - len(drawn)
         yield b"".join(row if row is not None else next(fresh) for row in kept)
+
+
+def _aligned(pieces: list[str | Iterable[str]]) -> list[Iterable[str]]:
+    """The row-aligned pieces of a chunk of rows, each run of texts the same in every row made
+    one (fewer pieces a row to join), repeated for every row."""
+    out: list[Iterable[str]] = []
+    same: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            same.append(piece)
+            continue
+        if same:
+            out.append(repeat("".join(same)))
+            same = []
+        out.append(piece)
+    if same:
+        out.append(repeat("".join(same)))
+    return out
 
 
 _OLD_ROW_HEAD = re.compile(rb'<row r="(\d+)">')

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from swat_xl.adapters import xlsx_rows, xlsx_writer
@@ -238,3 +240,29 @@ def test_rows_held_by_column_give_the_same_package(tmp_path, monkeypatch, rows):
     # a column not marked plain is still looked at: what XlsxWriter must write stays with it
     odd = Table(COLUMNS[:2], ColumnRows([["a"], [np.int64(3)]], [True, False]))
     assert xlsx_rows.streamable(odd, [None, None]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=" <>&_x\n\t\x01\xa0aZ0ñ😀", max_size=6),
+            st.sampled_from(["", "_x0041_", "a <b", "x" * 32_768]),
+        ),
+        max_size=8,
+    )
+)
+def test_plain_texts_are_those_written_without_any_escape(texts):
+    """A column's texts are plain when each, on its own, is printable and free of what an
+    escape or a preserved space is about; then each is written as it is (by a cell's own
+    writer, _text)."""
+    expected = all(
+        t.isprintable()
+        and not any(mark in t for mark in ("&", "<", ">", "_x"))
+        and t == t.strip(" ")
+        and len(t) <= xlsx_rows.MAX_TEXT
+        for t in texts
+    )
+    assert xlsx_rows._plain_texts(texts) == expected
+    if expected:
+        assert all(xlsx_rows._text(t) == f' t="inlineStr"><is><t>{t}</t></is></c>' for t in texts)
