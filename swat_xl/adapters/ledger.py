@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -253,12 +254,17 @@ def stored_times(texts: pd.Series | Sequence[str]) -> pd.Series:
     return parsed
 
 
-def _texts(column: pd.Series) -> list[str]:
-    """``column.astype(str).tolist()``, without the conversion when every value is text."""
-    values = column.tolist()
-    if set(map(type, values)) <= {str}:
-        return values
-    return column.astype(str).tolist()
+def _plain_extras(frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[list[str]] | None:
+    """The values of the extra columns, when the names are distinct texts and every value is
+    text (``None`` otherwise)."""
+    chosen = frame[list(extra_columns)]
+    columns = [chosen.iloc[:, j].tolist() for j in range(chosen.shape[1])]
+    plain = (
+        len(columns) == len(set(extra_columns))
+        and all(type(name) is str for name in extra_columns)
+        and all(set(map(type, values)) <= {str} for values in columns)
+    )
+    return columns if plain else None
 
 
 def _extras_json(frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[str]:
@@ -268,17 +274,11 @@ def _extras_json(frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[str]
     if not extra_columns:
         return ["{}"] * len(frame)
     encode = _JSON.encode  # json.dumps(..., ensure_ascii=False) builds an encoder per call
-    chosen = frame[list(extra_columns)]
-    columns = [chosen.iloc[:, j].tolist() for j in range(chosen.shape[1])]
-    plain = (
-        len(columns) == len(set(extra_columns))
-        and all(type(name) is str for name in extra_columns)
-        and all(set(map(type, values)) <= {str} for values in columns)
-    )
-    if not plain:  # numbers, missing values, repeated names: the encoder decides each row
+    columns = _plain_extras(frame, extra_columns)
+    if columns is None:  # numbers, missing values, repeated names: the encoder decides each row
         return [
             encode(dict(zip(extra_columns, row, strict=True)))
-            for row in chosen.itertuples(index=False, name=None)
+            for row in frame[list(extra_columns)].itertuples(index=False, name=None)
         ]
     encoded = []
     for values in columns:
@@ -328,6 +328,20 @@ def _unread_text(text: pd.Series, times: pd.Series) -> np.ndarray:
     typed = times.isna().to_numpy() & (values != "")
     out[typed] = values[typed]
     return out
+
+
+def _extra_dicts(
+    texts: Sequence[str], names: Sequence[str], columns: Sequence[Sequence[str]]
+) -> list[dict[str, str]]:
+    """What :func:`_typed` reads from ``texts``, the JSON objects :func:`_extras_json` made of
+    these text ``columns`` named ``names``, without parsing them: each row's columns as a dict,
+    one dict for rows of the same text."""
+    made: dict[str, dict[str, str]] = {}
+    rows = zip(*columns, strict=True) if columns else itertools.repeat((), len(texts))
+    return [
+        made[text] if text in made else made.setdefault(text, dict(zip(names, row, strict=True)))
+        for text, row in zip(texts, rows, strict=True)
+    ]
 
 
 def _extra(text: Any) -> dict[str, Any]:
@@ -384,17 +398,28 @@ class _Written:
     noted: _Noted
     start: int
     cut_id: int
-    columns: dict[str, list[Any] | str]  # a text alone: that text in every row
+    #: a text alone: that text in every row; a series: the values a read would give it
+    columns: dict[str, list[Any] | str | pd.Series]
+    #: the extras' names and text columns the ``extra`` column was made of, if plain text
+    extras: tuple[Sequence[str], list[list[str]]] | None = None
     typed: pd.DataFrame | None = None
     cut_at: str | None = None  # the cut's time ``typed`` was drawn with
 
 
-def _as_list(columns: dict[str, list[Any] | str], name: str, size: int) -> list[Any]:
+def _as_list(columns: dict[str, list[Any] | str | pd.Series], name: str, size: int) -> list[Any]:
     """``columns[name]`` as a list of its ``size`` values (made one if it is a text alone)."""
     values = columns[name]
-    if not isinstance(values, list):
+    if isinstance(values, pd.Series):
+        values = columns[name] = values.tolist()
+    elif not isinstance(values, list):
         values = columns[name] = [values] * size
     return values
+
+
+@lru_cache(maxsize=1)
+def _text_dtype() -> Any:
+    """The dtype a read of the ledger gives a column of text."""
+    return pd.DataFrame({"text": ["x"]})["text"].dtype
 
 
 class Ledger:
@@ -624,14 +649,22 @@ class Ledger:
             dates = parse_datetime_column(dates.astype(object).fillna("").astype(str).tolist())
             dates.index = frame.index
         date_text = dates.dt.strftime(_STORED_TIME).fillna("")
-        text_fields = [name for name in CANONICAL if name != "survey_date"]
         ids = list(range(start, start + len(frame)))
-        values: dict[str, list[Any]] = {"id": ids, "key": frame["key"].tolist()}
-        values["cut_id"] = [cut_id] * len(frame)
-        values.update({name: _texts(frame[name]) for name in text_fields})
-        values["survey_date"] = date_text.tolist()
-        values["segment"] = frame["segment"].tolist()
-        values["exclusion"] = frame["exclusion"].tolist()
+        values: dict[str, list[Any]] = {"id": ids, "cut_id": [cut_id] * len(frame)}
+        kept: dict[str, list[Any] | pd.Series] = {}  # the text columns read as they are
+        for name in ("key", *CANONICAL, "segment", "exclusion"):
+            if name == "survey_date":
+                values[name] = date_text.tolist()
+                continue
+            column = frame[name]
+            texts = column.tolist()
+            if set(map(type, texts)) <= {str}:
+                kept[name] = column.reset_index(drop=True)
+            elif name in ("key", "segment", "exclusion"):
+                kept[name] = texts  # SQLite makes text of them as it does: nothing is kept
+            else:
+                texts = column.astype(str).tolist()  # a value still not text is refused
+            values[name] = texts
         values["extra"] = _extras_json(frame, extra_columns)
         columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
         rows = zip(*(values[name] for name in columns), strict=True)
@@ -640,29 +673,41 @@ class Ledger:
         self._written = None
         with self._revision_counted("insert"):
             self.db.executemany(sql, rows)
-        self._keep_written(start, cut_id, values)
+        plain = _plain_extras(frame, extra_columns)
+        self._keep_written(start, cut_id, {**values, **kept}, (extra_columns, plain))
         return ids
 
-    def _keep_written(self, start: int, cut_id: int, values: dict[str, list[Any]]) -> None:
-        """Keep the records just inserted as stored (``values``: the columns written), when
-        what SQLite stores is exactly those values (integer IDs, text) and every other column
-        holds its default ``''``. The fields went through :func:`_texts` and the dates and
-        extras are written as text here: a value that is not text there (a missing one) is
-        refused by the ledger (``NOT NULL``); the key, segment and exclusion are checked."""
+    def _keep_written(
+        self,
+        start: int,
+        cut_id: int,
+        values: Mapping[str, list[Any] | pd.Series],
+        extras: tuple[Sequence[str], list[list[str]] | None],
+    ) -> None:
+        """Keep the records just inserted as stored (``values``: the columns written, a series
+        where each value is text), when what SQLite stores is exactly those values (integer
+        IDs, text) and every other column holds its default ``''``. The dates and extras are
+        written as text and a field's value that is still not text is refused by the ledger
+        (``NOT NULL``); the key, segment and exclusion are checked."""
         if type(cut_id) is not int:
             return
         for name in ("key", "segment", "exclusion"):
-            if not set(map(type, values[name])) <= {str}:
+            if isinstance(values[name], list):
                 return
-        columns: dict[str, list[Any] | str] = {}
+        columns: dict[str, list[Any] | str | pd.Series] = {}
         for _, name, kind, _, default, _ in self.db.execute("PRAGMA table_info(records)"):
-            if name in values:
-                columns[name] = values[name]
+            if name in ("id", "cut_id"):
+                columns[name] = pd.Series(np.asarray(values[name], dtype="int64"))
+            elif name in values:
+                value = values[name]
+                text = isinstance(value, pd.Series) and value.dtype == _text_dtype()
+                columns[name] = value if text or isinstance(value, list) else value.tolist()
             elif str(kind).upper() == "TEXT" and default == "''":
                 columns[name] = ""  # in every row
             else:  # pragma: no cover - a column this code does not know
                 return
-        self._written = _Written(self._note(), start, cut_id, columns)
+        plain = extras if extras[1] is not None else None
+        self._written = _Written(self._note(), start, cut_id, columns, plain)
 
     def _written_records_raw(self) -> _Written | None:
         """What is kept of the records just inserted, while it still is what the ledger holds
@@ -713,15 +758,23 @@ class Ledger:
         if written.typed is None or written.cut_at != row[0]:
             size = len(written.columns["id"])
             same: dict[str, pd.Series] = {}  # a text in every row: one column, shared
+            columns = {**written.columns, "cut_at": row[0]}
+            if written.extras is not None:  # read below without parsing it
+                texts, columns["extra"] = columns["extra"], "{}"
             raw = pd.DataFrame(
                 {
-                    name: values
-                    if isinstance(values, list)
-                    else same.setdefault(values, pd.Series([values] * size))
-                    for name, values in {**written.columns, "cut_at": row[0]}.items()
+                    name: same.setdefault(values, pd.Series([values] * size))
+                    if isinstance(values, str)
+                    else values
+                    for name, values in columns.items()
                 }
             )
-            written.typed, written.cut_at = _typed(raw), row[0]
+            typed = _typed(raw)
+            if written.extras is not None:
+                assert isinstance(texts, list)
+                dicts = _extra_dicts(texts, *written.extras)
+                typed["extra"] = pd.Series(dicts, index=typed.index, dtype=object)
+            written.typed, written.cut_at = typed, row[0]
         return written
 
     def records_revision(self) -> int:

@@ -55,13 +55,13 @@ TEXT = st.text(st.sampled_from("aZ é李0 9\x00'\"{}:,\\-"), max_size=6)
 ROW = st.fixed_dictionaries(
     {
         "survey_id": TEXT,
-        "city": TEXT,
+        "city": st.one_of(TEXT, st.integers(0, 99)),  # a number is stored as its text
         "survey_date": st.one_of(
             st.none(), st.datetimes(dt.datetime(2026, 1, 1), dt.datetime(2027, 1, 1))
         ),
         "segment": st.sampled_from(["hogar", "movil"]),
         "exclusion": st.sampled_from(["", "", "cortesia"]),
-        "Canal": TEXT,
+        "Canal": st.one_of(TEXT, st.integers(0, 99), st.none()),
     }
 )
 STEP = st.one_of(
@@ -104,7 +104,10 @@ def _add(ledger: Ledger, rows: list[dict[str, Any]], day: int) -> None:
         frame[name] = [row[name] for row in rows]
     frame["survey_date"] = pd.Series([row["survey_date"] for row in rows], dtype="datetime64[us]")
     frame["key"] = [f"E:{next(_keys)}" for _ in rows]
-    ledger.add_records(cut, frame, ["Canal"])
+    if day % 2:  # the export reader's columns of text may come as objects
+        frame["survey_id"] = frame["survey_id"].astype(object)
+    frame["Plan"] = [row["survey_id"][::-1] for row in rows]
+    ledger.add_records(cut, frame, ["Canal", "Plan"])
 
 
 def _assign(ledger: Ledger, picks: list[bool], shift: int) -> None:
