@@ -405,6 +405,15 @@ class _Written:
     typed: pd.DataFrame | None = None
     cut_at: str | None = None  # the cut's time ``typed`` was drawn with
 
+    def column(self, name: str) -> pd.Series:
+        """The column ``name`` of these records as a read of the ledger gives it."""
+        values = self.columns[name]
+        if isinstance(values, pd.Series):
+            return values
+        if isinstance(values, str):
+            values = [values] * len(self.columns["id"])
+        return pd.Series(values)
+
 
 def _as_list(columns: dict[str, list[Any] | str | pd.Series], name: str, size: int) -> list[Any]:
     """``columns[name]`` as a list of its ``size`` values (made one if it is a text alone)."""
@@ -1211,13 +1220,36 @@ class Ledger:
 
     # -- what single use cases ask -----------------------------------------------------------
     def waiting_records(self) -> pd.DataFrame:
-        """Manageable open records with no agent yet (to assign)."""
-        return pd.read_sql_query(
+        """Manageable open records with no agent yet (to assign); those just inserted are not
+        read back (see :meth:`add_records`)."""
+        sql = (
             "SELECT id AS record_id, segment, account, ani, custcode FROM records "
-            "WHERE agent = '' AND exclusion = '' AND archived_at = '' AND outcome = '' "
-            "ORDER BY id",
-            self.db,
+            "WHERE agent = '' AND exclusion = '' AND archived_at = '' AND outcome = ''"
         )
+        written = self._written_records_raw()
+        if written is None:
+            return pd.read_sql_query(f"{sql} ORDER BY id", self.db)
+        frame = pd.read_sql_query(f"{sql} AND id < ? ORDER BY id", self.db, params=[written.start])
+        column = written.column
+        waiting = (
+            (column("agent") == "")
+            & (column("exclusion") == "")
+            & (column("archived_at") == "")
+            & (column("outcome") == "")
+        ).to_numpy()
+        kept = pd.DataFrame(
+            {
+                "record_id": column("id"),
+                **{name: column(name) for name in ("segment", "account", "ani", "custcode")},
+            }
+        )[waiting].reset_index(drop=True)
+        if kept.empty:
+            return frame
+        if frame.empty:
+            return kept
+        if not frame.dtypes.equals(kept.dtypes):  # pragma: no cover - one reader types both
+            return pd.read_sql_query(f"{sql} ORDER BY id", self.db)
+        return pd.concat([frame, kept], ignore_index=True)
 
     def unassign(self, record_ids: Iterable[int]) -> None:
         self.db.executemany(
