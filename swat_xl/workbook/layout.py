@@ -583,7 +583,8 @@ def build_master(state: MasterState) -> WorkbookSpec:
         setup = AGENT_PRINT if role == "agent" else None
         return Sheet(name, role=role, reused=True, print_setup=setup)
 
-    by_agent = dict(tuple(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
+    # (an iterator: tuple() would ask the groupby its length, which costs as much again)
+    by_agent = dict(iter(manageable.groupby("agent", sort=False))) if not manageable.empty else {}
     frames = {names[a]: by_agent.get(a, manageable.iloc[0:0]) for a in agent_names}
     agent_fields = _fields(agent_columns(state.settings))
     agent_sheets = [

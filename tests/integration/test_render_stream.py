@@ -266,3 +266,22 @@ def test_plain_texts_are_those_written_without_any_escape(texts):
     assert xlsx_rows._plain_texts(texts) == expected
     if expected:
         assert all(xlsx_rows._text(t) == f' t="inlineStr"><is><t>{t}</t></is></c>' for t in texts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="\x00\x01\x1f\t\n\r\xa0 ab_x0041&<>\ufffe😀", max_size=8),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_escaping_a_column_looks_for_control_characters_only_where_they_can_be(texts):
+    """The escapes of a column are those of each text (_text), whether or not the quick look
+    for control characters lets the expression's search be skipped."""
+    escaped = xlsx_rows._escape_column(texts)
+    assert escaped is not None
+    values, preserve = escaped
+    for text, value, kept in zip(texts, values, preserve, strict=True):
+        space = ' xml:space="preserve"' if kept else ""
+        assert f' t="inlineStr"><is><t{space}>{value}</t></is></c>' == xlsx_rows._text(text)
