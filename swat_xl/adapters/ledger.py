@@ -271,10 +271,16 @@ def _extras_json(frame: pd.DataFrame, extra_columns: Sequence[str]) -> list[str]
     """Each row's extra columns as the JSON object ``_JSON.encode(dict(zip(extra_columns,
     row)))`` gives. When the columns hold text, each distinct value is encoded once (a cut's
     extra columns hold few) and the objects are put together by one format string."""
+    return _encoded_extras(frame, extra_columns, _plain_extras(frame, extra_columns))
+
+
+def _encoded_extras(
+    frame: pd.DataFrame, extra_columns: Sequence[str], columns: list[list[str]] | None
+) -> list[str]:
+    """:func:`_extras_json`, given the extra columns' :func:`_plain_extras`."""
     if not extra_columns:
         return ["{}"] * len(frame)
     encode = _JSON.encode  # json.dumps(..., ensure_ascii=False) builds an encoder per call
-    columns = _plain_extras(frame, extra_columns)
     if columns is None:  # numbers, missing values, repeated names: the encoder decides each row
         return [
             encode(dict(zip(extra_columns, row, strict=True)))
@@ -674,7 +680,8 @@ class Ledger:
             else:
                 texts = column.astype(str).tolist()  # a value still not text is refused
             values[name] = texts
-        values["extra"] = _extras_json(frame, extra_columns)
+        plain = _plain_extras(frame, extra_columns)
+        values["extra"] = _encoded_extras(frame, extra_columns, plain)
         columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
         rows = zip(*(values[name] for name in columns), strict=True)
         marks = ", ".join("?" * len(columns))
@@ -682,7 +689,6 @@ class Ledger:
         self._written = None
         with self._revision_counted("insert"):
             self.db.executemany(sql, rows)
-        plain = _plain_extras(frame, extra_columns)
         self._keep_written(start, cut_id, {**values, **kept}, (extra_columns, plain))
         return ids
 
