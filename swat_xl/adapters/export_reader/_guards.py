@@ -265,6 +265,12 @@ def _split_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
             close()  # stop the read-ahead thread now when the scan ends early
 
 
+def _keeping(pieces: Iterator[bytes], kept: list[bytes]) -> Iterator[bytes]:
+    for piece in pieces:
+        kept.append(piece)
+        yield piece
+
+
 def _scan_regular(pieces: Iterator[bytes]) -> tuple[int, int] | None:
     """Largest far row/column when every cell has a leading r="..." (None if one has not).
 
@@ -392,19 +398,29 @@ def _scan_exact(pieces: Iterator[bytes]) -> tuple[int, int]:
 
 
 def _check_sheet_extent(
-    path: Path, archive: zipfile.ZipFile, raw: BinaryIO, info: zipfile.ZipInfo, sheet: str
+    path: Path,
+    archive: zipfile.ZipFile,
+    raw: BinaryIO,
+    info: zipfile.ZipInfo,
+    sheet: str,
+    kept: list[bytes] | None = None,
 ) -> None:
-    """Refuse a sheet whose used range is beyond Excel's limits or too big to allocate."""
+    """Refuse a sheet whose used range is beyond Excel's limits or too big to allocate.
 
-    def scan(measure: Callable[[Iterator[bytes]], Any]) -> Any:
+    Given ``kept``, a sheet whose every cell has a leading ``r="..."`` leaves its XML there,
+    uncompressed, in pieces (for :mod:`._halves`); any other sheet leaves it empty."""
+
+    def scan(measure: Callable[[Iterator[bytes]], Any], keep: bool = False) -> Any:
         pieces = _split_chunks(_read_ahead(_iter_member(raw, info, path)))
         try:
-            return measure(pieces)
+            return measure(_keeping(pieces, kept) if keep and kept is not None else pieces)
         finally:
             pieces.close()
 
-    far = scan(_scan_regular)
+    far = scan(_scan_regular, keep=True)
     if far is None:
+        if kept is not None:
+            kept.clear()
         rows, cols = scan(_scan_exact)
     else:
         rows, cols = far  # exact when beyond a limit

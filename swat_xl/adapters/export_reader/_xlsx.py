@@ -25,6 +25,11 @@ from swat_xl.adapters.export_reader._guards import (
     _corrupt_error,
     _os_error,
 )
+from swat_xl.adapters.export_reader._halves import (
+    SPLIT_FROM_BYTES,
+    SPLIT_UP_TO_BYTES,
+    parse_in_halves,
+)
 from swat_xl.errors import ExportError
 
 #: A worksheet as parsed: its name, calamine's (row, column) of its first cell (None when the
@@ -90,7 +95,15 @@ def _sheets(
                         file=path,
                         sheet=meta.name,
                     )
-                _check_sheet_extent(path, archive, raw, info, meta.name)
+                big = SPLIT_FROM_BYTES <= info.file_size <= SPLIT_UP_TO_BYTES
+                kept: list[bytes] | None = [] if big else None
+                _check_sheet_extent(path, archive, raw, info, meta.name, kept)
+                if kept:
+                    checked()
+                    halves = parse_in_halves(archive, members.values(), info, meta.name, kept)
+                    if halves is not None:
+                        yield meta.name, *halves
+                        continue
             checked()
             try:
                 sheet = book.get_sheet_by_name(meta.name)
