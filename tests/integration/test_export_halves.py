@@ -247,6 +247,17 @@ def test_halves_that_cannot_be_written_give_way_to_the_whole_sheet(
     assert cut == whole
 
 
+def test_without_a_temporary_folder_the_sheet_is_parsed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(halves.tempfile, "tempdir", str(tmp_path / "no-existe"))
+    cells = {(row, 0): row for row in range(50)}
+    path = write_book(tmp_path / "corte.xlsx", cells, inline=True)
+    whole, cut, counting = sheets_both_ways(path, monkeypatch)
+    assert (counting.split, counting.declined) == (0, 1)
+    assert cut == whole
+
+
 def test_the_halves_leave_nothing_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path / "temporal"))
     (tmp_path / "temporal").mkdir()

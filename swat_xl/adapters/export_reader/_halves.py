@@ -37,8 +37,7 @@ SPLIT_FROM_BYTES = 16 << 20
 SPLIT_UP_TO_BYTES = 400 << 20
 
 _SHEET_DATA = re.compile(rb"<sheetData[\s>]")
-_SHEET_DATA_END = re.compile(rb"</sheetData>")
-_TAG_END = re.compile(rb">")
+_SHEET_DATA_END = b"</sheetData>"
 _ROW = re.compile(rb"<row[\s>/]")
 
 #: A parsed sheet: calamine's (row, column) of its first cell (None when empty), its rows.
@@ -65,7 +64,11 @@ def parse_in_halves(
             others = _other_parts(archive, {info.filename for info in sheets}, member)
         except Exception:  # the whole sheet's parse shows what is wrong with the package
             return None
-        with tempfile.TemporaryDirectory(prefix="swat-halves-") as scratch:
+        try:
+            folder = tempfile.TemporaryDirectory(prefix="swat-halves-", ignore_cleanup_errors=True)
+        except OSError:  # no temporary folder to write to: the whole sheet, as before
+            return None
+        with folder as scratch:
             halves = [
                 _Half(Path(scratch) / "1.xlsx", xml.span(rows_from, middle)),
                 _Half(Path(scratch) / "2.xlsx", xml.span(middle, rows_to)),
@@ -108,13 +111,18 @@ class _Pieces:
         self.starts = list(itertools.accumulate((len(p) for p in pieces), initial=0))
         self.size = self.starts.pop()
 
-    def search(self, pattern: re.Pattern[bytes], start: int, end: int) -> int | None:
-        """Where ``pattern`` first matches between ``start`` and ``end``, or None."""
+    def search(self, pattern: re.Pattern[bytes] | bytes, start: int, end: int) -> int | None:
+        """Where ``pattern`` (an expression, or bytes) first matches between ``start`` and
+        ``end``, or None; what it matches lies within a tag (no tag straddles two pieces)."""
         index = max(bisect.bisect_right(self.starts, start) - 1, 0)
         while index < len(self.pieces) and self.starts[index] < end:
-            offset = self.starts[index]
-            found = pattern.search(self.pieces[index], max(start - offset, 0), end - offset)
-            if found is not None:
+            offset, piece = self.starts[index], self.pieces[index]
+            low, high = max(start - offset, 0), end - offset
+            if isinstance(pattern, bytes):  # bytes.find: many times faster than an expression
+                at = piece.find(pattern, low, high)
+                if at >= 0:
+                    return offset + at
+            elif (found := pattern.search(piece, low, high)) is not None:
                 return offset + found.start()
             index += 1
         return None
@@ -216,7 +224,7 @@ def _cut(xml: _Pieces) -> tuple[int, int, int] | None:
         return None
     if xml.search(_SHEET_DATA_END, closing + 1, xml.size) is not None:
         return None  # not one table of rows
-    rows_from = xml.search(_TAG_END, opening, xml.size)
+    rows_from = xml.search(b">", opening, xml.size)
     if rows_from is None or rows_from >= closing:
         return None
     rows_from += 1
