@@ -176,8 +176,11 @@ def test_the_other_sheets_of_the_workbook_are_not_read(
     assert [name for name, _, _ in cut] == ["Notas", "Datos"]
 
 
-def rewritten(path: Path, target: Path, change: Any) -> Path:
-    """A copy of the package at ``path`` with its sheet's XML changed by ``change``."""
+def rewritten(tmp_path: Path, change: Any) -> Path:
+    """A 20 × 3 grid of texts ("row-col") in a workbook whose sheet's XML ``change`` changed."""
+    cells = {(row, col): f"{row}-{col}" for row in range(20) for col in range(3)}
+    path = write_book(tmp_path / "original.xlsx", cells, inline=True)
+    target = tmp_path / "cambiado.xlsx"
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
         for info in source.infolist():
             data = source.read(info)
@@ -192,15 +195,12 @@ def test_rows_out_of_order_are_parsed_whole(
 ) -> None:
     # The rows' XML in reverse order: each cell's reference still places it, but the two
     # halves overlap; the sheet is parsed whole.
-    cells = {(row, col): f"{row}-{col}" for row in range(20) for col in range(3)}
-    book = write_book(tmp_path / "ordenado.xlsx", cells, inline=True)
-
     def reverse_rows(xml: bytes) -> bytes:
         rows = re.findall(rb"<row .*?</row>", xml, flags=re.S)
         start, end = xml.index(rows[0]), xml.index(rows[-1]) + len(rows[-1])
         return xml[:start] + b"".join(reversed(rows)) + xml[end:]
 
-    path = rewritten(book, tmp_path / "desordenado.xlsx", reverse_rows)
+    path = rewritten(tmp_path, reverse_rows)
     whole, cut, counting = sheets_both_ways(path, monkeypatch)
     assert (counting.split, counting.declined) == (0, 1)
     assert cut == whole
@@ -211,13 +211,10 @@ def test_a_cell_without_its_reference_is_parsed_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A cell placed by the cells before it (no r="...") cannot be moved to another sheet.
-    cells = {(row, col): f"{row}-{col}" for row in range(20) for col in range(3)}
-    book = write_book(tmp_path / "con-referencias.xlsx", cells, inline=True)
-
     def drop_a_reference(xml: bytes) -> bytes:
         return xml.replace(b'<c r="B15"', b"<c", 1)
 
-    path = rewritten(book, tmp_path / "sin-referencia.xlsx", drop_a_reference)
+    path = rewritten(tmp_path, drop_a_reference)
     whole, cut, counting = sheets_both_ways(path, monkeypatch)
     assert (counting.split, counting.declined) == (0, 0)  # not even tried
     assert cut == whole

@@ -23,7 +23,7 @@ import re
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +114,7 @@ class _Pieces:
     def search(self, pattern: re.Pattern[bytes] | bytes, start: int, end: int) -> int | None:
         """Where ``pattern`` (an expression, or bytes) first matches between ``start`` and
         ``end``, or None; what it matches lies within a tag (no tag straddles two pieces)."""
-        index = max(bisect.bisect_right(self.starts, start) - 1, 0)
-        while index < len(self.pieces) and self.starts[index] < end:
-            offset, piece = self.starts[index], self.pieces[index]
+        for offset, piece in self._between(start, end):
             low, high = max(start - offset, 0), end - offset
             if isinstance(pattern, bytes):  # bytes.find: many times faster than an expression
                 at = piece.find(pattern, low, high)
@@ -124,7 +122,6 @@ class _Pieces:
                     return offset + at
             elif (found := pattern.search(piece, low, high)) is not None:
                 return offset + found.start()
-            index += 1
         return None
 
     def last(self, pattern: re.Pattern[bytes], start: int, end: int) -> int | None:
@@ -137,14 +134,18 @@ class _Pieces:
     def span(self, start: int, end: int) -> list[memoryview]:
         """The bytes between ``start`` and ``end``, as views of the pieces."""
         views = []
-        index = max(bisect.bisect_right(self.starts, start) - 1, 0)
-        while index < len(self.pieces) and self.starts[index] < end:
-            offset, piece = self.starts[index], self.pieces[index]
+        for offset, piece in self._between(start, end):
             low, high = max(start - offset, 0), min(end - offset, len(piece))
             if high > low:
                 views.append(memoryview(piece)[low:high])
-            index += 1
         return views
+
+    def _between(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """The pieces holding bytes between ``start`` and ``end``, each with its offset."""
+        index = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        while index < len(self.pieces) and self.starts[index] < end:
+            yield self.starts[index], self.pieces[index]
+            index += 1
 
 
 class _Half:
@@ -186,9 +187,6 @@ class _Half:
                 book.close()
         except Exception:  # the whole sheet is parsed instead, errors and all
             self.parsed = None
-        except BaseException:  # pyo3 panics derive from BaseException
-            self.parsed = None
-            raise
 
 
 def _other_parts(
