@@ -421,6 +421,52 @@ class _Written:
         return pd.Series(values)
 
 
+#: The columns the assignment reads of the records waiting for an agent.
+_WAITING = ("segment", "account", "ani", "custcode")
+
+
+@dataclass
+class NewRecords:
+    """A cut's records ready to be inserted (:meth:`Ledger.new_records`): the IDs they take,
+    from ``start``, and each column as the ledger stores it."""
+
+    cut_id: int
+    start: int
+    values: dict[str, list[Any]]  # the columns of the insert
+    kept: dict[str, list[Any] | pd.Series]  # the text columns as they are, for _Written
+    extras: tuple[Sequence[str], list[list[str]] | None]
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self.values["id"])
+
+    def waiting(self) -> pd.DataFrame:
+        """The manageable ones, as :meth:`Ledger.waiting_records` reads them once inserted
+        without an agent."""
+        columns = {**self.values, **self.kept}
+
+        def column(name: str) -> pd.Series:
+            value = columns[name]
+            if isinstance(value, pd.Series) and value.dtype != _text_dtype():
+                value = value.tolist()
+            return value if isinstance(value, pd.Series) else pd.Series(value)
+
+        manageable = (column("exclusion") == "").to_numpy()
+        frame = pd.DataFrame(
+            {
+                "record_id": pd.Series(np.asarray(self.values["id"], dtype="int64")),
+                **{name: column(name) for name in _WAITING},
+            }
+        )
+        return frame[manageable].reset_index(drop=True)
+
+
+def _due_after(due_hours: float) -> str:
+    """SQLite's modifier of a due time: ``due_hours`` after the record's cut was imported (not
+    after its assignment)."""
+    return f"+{round(due_hours * 3600)} seconds"
+
+
 def _as_list(columns: dict[str, list[Any] | str | pd.Series], name: str, size: int) -> list[Any]:
     """``columns[name]`` as a list of its ``size`` values (made one if it is a text alone)."""
     values = columns[name]
@@ -656,8 +702,17 @@ class Ledger:
 
         What is stored is kept (see :class:`_Written`): the operation that inserts a cut then
         draws its records, and need not read them back."""
+        new = self.new_records(cut_id, frame, extra_columns)
+        return [] if new is None else self.insert_records(new)
+
+    def new_records(
+        self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]
+    ) -> NewRecords | None:
+        """The records :meth:`add_records` would insert, with the IDs they will take, not yet
+        written (``None`` for an empty frame): :meth:`insert_records` writes them, assigned
+        if the caller assigned them in between (see :meth:`NewRecords.waiting`)."""
         if frame.empty:
-            return []
+            return None
         start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
         dates = frame["survey_date"]
         if not pd.api.types.is_datetime64_any_dtype(dates):
@@ -682,14 +737,60 @@ class Ledger:
             values[name] = texts
         plain = _plain_extras(frame, extra_columns)
         values["extra"] = _encoded_extras(frame, extra_columns, plain)
+        return NewRecords(cut_id, start, values, kept, (extra_columns, plain))
+
+    def insert_records(
+        self,
+        new: NewRecords,
+        assignment: Mapping[int, str] | None = None,
+        *,
+        at: dt.datetime | None = None,
+        due_hours: float = 24.0,
+        reason: str = "",
+        operation_id: int | None = None,
+    ) -> list[int]:
+        """Insert the records of :meth:`new_records`; with ``assignment`` (record ID -> agent,
+        IDs among them), already assigned as :meth:`set_assignments` assigns (same columns,
+        same history): one write of each record instead of an insert and then an update."""
+        start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
+        if start != new.start:
+            raise RuntimeError(f"records were inserted since their IDs were given ({start})")
+        values = dict(new.values)
+        ids = values["id"]
         columns = ["id", "key", "cut_id", *CANONICAL, "segment", "exclusion", "extra"]
-        rows = zip(*(values[name] for name in columns), strict=True)
-        marks = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})"
-        self._written = None
-        with self._revision_counted("insert"):
-            self.db.executemany(sql, rows)
-        self._keep_written(start, cut_id, {**values, **kept}, (extra_columns, plain))
+        rows: list[tuple[int, str]] = []
+        with self.transaction():
+            due = None
+            if assignment:
+                if at is None:
+                    raise ValueError("an assignment needs its time")
+                rows = [(int(rid), agent) for rid, agent in assignment.items()]
+                if any(not start <= rid < start + len(ids) for rid, _ in rows):
+                    raise ValueError("an assigned record is not among those inserted")
+                due = self.db.execute(
+                    "SELECT strftime('%Y-%m-%dT%H:%M:%S', imported_at, ?) FROM cuts WHERE id = ?",
+                    (_due_after(due_hours), new.cut_id),
+                ).fetchone()
+            when = iso(at) if at is not None else ""
+            if due is not None and type(due[0]) is str:
+                agents, assigned, dues = [""] * len(ids), [""] * len(ids), [""] * len(ids)
+                for rid, agent in rows:
+                    row = rid - start
+                    agents[row], assigned[row], dues[row] = agent, when, due[0]
+                values.update(agent=agents, assigned_at=assigned, due_at=dues)
+                columns += ["agent", "assigned_at", "due_at"]
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})"
+            self._written = None
+            with self._revision_counted("insert"):
+                self.db.executemany(sql, zip(*(values[name] for name in columns), strict=True))
+            self._keep_written(start, new.cut_id, {**values, **new.kept}, new.extras)
+            if "agent" in values:
+                self._note_assignments(rows, when, reason, operation_id)
+            elif rows and at is not None:  # no due time (no such cut): as set_assignments does
+                self.set_assignments(
+                    dict(rows), at=at, due_hours=due_hours, reason=reason, operation_id=operation_id
+                )
         return ids
 
     def _keep_written(
@@ -986,8 +1087,7 @@ class Ledger:
         operation_id: int,
     ) -> None:
         when = iso(at)
-        # Due ``due_hours`` after the record's cut was imported, not after this assignment.
-        after = f"+{round(due_hours * 3600)} seconds"
+        after = _due_after(due_hours)
         if not assignment:
             return
         rows = [(int(record_id), agent) for record_id, agent in assignment.items()]
@@ -1010,10 +1110,16 @@ class Ledger:
             self.db.execute("DROP TABLE temp.swat_assignment")
             if written is not None:
                 self._assign_written(written, rows, when, after)
+        self._note_assignments(rows, when, reason, operation_id)
+
+    def _note_assignments(
+        self, rows: Sequence[tuple[int, str]], when: str, reason: str, operation_id: int | None
+    ) -> None:
+        """The history of an assignment (``(record_id, agent)`` rows)."""
         self.db.executemany(
             "INSERT INTO assignments (record_id, agent, assigned_at, reason, operation_id) "
             "VALUES (?, ?, ?, ?, ?)",
-            [(int(rid), agent, when, reason, operation_id) for rid, agent in assignment.items()],
+            [(rid, agent, when, reason, operation_id) for rid, agent in rows],
         )
 
     def marks(self, record_ids: Iterable[int] | None = None) -> pd.DataFrame:
@@ -1246,7 +1352,7 @@ class Ledger:
         kept = pd.DataFrame(
             {
                 "record_id": column("id"),
-                **{name: column(name) for name in ("segment", "account", "ani", "custcode")},
+                **{name: column(name) for name in _WAITING},
             }
         )[waiting].reset_index(drop=True)
         if kept.empty:

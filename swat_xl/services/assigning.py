@@ -7,16 +7,26 @@ import pandas as pd
 from swat_xl.core.assignment import assign
 from swat_xl.core.model import UNASSIGNED
 from swat_xl.core.roster import check_coverage
+from swat_xl.services.ports import NewRecordsPort
 from swat_xl.services.session import Session
 
 
-def assign_waiting(session: Session, reason: str = "asignación") -> pd.Series:
+def assign_waiting(
+    session: Session, reason: str = "asignación", incoming: NewRecordsPort | None = None
+) -> pd.Series:
     """Assign manageable records that have no agent yet (new ones and earlier «Sin asignar»).
 
-    Returns the decision per record id (agent name or ``UNASSIGNED``)."""
+    ``incoming``: a cut's records not inserted yet; they are assigned with the others, after
+    them, and inserted already assigned (each record written once, not inserted and then
+    updated). Returns the decision per record id (agent name or ``UNASSIGNED``)."""
     ledger = session.ledger
     waiting = ledger.waiting_records()
+    if incoming is not None:
+        arriving = incoming.waiting()
+        waiting = arriving if waiting.empty else pd.concat([waiting, arriving], ignore_index=True)
     if waiting.empty:
+        if incoming is not None:
+            ledger.insert_records(incoming)
         return pd.Series(dtype="object")
     waiting["account"] = waiting["account"].where(waiting["account"] != "", waiting["custcode"])
     open_work = ledger.open_work()
@@ -27,11 +37,16 @@ def assign_waiting(session: Session, reason: str = "asignación") -> pd.Series:
         session.warn(warning)
     decision = assign(waiting, open_work, session.agents)
     placed = {int(rid): agent for rid, agent in decision.items() if agent != UNASSIGNED}
-    ledger.set_assignments(
-        placed,
-        at=session.now,
-        due_hours=session.settings.due_hours,
-        reason=reason,
-        operation_id=session.operation_id,
-    )
+    first_new = incoming.start if incoming is not None else None
+    how = {
+        "at": session.now,
+        "due_hours": session.settings.due_hours,
+        "reason": reason,
+        "operation_id": session.operation_id,
+    }
+    earlier = {rid: a for rid, a in placed.items() if first_new is None or rid < first_new}
+    ledger.set_assignments(earlier, **how)
+    if incoming is not None:
+        arrived = {rid: a for rid, a in placed.items() if rid >= incoming.start}
+        ledger.insert_records(incoming, arrived, **how)
     return decision

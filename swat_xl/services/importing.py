@@ -59,12 +59,14 @@ def import_cut(
                 new_records=len(new),
                 excluded=int((new["exclusion"] != "").sum()),
             )
-            ids = ledger.add_records(cut_id, new, table.extra_columns)
+            incoming = ledger.new_records(cut_id, new, table.extra_columns)
         else:  # the same file again: nothing is added (even records purged since)
-            ids = []
+            incoming = None
             new = new.iloc[0:0]
+        ids = incoming.ids if incoming is not None else []
         say("Asignando a los asesores…")
-        decision = assign_waiting(session, reason="importación")
+        # The new records are inserted already assigned (by assign_waiting).
+        decision = assign_waiting(session, reason="importación", incoming=incoming)
         new_manageable = [rid for rid, excl in zip(ids, new["exclusion"], strict=True) if not excl]
         placed = decision.reindex(new_manageable)
         assigned = int(((placed != UNASSIGNED) & placed.notna()).sum())

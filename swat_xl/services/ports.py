@@ -108,6 +108,17 @@ class WorkbookPort(SheetReader, Protocol):
         publication noted (its :attr:`Publication.drawn`)."""
 
 
+class NewRecordsPort(Protocol):
+    """A cut's records not yet inserted (:meth:`LedgerPort.new_records`): the IDs they take
+    (from ``start``) and, of the manageable ones, what the assignment reads."""
+
+    start: int
+
+    @property
+    def ids(self) -> list[int]: ...
+    def waiting(self) -> pd.DataFrame: ...
+
+
 class LedgerPort(Protocol):
     """The durable state of one master: cuts, records, assignments, marks, the log."""
 
@@ -124,6 +135,19 @@ class LedgerPort(Protocol):
     def update_cut(self, cut_id: int, **values: Any) -> None: ...
     def add_records(
         self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]
+    ) -> list[int]: ...
+    def new_records(
+        self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]
+    ) -> NewRecordsPort | None: ...
+    def insert_records(
+        self,
+        new: Any,
+        assignment: Mapping[int, str] | None = None,
+        *,
+        at: dt.datetime | None = None,
+        due_hours: float = 24.0,
+        reason: str = "",
+        operation_id: int | None = None,
     ) -> list[int]: ...
     def records_revision(self) -> int: ...
     def records(

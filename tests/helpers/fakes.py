@@ -199,6 +199,32 @@ class LedgerState:
     revision: int = 0
 
 
+@dataclass
+class FakeNewRecords:
+    """A cut's records not yet inserted in a :class:`FakeLedger`."""
+
+    cut_id: int
+    start: int
+    frame: pd.DataFrame
+    extra_columns: list[str]
+
+    @property
+    def ids(self) -> list[int]:
+        return list(range(self.start, self.start + len(self.frame)))
+
+    def waiting(self) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                "record_id": pd.Series(self.ids, dtype="int64"),
+                **{
+                    name: self.frame[name].astype(str).tolist()
+                    for name in ("segment", "account", "ani", "custcode")
+                },
+            }
+        )
+        return frame[(self.frame["exclusion"] == "").to_numpy()].reset_index(drop=True)
+
+
 class FakeLedger:
     """The ledger's port over a :class:`LedgerState` (what a SQLite file would hold)."""
 
@@ -276,6 +302,33 @@ class FakeLedger:
         if not extra_columns:
             new["extra"] = "{}"
         self._changed(pd.concat([self._r, new], ignore_index=True))
+        return ids
+
+    def new_records(
+        self, cut_id: int, frame: pd.DataFrame, extra_columns: Sequence[str]
+    ) -> FakeNewRecords | None:
+        if frame.empty:
+            return None
+        start = int(self._r["id"].max()) + 1 if len(self._r) else 1
+        return FakeNewRecords(cut_id, start, frame, list(extra_columns))
+
+    def insert_records(
+        self,
+        new: FakeNewRecords,
+        assignment: Mapping[int, str] | None = None,
+        *,
+        at: dt.datetime | None = None,
+        due_hours: float = 24.0,
+        reason: str = "",
+        operation_id: int | None = None,
+    ) -> list[int]:
+        ids = self.add_records(new.cut_id, new.frame, new.extra_columns)
+        assert ids == new.ids, "records were inserted since their IDs were given"
+        if assignment:
+            assert at is not None and operation_id is not None
+            self.set_assignments(
+                assignment, at=at, due_hours=due_hours, reason=reason, operation_id=operation_id
+            )
         return ids
 
     def records_revision(self) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -35,8 +36,8 @@ def _triggers(path: Path) -> set[str]:
     return {name for (name,) in rows} & TRIGGERS
 
 
-def _add(ledger: Ledger, size: int) -> list[int]:
-    cut = ledger.add_cut(
+def _new_cut(ledger: Ledger, size: int = 0) -> int:
+    return ledger.add_cut(
         file_name="data.xlsx",
         sha256=f"sha-{ledger.records_revision()}",
         imported_at=IMPORTED,
@@ -46,7 +47,10 @@ def _add(ledger: Ledger, size: int) -> list[int]:
         new_records=size,
         excluded=0,
     )
-    return ledger.add_records(cut, _cut(size), ["Canal"])
+
+
+def _add(ledger: Ledger, size: int) -> list[int]:
+    return ledger.add_records(_new_cut(ledger, size), _cut(size), ["Canal"])
 
 
 def test_bulk_writes_move_the_revision_by_the_rows_written(tmp_path: Path) -> None:
@@ -133,3 +137,72 @@ def test_extra_columns_are_stored_as_the_json_encoder_writes_them(names, rows, o
         frame.iloc[0, 0] = odd
         expected[0] = _JSON.encode(dict(zip(names, frame.iloc[0].tolist(), strict=True)))
         assert _extras_json(frame, names) == expected
+
+
+def _tables(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with sqlite3.connect(path) as db:
+        records = db.execute("SELECT * FROM records ORDER BY id").fetchall()
+        history = db.execute(
+            "SELECT record_id, agent, assigned_at, reason, operation_id FROM assignments "
+            "ORDER BY record_id"
+        ).fetchall()
+    return records, history
+
+
+@pytest.mark.parametrize("due_hours", [24.0, 1.5])
+def test_records_inserted_assigned_are_those_inserted_then_assigned(
+    tmp_path: Path, due_hours: float
+) -> None:
+    """An import inserts its records already assigned (one write each): the records, their due
+    times and the assignment history are those of an insert followed by the assignment; a
+    record of the cut left without an agent stays waiting."""
+    cut = _cut(6)
+    cut.loc[4, "exclusion"] = "cortesia"  # not to assign
+    agents = {1: "Ana Gómez", 2: "Bruno Díaz", 4: "Ana Gómez"}  # 6 waits (no agent)
+    at = IMPORTED + dt.timedelta(minutes=5)
+    how = {"at": at, "due_hours": due_hours, "reason": "importación"}
+    read: dict[str, pd.DataFrame] = {}
+    for way in ("then", "at once"):
+        path = tmp_path / way / "maestro.swat.sqlite"
+        path.parent.mkdir()
+        with Ledger.open(path, create=True) as ledger, ledger.transaction():
+            op = ledger.start_operation("import", user="ana", host="pc", at=IMPORTED)
+            cut_id = _new_cut(ledger)
+            if way == "then":
+                ids = ledger.add_records(cut_id, cut, ["Canal"])
+                ledger.set_assignments(agents, **how, operation_id=op)
+            else:
+                new = ledger.new_records(cut_id, cut, ["Canal"])
+                assert new is not None and new.ids == list(range(1, 7))
+                assert new.waiting()["record_id"].tolist() == [1, 2, 3, 4, 6]
+                ids = ledger.insert_records(new, agents, **how, operation_id=op)
+            assert ids == list(range(1, 7))
+            read[way] = ledger.records()  # what the operation draws, kept or read
+            assert ledger.waiting_records()["record_id"].tolist() == [3, 6]
+    pd.testing.assert_frame_equal(read["at once"], read["then"], check_exact=True)
+    assert _tables(tmp_path / "at once" / "maestro.swat.sqlite") == _tables(
+        tmp_path / "then" / "maestro.swat.sqlite"
+    )
+    with Ledger.open(tmp_path / "at once" / "maestro.swat.sqlite") as ledger:
+        records = ledger.records()
+    pd.testing.assert_frame_equal(records, read["then"], check_exact=True)
+    assert records.loc[0, "due_at"] == pd.Timestamp(IMPORTED + dt.timedelta(hours=due_hours))
+    assert _triggers(tmp_path / "at once" / "maestro.swat.sqlite") == TRIGGERS
+
+
+def test_records_are_inserted_with_the_ids_they_were_given(tmp_path: Path) -> None:
+    """Records inserted by someone else between the IDs given and the insert: refused, the
+    ledger as before; an assigned ID not among the new records: refused."""
+    with Ledger.open(tmp_path / "maestro.swat.sqlite", create=True) as ledger:
+        with ledger.transaction():
+            cut_id = _new_cut(ledger)
+            new = ledger.new_records(cut_id, _cut(2), ["Canal"])
+            assert new is not None
+            with pytest.raises(ValueError, match="not among"):
+                ledger.insert_records(new, {9: "Ana Gómez"}, at=IMPORTED, operation_id=None)
+            other = _cut(1)
+            other["key"] = ["otra"]
+            ledger.add_records(cut_id, other, ["Canal"])
+            with pytest.raises(RuntimeError, match="inserted since"):
+                ledger.insert_records(new)
+        assert ledger.records()["key"].tolist() == ["otra"]

@@ -68,6 +68,13 @@ ROW = st.fixed_dictionaries(
 )
 STEP = st.one_of(
     st.tuples(st.just("add"), st.lists(ROW, max_size=5), st.integers(0, 3)),
+    st.tuples(
+        st.just("add assigned"),
+        st.lists(ROW, max_size=5),
+        st.integers(0, 3),
+        st.lists(st.booleans(), max_size=12),
+        st.integers(0, 2),
+    ),
     st.tuples(st.just("assign"), st.lists(st.booleans(), max_size=12), st.integers(0, 2)),
     st.sampled_from(
         [
@@ -87,7 +94,15 @@ DUE_HOURS = (24.0, 1.5, 0.0004)
 _keys = itertools.count()
 
 
-def _add(ledger: Ledger, rows: list[dict[str, Any]], day: int) -> None:
+def _add(
+    ledger: Ledger,
+    rows: list[dict[str, Any]],
+    day: int,
+    assigned: tuple[list[bool], int] | None = None,
+) -> None:
+    """A cut of ``rows`` inserted; with ``assigned`` (picks and shift, as :func:`_assign`), the
+    picked ones of those waiting (earlier ones first) assigned and the new ones inserted
+    already assigned, as an import does."""
     if not rows:
         return
     at = START + dt.timedelta(days=day, minutes=7 * day)
@@ -109,7 +124,24 @@ def _add(ledger: Ledger, rows: list[dict[str, Any]], day: int) -> None:
     if day % 2:  # the export reader's columns of text may come as objects
         frame["survey_id"] = frame["survey_id"].astype(object)
     frame["Plan"] = [row["survey_id"][::-1] for row in rows]
-    ledger.add_records(cut, frame, ["Canal", "Plan"])
+    if assigned is None:
+        ledger.add_records(cut, frame, ["Canal", "Plan"])
+        return
+    new = ledger.new_records(cut, frame, ["Canal", "Plan"])
+    assert new is not None
+    picks, shift = assigned
+    waiting = ledger.waiting_records()["record_id"].tolist()
+    waiting += new.waiting()["record_id"].tolist()
+    chosen = [rid for rid, pick in zip(waiting, picks, strict=False) if pick]
+    how = {
+        "at": START + dt.timedelta(hours=shift, seconds=shift),
+        "due_hours": DUE_HOURS[shift],
+        "reason": "reparto",
+        "operation_id": 1,
+    }
+    agents = {rid: AGENTS[(rid + shift) % len(AGENTS)] for rid in chosen}
+    ledger.set_assignments({r: a for r, a in agents.items() if r < new.start}, **how)
+    ledger.insert_records(new, {r: a for r, a in agents.items() if r >= new.start}, **how)
 
 
 def _assign(ledger: Ledger, picks: list[bool], shift: int) -> None:
@@ -133,6 +165,8 @@ def _step(ledger: Ledger, step: tuple[Any, ...]) -> None:
     name = step[0]
     if name == "add":
         _add(ledger, step[1], step[2])
+    elif name == "add assigned":
+        _add(ledger, step[1], step[2], (step[3], step[4]))
     elif name == "assign":
         _assign(ledger, step[1], step[2])
     elif name == "read":
