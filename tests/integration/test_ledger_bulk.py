@@ -206,3 +206,63 @@ def test_records_are_inserted_with_the_ids_they_were_given(tmp_path: Path) -> No
             with pytest.raises(RuntimeError, match="inserted since"):
                 ledger.insert_records(new)
         assert ledger.records()["key"].tolist() == ["otra"]
+
+
+def _plans(ledger: Ledger, ask: Any) -> list[str]:
+    """The query plans of every statement ``ask()`` runs on the ledger's connection."""
+    statements: list[str] = []
+    ledger.db.set_trace_callback(statements.append)
+    try:
+        ask()
+    finally:
+        ledger.db.set_trace_callback(None)
+    plans = []
+    for sql in statements:
+        if sql.lstrip().upper().startswith(("SELECT", "DELETE", "UPDATE")):
+            rows = ledger.db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+            plans.append(" / ".join(str(row[-1]) for row in rows))
+    return plans
+
+
+def test_the_form_and_a_purge_find_a_records_history_by_its_id(tmp_path: Path) -> None:
+    """A month's ledger: every record exported to the form, its marks in the history. Asking
+    which exported records changed since (the form) and deleting records (a purge) look up each
+    record's history by its ID, never by reading the whole history once a record (which grew
+    with the square of the month). A ledger of the version before the index gets it."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True) as ledger, ledger.transaction():
+        op = ledger.start_operation("import", user="ana", host="pc", at=IMPORTED)
+        ids = _add(ledger, 300)
+        ledger.set_assignments(
+            dict.fromkeys(ids, "Ana Gómez"),
+            at=IMPORTED,
+            due_hours=24,
+            reason="reparto",
+            operation_id=op,
+        )
+        marked = IMPORTED + dt.timedelta(hours=2)
+        changes = [(rid, "outcome", "", "NO CONTESTA") for rid in ids]
+        ledger.update_marks(changes, source="libro", at=marked, operation_id=op)
+        ledger.mark_form_exported(ids, marked + dt.timedelta(hours=1))
+        later = [(ids[7], "outcome", "NO CONTESTA", "CONTACTO EFECTIVO")]
+        ledger.update_marks(
+            later, source="libro", at=marked + dt.timedelta(hours=2), operation_id=op
+        )
+    with sqlite3.connect(path) as db:  # as a ledger of schema 5 was
+        db.execute("DROP INDEX mark_history_record")
+        db.execute("DROP INDEX assignments_record")
+        db.execute("PRAGMA user_version = 5")
+    with Ledger.open(path) as ledger:
+        form: dict[str, pd.DataFrame] = {}
+        plans = _plans(ledger, lambda: form.setdefault("rows", ledger.form_records()))
+        assert form["rows"]["id"].tolist() == [ids[7]]  # changed after its export
+        assert form["rows"]["correction"].tolist() == [True]
+        assert any("mark_history_record" in plan for plan in plans), plans
+        assert not any("SCAN h" in plan for plan in plans), plans
+        with ledger.transaction():
+            purge = _plans(
+                ledger,
+                lambda: ledger.purge_cuts_before(IMPORTED + dt.timedelta(days=1), notice="purga"),
+            )
+        assert ledger.records().empty
+        assert not any("SCAN mark_history" in p or "SCAN assignments" in p for p in purge), purge
