@@ -16,7 +16,7 @@ import json
 import shutil
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -455,18 +455,20 @@ class NewRecords:
 
         def column(name: str) -> pd.Series:
             value = columns[name]
+            if name == "id":
+                return pd.Series(np.asarray(value, dtype="int64"))
             if isinstance(value, pd.Series) and value.dtype != _text_dtype():
                 value = value.tolist()
             return value if isinstance(value, pd.Series) else pd.Series(value)
 
-        manageable = (column("exclusion") == "").to_numpy()
-        frame = pd.DataFrame(
-            {
-                "record_id": pd.Series(np.asarray(self.values["id"], dtype="int64")),
-                **{name: column(name) for name in _WAITING},
-            }
-        )
-        return frame[manageable].reset_index(drop=True)
+        return _waiting_frame(column, (column("exclusion") == "").to_numpy())
+
+
+def _waiting_frame(column: Callable[[str], pd.Series], waiting: np.ndarray) -> pd.DataFrame:
+    """Of records kept rather than read (``column``: each column as a read gives it), those
+    ``waiting`` for an agent, as :meth:`Ledger.waiting_records` reads them."""
+    frame = pd.DataFrame({"record_id": column("id"), **{name: column(name) for name in _WAITING}})
+    return frame[waiting].reset_index(drop=True)
 
 
 def _due_after(due_hours: float) -> str:
@@ -721,7 +723,7 @@ class Ledger:
         if the caller assigned them in between (see :meth:`NewRecords.waiting`)."""
         if frame.empty:
             return None
-        start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
+        start = self._next_record_id()
         dates = frame["survey_date"]
         if not pd.api.types.is_datetime64_any_dtype(dates):
             dates = parse_datetime_column(dates.astype(object).fillna("").astype(str).tolist())
@@ -747,6 +749,9 @@ class Ledger:
         values["extra"] = _encoded_extras(frame, extra_columns, plain)
         return NewRecords(cut_id, start, values, kept, (extra_columns, plain))
 
+    def _next_record_id(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
+
     def insert_records(
         self,
         new: NewRecords,
@@ -760,7 +765,7 @@ class Ledger:
         """Insert the records of :meth:`new_records`; with ``assignment`` (record ID -> agent,
         IDs among them), already assigned as :meth:`set_assignments` assigns (same columns,
         same history): one write of each record instead of an insert and then an update."""
-        start = (self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
+        start = self._next_record_id()
         if start != new.start:
             raise RuntimeError(f"records were inserted since their IDs were given ({start})")
         values = dict(new.values)
@@ -1357,12 +1362,7 @@ class Ledger:
             & (column("archived_at") == "")
             & (column("outcome") == "")
         ).to_numpy()
-        kept = pd.DataFrame(
-            {
-                "record_id": column("id"),
-                **{name: column(name) for name in _WAITING},
-            }
-        )[waiting].reset_index(drop=True)
+        kept = _waiting_frame(column, waiting)
         if kept.empty:
             return frame
         if frame.empty:

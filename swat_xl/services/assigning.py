@@ -37,16 +37,15 @@ def assign_waiting(
         session.warn(warning)
     decision = assign(waiting, open_work, session.agents)
     placed = {int(rid): agent for rid, agent in decision.items() if agent != UNASSIGNED}
-    first_new = incoming.start if incoming is not None else None
     how = {
         "at": session.now,
         "due_hours": session.settings.due_hours,
         "reason": reason,
         "operation_id": session.operation_id,
     }
-    earlier = {rid: a for rid, a in placed.items() if first_new is None or rid < first_new}
-    ledger.set_assignments(earlier, **how)
-    if incoming is not None:
-        arrived = {rid: a for rid, a in placed.items() if rid >= incoming.start}
-        ledger.insert_records(incoming, arrived, **how)
+    if incoming is None:
+        ledger.set_assignments(placed, **how)
+        return decision
+    ledger.set_assignments({r: a for r, a in placed.items() if r < incoming.start}, **how)
+    ledger.insert_records(incoming, {r: a for r, a in placed.items() if r >= incoming.start}, **how)
     return decision
