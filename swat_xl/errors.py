@@ -93,6 +93,14 @@ class LedgerError(SwatError):
     exit_code = 4
 
 
+#: What a damaged ledger is reported as, wherever the damage is found.
+LEDGER_DAMAGED = (
+    "El registro SQLite del libro está dañado (no es una base de datos válida); no se cambió "
+    "nada. Recupere el libro y su registro de la última copia de seguridad con "
+    "«swat-xl restore -w LIBRO»"
+)
+
+
 class BusyError(SwatError):
     """Otra operación está usando el libro."""
 

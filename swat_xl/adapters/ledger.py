@@ -15,6 +15,7 @@ import itertools
 import json
 import shutil
 import sqlite3
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -31,15 +32,11 @@ from swat_xl.core.fields import CANONICAL
 from swat_xl.core.model import MARK_FIELDS
 from swat_xl.core.records import ATTEMPTS, INT_FIELDS, TIME_FIELDS, UNREAD_FIELDS, unread
 from swat_xl.core.text import mask_digits as mask
-from swat_xl.errors import LedgerError
+from swat_xl.errors import LEDGER_DAMAGED, LedgerError
 
 RECORD_FIELDS: tuple[str, ...] = CANONICAL
 
-DAMAGED = (
-    "El registro SQLite del libro está dañado (no es una base de datos válida); no se cambió "
-    "nada. Recupere el libro y su registro de la última copia de seguridad con "
-    "«swat-xl restore -w LIBRO»"
-)
+DAMAGED = LEDGER_DAMAGED
 MISSING = (
     "No se encontró el registro SQLite del libro. Si el libro es nuevo, créelo con "
     "«swat-xl init»; si el registro se perdió, recupere el libro y su registro de la última "
@@ -502,10 +499,18 @@ class Ledger:
         self._records: tuple[tuple[Any, ...], _Noted, pd.DataFrame] | None = None
         self._marks: tuple[_Noted, pd.DataFrame] | None = None
         self._written: _Written | None = None
+        self._unchecked = False  # the quick check is still to run (see open's check_beside)
+        self._beside: _Beside | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False) -> Ledger:
+    def open(cls, path: str | Path, *, create: bool = False, check_beside: bool = False) -> Ledger:
+        """Open (or ``create``) the ledger at ``path``, checked by SQLite's quick check.
+
+        ``check_beside``: a ledger with nothing to migrate is checked beside the next
+        transaction (see :meth:`begin`) instead of now, and that transaction's commit waits for
+        the verdict: a damaged ledger still fails before anything is written, and the check,
+        which reads every page, costs the operation no time of its own."""
         path = Path(path)
         if not create and not path.exists():
             raise LedgerError(MISSING, file=path)
@@ -513,12 +518,19 @@ class Ledger:
         db: sqlite3.Connection | None = None
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=10)
+            unchecked = False
             if existed:
-                check_integrity(db)
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # header, schema
+                current = db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+                if check_beside and current:
+                    unchecked = True
+                else:  # a migration writes: the file is checked before it
+                    check_integrity(db)
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA journal_mode = DELETE")
             db.execute("PRAGMA synchronous = FULL")
             ledger = cls(path, db)
+            ledger._unchecked = unchecked
             ledger._migrate()
         except sqlite3.DatabaseError as exc:
             if db is not None:
@@ -533,7 +545,10 @@ class Ledger:
         return ledger
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self._settle(cancel=True)
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -560,35 +575,69 @@ class Ledger:
     def begin(self, *, copy_to: Path | None = None) -> None:
         """Start the operation's transaction (``BEGIN IMMEDIATE``: one writer at a time).
 
-        ``copy_to``: a copy of the ledger as the transaction finds it is written there first.
-        Holding the write lock, with nothing written yet (and any transaction a crashed writer
-        left rolled back by taking the lock), the file on disk is that ledger and no one can
-        change it: it is copied as it is, which costs a fraction of SQLite's page-by-page
-        backup (kept for where the copy fails: Windows refuses to read a locked range of a
-        ledger past 1 GiB)."""
+        ``copy_to``: a copy of the ledger as the transaction finds it is written there. Holding
+        the write lock, with nothing written yet (and any transaction a crashed writer left
+        rolled back by taking the lock), the file on disk is that ledger and no one else can
+        change it. The copy, and the quick check of a ledger opened with ``check_beside``, run
+        in a helper thread while the operation goes on (SQLite and the copy work outside
+        Python's lock): the helper reads the file inside its own read transaction, which keeps
+        this one from writing to the file until it is done, and :meth:`commit` waits for it.
+        The copy's file is created here, so a copy that cannot be written fails now."""
+        beside = copy_to is not None or self._unchecked
+        # With a helper reading the file, what the transaction writes stays in memory until
+        # the commit, which comes after the helper's read: it never waits for the helper's
+        # lock in the middle (the setting holds from the next transaction on, hence now).
+        self.db.execute(f"PRAGMA cache_spill = {'OFF' if beside else 'ON'}")
         self.db.execute("BEGIN IMMEDIATE")
-        if copy_to is None:
+        if not beside:
             return
         try:
-            journal = self.db.execute("PRAGMA journal_mode").fetchone()[0]
-            try:
-                if str(journal).lower() != "delete":  # the file alone may not hold it all
-                    raise OSError(journal)
-                shutil.copyfile(self.path, copy_to)
-            except OSError:
-                Path(copy_to).unlink(missing_ok=True)
-                self.backup_to(copy_to)
+            if copy_to is not None:
+                try:
+                    Path(copy_to).write_bytes(b"")
+                except OSError:
+                    Path(copy_to).unlink(missing_ok=True)
+                    self.backup_to(copy_to)  # what it cannot write either fails as it did
+                    copy_to = None
+            if copy_to is None and not self._unchecked:
+                return
+            self._beside = _Beside(self.path, copy_to, check=self._unchecked)
         except BaseException:
             self.rollback()
             raise
 
     def commit(self) -> None:
+        try:
+            self._settle()
+        except BaseException:
+            with suppress(sqlite3.Error):  # a damaged file may refuse even the rollback
+                self.rollback()
+            raise
         self.db.execute("COMMIT")
 
     def rollback(self) -> None:
         self._forget()
+        self._settle(cancel=True)
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+
+    def _settle(self, *, cancel: bool = False) -> None:
+        """Wait for the helper of :meth:`begin` (``cancel``: stop its check, nothing will be
+        written): a damaged ledger raises :data:`DAMAGED`, a copy that failed its error."""
+        beside, self._beside = self._beside, None
+        if beside is None:
+            return
+        if cancel:
+            beside.cancel()
+            return
+        self._unchecked = False
+        beside.wait(self.path)
+
+    def damaged(self) -> bool:
+        """Whether the check running beside the transaction (see :meth:`begin`), waited for,
+        finds the ledger damaged: asked when the operation failed, whose true cause it is."""
+        beside = self._beside
+        return beside is not None and beside.damaged()
 
     def _forget(self) -> None:
         """Drop what is kept of the records (a rollback undoes what it was read from)."""
@@ -1554,6 +1603,77 @@ def check_integrity(db: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
 
 
+class _Beside:
+    """The copy and quick check of :meth:`Ledger.begin`, in a thread of their own. A read
+    transaction on the thread's own connection holds the file as the operation's transaction
+    found it (that transaction cannot write the file before the read ends); the file is copied
+    (by SQLite's backup where its bytes cannot be read, as on Windows past 1 GiB) and checked."""
+
+    def __init__(self, path: Path, copy_to: Path | None, *, check: bool) -> None:
+        self.path, self.copy_to, self.check = path, copy_to, check
+        self.error: BaseException | None = None
+        self.db: sqlite3.Connection | None = None
+        self.cancelled = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="swat-ledger", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self.lock:
+                if self.cancelled:
+                    return
+                self.db = db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                db.execute("PRAGMA query_only = ON")
+                db.execute("BEGIN")
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # the read lock
+                if self.copy_to is not None:
+                    self._copy(db, self.copy_to)
+                if self.check and not self.cancelled:
+                    check_integrity(db)
+            finally:
+                with self.lock:
+                    self.db = None
+                db.close()
+        except BaseException as exc:  # handed to the thread that waits
+            self.error = exc
+
+    def _copy(self, db: sqlite3.Connection, copy_to: Path) -> None:
+        journal = db.execute("PRAGMA journal_mode").fetchone()[0]
+        try:
+            if str(journal).lower() != "delete":  # the file alone may not hold it all
+                raise OSError(journal)
+            shutil.copyfile(self.path, copy_to)
+        except OSError:
+            Path(copy_to).unlink(missing_ok=True)
+            copy = sqlite3.connect(copy_to)
+            try:
+                db.backup(copy)
+            finally:
+                copy.close()
+
+    def damaged(self) -> bool:
+        """Whether the check, waited for, found the file damaged."""
+        self.thread.join()
+        return self.error is not None and is_corruption(self.error)
+
+    def wait(self, path: Path) -> None:
+        self.thread.join()
+        if self.error is None:
+            return
+        if is_corruption(self.error):
+            raise LedgerError(DAMAGED, file=path) from self.error
+        raise self.error
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            if self.db is not None:
+                self.db.interrupt()
+        self.thread.join()
+
+
 def is_corruption(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or what caused it, e.g. inside pandas) says the file is damaged."""
     seen = 0
@@ -1617,8 +1737,8 @@ class LedgerFiles:
     def exists(self, path: Path) -> bool:
         return Path(path).exists()
 
-    def open(self, path: Path, *, create: bool = False) -> Ledger:
-        return Ledger.open(path, create=create)
+    def open(self, path: Path, *, create: bool = False, check_beside: bool = False) -> Ledger:
+        return Ledger.open(path, create=create, check_beside=check_beside)
 
     def discard(self, path: Path) -> None:
         Path(path).unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from swat_xl.core.config import Settings
+from swat_xl.errors import LEDGER_DAMAGED, LedgerError
 from swat_xl.services.copies import LEDGER_SUFFIX
 from swat_xl.services.ports import Clock, FilesPort, LedgerPort, LedgerStore, Lock, WorkbookPort
 
@@ -98,8 +99,9 @@ class UnitOfWork:
     ) -> UnitOfWork:
         """Open the ledger at ``path`` and begin its transaction. ``discard``: the ledger is new
         to this operation and is removed again unless the operation commits. ``copy_to``: a
-        consistent copy of the ledger as it is before the operation is written there."""
-        ledger = self.ledgers.open(path, create=create)
+        consistent copy of the ledger as it is before the operation is written there. The
+        ledger is checked beside the operation, and its commit waits for the verdict."""
+        ledger = self.ledgers.open(path, create=create, check_beside=True)
         try:
             ledger.begin(copy_to=copy_to)
         except BaseException:
@@ -112,14 +114,19 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
         ledger, path = self._ledger, self._ledger_path
         self._ledger = self._ledger_path = None
         if ledger is None:
             return
         try:
             if not self.committed:
+                # What failed on a damaged ledger is named as the damage (the check beside
+                # the operation may not have ended when it failed).
+                damaged = isinstance(error, Exception) and ledger.damaged()
                 ledger.rollback()
+                if damaged:
+                    raise LedgerError(LEDGER_DAMAGED, file=path) from error
         finally:
             ledger.close()
             if self._discard and not self.committed and path is not None:

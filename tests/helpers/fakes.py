@@ -248,6 +248,9 @@ class FakeLedger:
             self.state.__dict__.update(saved.__dict__)
             self._saved = None
 
+    def damaged(self) -> bool:
+        return False
+
     def close(self) -> None:
         self.closed = True
 
@@ -662,7 +665,7 @@ class FakeLedgers:
     def exists(self, path: Path) -> bool:
         return path in self.states
 
-    def open(self, path: Path, *, create: bool = False) -> FakeLedger:
+    def open(self, path: Path, *, create: bool = False, check_beside: bool = False) -> FakeLedger:
         if path not in self.states:
             if not create:
                 raise LedgerError("No se encontró el registro", file=path)
