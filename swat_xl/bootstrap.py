@@ -188,6 +188,9 @@ class _FilePublication:
         self.keep, self.now, self.ledger_copy = keep, now, ledger_copy
         self.drawn: dict[str, Any] = {}  # the file's sheets are keyed by the services
 
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
     def finish(self) -> None:
         try:
             if self.master.keep_written_copy:

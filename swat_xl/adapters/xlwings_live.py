@@ -245,6 +245,9 @@ class LivePublication:
     def drawn(self) -> dict[str, Any]:
         return self.plan.notes
 
+    def discard(self) -> None:
+        """Nothing was drawn yet: the open book is as it was."""
+
     def finish(self) -> None:
         self.workbook.say("Dibujando las hojas en Excel…")
         self.workbook.draw(self.plan)

@@ -103,7 +103,12 @@ def run_operation(
                     at=when,
                     sheets=notes,
                 )
-                uow.commit()
+                try:
+                    uow.commit()
+                except BaseException:
+                    if publication is not None:
+                        publication.discard()
+                    raise
             if publication is not None:
                 uow.progress("Guardando el libro…")
                 publication.finish()

@@ -32,9 +32,10 @@ Clock = Callable[[], dt.datetime]
 
 class Publication(Protocol):
     """A new workbook ready to be installed: :meth:`finish` installs it (after the ledger
-    committed); :attr:`fingerprint` is the SHA-256 of what it installs, when known;
-    :attr:`drawn`: what the writer notes about the sheets it draws, handed back to the next
-    :meth:`WorkbookPort.publish` (empty when it needs none)."""
+    committed), :meth:`discard` drops it (when the commit failed); :attr:`fingerprint` is the
+    SHA-256 of what it installs, when known; :attr:`drawn`: what the writer notes about the
+    sheets it draws, handed back to the next :meth:`WorkbookPort.publish` (empty when it needs
+    none)."""
 
     @property
     def fingerprint(self) -> str | None: ...
@@ -43,6 +44,8 @@ class Publication(Protocol):
     def drawn(self) -> Mapping[str, Any]: ...
 
     def finish(self) -> None: ...
+    def discard(self) -> None:
+        """Forget it (the ledger did not commit): nothing of it is left behind."""
 
 
 class SheetReader(Protocol):

@@ -63,6 +63,34 @@ def test_random_bytes_inside_the_ledger_exit_4_with_a_spanish_message(imported, 
     assert sha(imported) == before
 
 
+@pytest.mark.parametrize("command", ["kpi", "import"])
+def test_damage_found_at_the_commit_leaves_the_folder_as_it_was(imported, command):
+    """A page of the assignments' history damaged: no operation reads that page, the check
+    beside it does, and the commit fails; no temporary workbook, backup or ledger copy is
+    left behind."""
+    ledger = ledger_of(imported)
+    page = _page_size(ledger)
+    with sqlite3.connect(ledger) as db:
+        leaves = [
+            n
+            for (n,) in db.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'assignments' AND pagetype = 'leaf' "
+                "ORDER BY pageno"
+            )
+        ]
+    assert len(leaves) >= 2
+    offset = (leaves[0] - 1) * page  # not the last leaf, where an insert goes
+    data = bytearray(ledger.read_bytes())
+    data[offset : offset + 200] = random.Random(7).randbytes(200)
+    ledger.write_bytes(bytes(data))
+    before = _snapshot(imported.parent)
+    extra = [imported.parent / "data.xlsx"] if command == "import" else []
+    result = run_cli(command, *extra, "--workbook", imported)
+    assert result.code == 4, result.err
+    assert "dañado" in result.err
+    assert _snapshot(imported.parent) == before
+
+
 # -- what cannot be written ---------------------------------------------------------------------
 def test_a_folder_without_write_permission_exits_3_naming_it(imported):
     folder = imported.parent

@@ -113,6 +113,9 @@ class FakePublication:
         self.workbook.sheets = self.sheets
         self.workbook.published += 1
 
+    def discard(self) -> None:
+        pass
+
 
 class FakeWorkbook:
     """The master as a dict of sheet name -> rows; ``publish`` installs what the spec draws."""
