@@ -28,6 +28,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -164,12 +165,16 @@ class _Formats:
 
 
 class _Worksheet(xlsxwriter.worksheet.Worksheet):
-    """XlsxWriter's worksheet, which prepares each distinct formula once for the whole render.
+    """XlsxWriter's worksheet, which prepares each distinct formula once for the whole render,
+    and a formula none of XlsxWriter's rewrites applies to without running them.
 
     XlsxWriter runs a regular expression over a formula for each of its newer functions (some
-    three hundred for a conditional format's), and every agent's sheet has the same
-    conditional formats: a 150k-record master spent 0.4 s in them. Its result depends on the
-    formula, the flag and the worksheet's ``use_future_functions`` only, so it is kept."""
+    thirty, three hundred for a conditional format's), and every agent's sheet has the same
+    conditional formats: a 150k-record master spent 0.4 s in them, and a month's indicator
+    (three hundred distinct formulas, one a row) 0.2 s. The result depends on the formula,
+    the flag and the worksheet's ``use_future_functions`` only, so it is kept; and a formula
+    that holds none of the names those expressions look for (:func:`_rewritten_names`) is
+    the formula as XlsxWriter strips it."""
 
     _prepared: ClassVar[dict[tuple[str, bool, bool], str]] = {}
 
@@ -177,11 +182,73 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
         key = (formula, bool(expand_future_functions), bool(self.use_future_functions))
         prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = super()._prepare_formula(formula, expand_future_functions)
+            names = _rewritten_names()
+            if names is not None and (
+                "_xlfn." in formula or not any(name in formula for name in names)
+            ):
+                prepared = _stripped(formula)
+            else:
+                prepared = super()._prepare_formula(formula, expand_future_functions)
             if len(self._prepared) >= _PREPARED_KEPT:
                 self._prepared.clear()
             self._prepared[key] = prepared
         return prepared
+
+
+def _stripped(formula: str) -> str:
+    """The formula without its leading ``=`` and array braces, as XlsxWriter strips it."""
+    if formula.startswith("{"):
+        formula = formula[1:]
+    if formula.startswith("="):
+        formula = formula[1:]
+    if formula.endswith("}"):
+        formula = formula[:-1]
+    return formula
+
+
+@lru_cache(maxsize=1)
+def _rewritten_names() -> tuple[str, ...] | None:
+    """Texts one of which a formula must contain for any of XlsxWriter's rewrites to apply:
+    of each expression its ``_prepare_formula`` substitutes (recorded as it prepares a formula
+    with every rewrite on), the longest run of letters a match must hold. ``None`` when an
+    expression is not of the form these are (``\\bNAME\\(``, ``.`` for any character) or
+    the method does anything else with ``re``: then every formula is prepared by XlsxWriter."""
+    real = xlsxwriter.worksheet.re
+    patterns: list[Any] = []
+    unknown: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            unknown.append(name)
+            return getattr(real, name)
+
+        def sub(self, pattern: Any, repl: Any, string: str, *args: Any, **kwargs: Any) -> str:
+            patterns.append(pattern if not args and not kwargs else None)
+            return real.sub(pattern, repl, string, *args, **kwargs)
+
+    probe = xlsxwriter.worksheet.Worksheet()
+    probe.use_future_functions = True
+    xlsxwriter.worksheet.re = Recording()  # type: ignore[assignment]
+    try:
+        probe._prepare_formula("=0", True)
+    except Exception:  # an XlsxWriter this does not know: each formula is prepared by it
+        return None
+    finally:
+        xlsxwriter.worksheet.re = real
+    if unknown or not patterns:
+        return None
+    names = set()
+    for pattern in patterns:
+        shape = _REWRITE.fullmatch(pattern) if isinstance(pattern, str) else None
+        if shape is None:
+            return None
+        names.add(max(shape.group(1).split("."), key=len))
+    return None if "" in names else tuple(sorted(names))
+
+
+#: A rewrite's expression: a word boundary (or any one character, as XlsxWriter's
+#: ``\\SINGLE\\(`` has it), a name whose dots match any character, an opening parenthesis.
+_REWRITE = re.compile(r"\\[bS]([A-Za-z0-9_.]+)\\\(")
 
 
 _PREPARED_KEPT = 10_000  # formulas kept prepared (the master has a few hundred distinct ones)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 import xlsxwriter.worksheet
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swat_xl.adapters import xlsx_rows, xlsx_writer
 from swat_xl.adapters.xlsx_reader import XlsxReader
@@ -189,3 +191,72 @@ def test_formulas_prepared_once_are_prepared_as_xlsxwriter_prepares_them(future:
     assert mine._prepare_formula("=STDEV.S(D:D)", False) == (
         "_xlfn.STDEV.S(D:D)" if future else "STDEV.S(D:D)"
     )
+
+
+_NAMES = [
+    "SUM",
+    "IFERROR",
+    "XLOOKUP",
+    "FILTER",
+    "SORT",
+    "SORTBY",
+    "SINGLE",
+    "INGLE",
+    "STDEV.S",
+    "BETA.DIST",
+    "BETA",
+    "DIST",
+    "LOG10",
+    "CONCAT",
+    "IFS",
+    "_xlfn.IFS",
+    "COUNTIFS",
+    "NOW",
+    "ACOT",
+    "ACOTH",
+    "AGGREGATE",
+    "LET",
+    "MAP",
+    "XMAP",
+    "TEXTSPLIT",
+]
+_PIECES = st.one_of(
+    st.sampled_from(_NAMES).map(lambda name: name + "("),
+    st.sampled_from(["A1", "$B$2", "C5:C9", ",", ")", "+", "&", '"x("', " ", ".", "0", "<>"]),
+    st.text(alphabet="ABCSINGLEXO.(_=+ 1", max_size=6),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=st.sampled_from(["", "=", "{=", "{"]),
+    pieces=st.lists(_PIECES, max_size=8),
+    end=st.sampled_from(["", "}"]),
+    future=st.booleans(),
+    expand=st.booleans(),
+)
+def test_a_formula_is_prepared_as_xlsxwriter_prepares_it(start, pieces, end, future, expand):
+    """Formulas XlsxWriter's rewrites skip are not run through them: prepared or not, the
+    text is XlsxWriter's own, for any formula, flag and future-functions mode."""
+    formula = start + "".join(pieces) + end
+    mine, plain = xlsx_writer._Worksheet(), xlsxwriter.worksheet.Worksheet()
+    mine.use_future_functions = plain.use_future_functions = future
+    xlsx_writer._Worksheet._prepared.clear()
+    assert mine._prepare_formula(formula, expand) == plain._prepare_formula(formula, expand)
+
+
+def test_the_rewrites_are_known_and_a_plain_formula_skips_them(monkeypatch):
+    assert xlsx_writer._rewritten_names() is not None
+    calls: list[str] = []
+    real = xlsxwriter.worksheet.Worksheet._prepare_formula
+
+    def counted(self, formula, expand=False):
+        calls.append(formula)
+        return real(self, formula, expand)
+
+    monkeypatch.setattr(xlsxwriter.worksheet.Worksheet, "_prepare_formula", counted)
+    xlsx_writer._Worksheet._prepared.clear()
+    sheet = xlsx_writer._Worksheet()
+    assert sheet._prepare_formula('=IFERROR(C5/B5,"")') == 'IFERROR(C5/B5,"")'
+    assert sheet._prepare_formula("=XLOOKUP(A1,B:B,C:C)") == "_xlfn.XLOOKUP(A1,B:B,C:C)"
+    assert calls == ["=XLOOKUP(A1,B:B,C:C)"]
