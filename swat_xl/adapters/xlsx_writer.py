@@ -173,8 +173,8 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
     conditional formats: a 150k-record master spent 0.4 s in them, and a month's indicator
     (three hundred distinct formulas, one a row) 0.2 s. The result depends on the formula,
     the flag and the worksheet's ``use_future_functions`` only, so it is kept; and a formula
-    that holds none of the names those expressions look for (:func:`_rewritten_names`) is
-    the formula as XlsxWriter strips it."""
+    none of those expressions matches (:func:`_rewrites`, each tried only where the formula
+    holds its name) is the formula as XlsxWriter strips it."""
 
     _prepared: ClassVar[dict[tuple[str, bool, bool], str]] = {}
 
@@ -182,11 +182,13 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
         key = (formula, bool(expand_future_functions), bool(self.use_future_functions))
         prepared = self._prepared.get(key)
         if prepared is None:
-            names = _rewritten_names()
-            if names is not None and (
-                "_xlfn." in formula or not any(name in formula for name in names)
+            rewrites = _rewrites()
+            stripped = _stripped(formula)
+            if rewrites is not None and (
+                "_xlfn." in stripped
+                or not any(name in stripped and rx.search(stripped) for name, rx in rewrites)
             ):
-                prepared = _stripped(formula)
+                prepared = stripped  # no rewrite applies: XlsxWriter would return it as is
             else:
                 prepared = super()._prepare_formula(formula, expand_future_functions)
             if len(self._prepared) >= _PREPARED_KEPT:
@@ -207,12 +209,12 @@ def _stripped(formula: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _rewritten_names() -> tuple[str, ...] | None:
-    """Texts one of which a formula must contain for any of XlsxWriter's rewrites to apply:
-    of each expression its ``_prepare_formula`` substitutes (recorded as it prepares a formula
-    with every rewrite on), the longest run of letters a match must hold. ``None`` when an
-    expression is not of the form these are (``\\bNAME\\(``, ``.`` for any character) or
-    the method does anything else with ``re``: then every formula is prepared by XlsxWriter."""
+def _rewrites() -> tuple[tuple[str, re.Pattern[str]], ...] | None:
+    """The expressions XlsxWriter's ``_prepare_formula`` substitutes (recorded as it prepares a
+    formula with every rewrite on), each with a text a match must hold (the longest run of
+    letters of its name), checked before the expression is run. ``None`` when an expression
+    is not of the form these are (``\\bNAME\\(``, ``.`` for any character) or the method
+    does anything else with ``re``: then every formula is prepared by XlsxWriter."""
     real = xlsxwriter.worksheet.re
     patterns: list[Any] = []
     unknown: list[str] = []
@@ -237,13 +239,16 @@ def _rewritten_names() -> tuple[str, ...] | None:
         xlsxwriter.worksheet.re = real
     if unknown or not patterns:
         return None
-    names = set()
+    rewrites = []
     for pattern in patterns:
         shape = _REWRITE.fullmatch(pattern) if isinstance(pattern, str) else None
         if shape is None:
             return None
-        names.add(max(shape.group(1).split("."), key=len))
-    return None if "" in names else tuple(sorted(names))
+        name = max(shape.group(1).split("."), key=len)
+        if not name:
+            return None
+        rewrites.append((name, re.compile(pattern)))
+    return tuple(rewrites)
 
 
 #: A rewrite's expression: a word boundary (or any one character, as XlsxWriter's

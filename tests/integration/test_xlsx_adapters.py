@@ -5,6 +5,7 @@ openpyxl) reads back what the writer wrote."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
 import zipfile
 from pathlib import Path
@@ -246,7 +247,7 @@ def test_a_formula_is_prepared_as_xlsxwriter_prepares_it(start, pieces, end, fut
 
 
 def test_the_rewrites_are_known_and_a_plain_formula_skips_them(monkeypatch):
-    assert xlsx_writer._rewritten_names() is not None
+    assert xlsx_writer._rewrites() is not None
     calls: list[str] = []
     real = xlsxwriter.worksheet.Worksheet._prepare_formula
 
@@ -260,3 +261,19 @@ def test_the_rewrites_are_known_and_a_plain_formula_skips_them(monkeypatch):
     assert sheet._prepare_formula('=IFERROR(C5/B5,"")') == 'IFERROR(C5/B5,"")'
     assert sheet._prepare_formula("=XLOOKUP(A1,B:B,C:C)") == "_xlfn.XLOOKUP(A1,B:B,C:C)"
     assert calls == ["=XLOOKUP(A1,B:B,C:C)"]
+
+
+def test_every_function_xlsxwriter_rewrites_is_rewritten():
+    """Each name XlsxWriter's source rewrites (read from the source, not from the recording
+    the writer makes), in a formula, is prepared as XlsxWriter prepares it."""
+    source = inspect.getsource(xlsxwriter.worksheet.Worksheet._prepare_formula)
+    names = re.findall(r're\.sub\(r"\\[bS]([A-Za-z0-9_.]+)\\\(', source)
+    assert len(names) > 100
+    mine, plain = xlsx_writer._Worksheet(), xlsxwriter.worksheet.Worksheet()
+    for future in (False, True):
+        mine.use_future_functions = plain.use_future_functions = future
+        for name in names:
+            for formula in (f"=1+{name}(A1)", f"{{=S{name}(A1)}}", f"=X{name}(A1)"):
+                for expand in (False, True):
+                    expected = plain._prepare_formula(formula, expand)
+                    assert mine._prepare_formula(formula, expand) == expected, formula
