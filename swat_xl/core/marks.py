@@ -57,11 +57,41 @@ def fold_option(value: object) -> str:
     """The key a typed dropdown value is compared by: case, accents, inner and outer spaces
     (non-breaking ones too) and one trailing dot ignored, upper case like Excel's ``UPPER``.
 
-    ``"  contacto  efectivo. "`` -> ``"CONTACTO EFECTIVO"``."""
+    ``"  contacto  efectivo. "`` -> ``"CONTACTO EFECTIVO"``. Texts are folded once each
+    (marks read back repeat a few values on every row)."""
+    if type(value) is str:
+        return _fold_option_text(value)
+    return _fold_option(value)
+
+
+@lru_cache(maxsize=4096)
+def _fold_option_text(value: str) -> str:
+    return _fold_option(value)
+
+
+def _fold_option(value: object) -> str:
     text = fold(value)  # NFKD turns a non-breaking space into a space; split() collapses them
     if text.endswith("."):
         text = text[:-1]
     return " ".join(text.split()).upper()
+
+
+def key_ends(keys: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """The first and last characters of folded keys (see :func:`may_fold_to`)."""
+    return frozenset((key[:1], key[-1:]) for key in keys)
+
+
+def may_fold_to(text: str, ends: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``text`` may fold to one of the keys whose :func:`key_ends` are ``ends``: an
+    ASCII text folds to its own first and last characters (spaces and one trailing dot
+    aside) in upper case, so one whose ends are not a key's never folds to a key; any other
+    text may. Cheaper than folding, for the many texts of a sheet that are no option."""
+    if not text.isascii():
+        return True
+    stripped = text.strip()
+    if stripped.endswith("."):
+        stripped = stripped[:-1].rstrip()
+    return (stripped[:1].upper(), stripped[-1:].upper()) in ends
 
 
 def options(field: str, settings: Settings) -> tuple[str, ...]:

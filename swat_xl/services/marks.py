@@ -23,7 +23,14 @@ import pandas as pd
 from swat_xl.core.config import Settings
 from swat_xl.core.dates import DATETIME_HINT, NotADate, parse_datetime, understood
 from swat_xl.core.kpi import FIELD_LABELS
-from swat_xl.core.marks import fold_option, frame_state, latest_attempt, normalise_values
+from swat_xl.core.marks import (
+    fold_option,
+    frame_state,
+    key_ends,
+    latest_attempt,
+    may_fold_to,
+    normalise_values,
+)
 from swat_xl.core.model import MARK_FIELDS, OUTCOMES, RESOLUTIONS
 from swat_xl.core.records import as_datetime
 from swat_xl.core.text import clean_code, clean_text, is_blank, label_key, mask_digits
@@ -423,16 +430,20 @@ def _typed_rows(rows: list[list[Any]]) -> tuple[list[int], list[tuple[int, int, 
     base_outcome = label_key(L.BASE_OUTCOME_HEADER)
     own = header.index(base_outcome) if base_outcome in header else -1
     looks = {fold_option(v) for v in (*OUTCOMES, *RESOLUTIONS)}
+    ends = key_ends(looks)
     option_like: dict[str, bool] = {}
 
     def looks_like_option(cell: Any) -> bool:
         # Only text folds to an option (a number, a date or a blank never does); each
-        # distinct text is folded once («Base» repeats labels, agents, cities on every row).
+        # distinct text is folded once («Base» repeats labels, agents, cities on every row),
+        # and only when its ends are an option's.
         if not isinstance(cell, str):
             return False
         hit = option_like.get(cell)
         if hit is None:
-            hit = option_like[cell] = not is_blank(cell) and fold_option(cell) in looks
+            hit = option_like[cell] = (
+                not is_blank(cell) and may_fold_to(cell, ends) and fold_option(cell) in looks
+            )
         return hit
 
     body = rows[1:]

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swat_xl.adapters.ledger import typed_records
 from swat_xl.core.config import Settings
@@ -16,8 +18,11 @@ from swat_xl.core.marks import (
     distinct_values,
     fold_option,
     frame_state,
+    key_ends,
+    may_fold_to,
     normalise_values,
 )
+from swat_xl.core.model import OUTCOMES, RESOLUTIONS
 
 SETTINGS = Settings()
 NOW = dt.datetime(2026, 12, 15, 10, 0)
@@ -228,3 +233,46 @@ def test_each_distinct_value_is_judged_once_and_missing_ones_as_nan():
     state = frame_state(frame, SETTINGS)
     assert state.outcome.tolist() == ["NO CONTESTA", "", "NO CONTESTA", "", "NO CONTESTA", "", ""]
     assert state.invalid["outcome"].tolist() == [False, True, False, True, False, True, False]
+
+
+_OPTION_KEYS = {fold_option(v) for v in (*OUTCOMES, *RESOLUTIONS)}
+_OPTION_TEXTS = st.sampled_from(sorted({*OUTCOMES, *RESOLUTIONS}))
+_ACCENTED = str.maketrans("AEIOUaeiou", "ÁÉÍÓÚáéíóú")
+
+
+def _typed(spaces: str, option: str, tail: str, lower: bool, accents: bool) -> str:
+    """An option as someone may type it: spaces before, any case, accented ends, a tail."""
+    text = option.lower() if lower else option.upper()
+    if accents:
+        text = text[:1].translate(_ACCENTED) + text[1:-1] + text[-1:].translate(_ACCENTED)
+    return spaces + text + tail
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=30),
+        st.text(alphabet=" .\u00a0\tAaCcOoNnEeÉéíÍ", max_size=30),
+        st.builds(
+            _typed,
+            st.text(alphabet=" \u00a0\t", max_size=3),
+            _OPTION_TEXTS,
+            st.sampled_from(["", ".", " .", "..", "x"]),
+            st.booleans(),
+            st.booleans(),
+        ),
+    )
+)
+def test_a_text_that_folds_to_an_option_is_never_passed_over(text):
+    """The cheap check before folding (its ends) never rules out a text that folds to an
+    option: typed options with any spacing, case, accents and dots pass it."""
+    if fold_option(text) in _OPTION_KEYS:
+        assert may_fold_to(text, key_ends(_OPTION_KEYS)), repr(text)
+
+
+def test_texts_that_are_no_option_are_mostly_passed_over():
+    ends = key_ends(_OPTION_KEYS)
+    for text in ("Bogotá D.C.", "Calle 10 # 4-20", "3001234567", "Juan Pérez", "zzz"):
+        assert fold_option(text) not in _OPTION_KEYS
+    assert not may_fold_to("3001234567", ends) and not may_fold_to("zzz", ends)
+    assert may_fold_to("  contacto  efectivo. ", ends)
