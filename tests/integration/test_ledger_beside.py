@@ -134,3 +134,25 @@ def test_a_failure_on_a_damaged_ledger_is_named_as_the_damage(tmp_path):
     assert "dañado" in str(caught.value)
     assert isinstance(caught.value.__cause__, ValueError)
     assert path.read_bytes() == before
+
+
+def test_where_the_file_cannot_be_copied_sqlite_backs_it_up_inside_the_helpers_read(
+    tmp_path, monkeypatch
+):
+    """As on Windows past 1 GiB (a locked range cannot be read): the helper falls back to
+    SQLite's backup from its own read transaction; the copy is still the ledger before."""
+    path = _filled(tmp_path / "maestro.swat.sqlite")
+    copy = tmp_path / "copia.sqlite"
+
+    def refused(source: Path, target: Path) -> None:
+        Path(target).write_bytes(b"half")
+        raise PermissionError(13, "locked range")
+
+    monkeypatch.setattr(ledger_module.shutil, "copyfile", refused)
+    with Ledger.open(path, check_beside=True) as ledger:
+        ledger.begin(copy_to=copy)
+        ledger.start_operation("import", user="ana", host="pc", at=AT)
+        ledger.commit()
+    assert ledger_module.quick_check(copy)
+    assert _commands(copy) == ["init"]
+    assert _commands(path) == ["init", "import"]
