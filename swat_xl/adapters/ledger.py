@@ -722,11 +722,7 @@ class Ledger:
 
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the ledger at ``target`` (SQLite's online backup API)."""
-        copy = sqlite3.connect(target)
-        try:
-            self.db.backup(copy)
-        finally:
-            copy.close()
+        _backup(self.db, target)
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -1603,6 +1599,15 @@ def check_integrity(db: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
 
 
+def _backup(db: sqlite3.Connection, target: Path) -> None:
+    """The database of ``db`` copied to ``target`` by SQLite's online backup API."""
+    copy = sqlite3.connect(target)
+    try:
+        db.backup(copy)
+    finally:
+        copy.close()
+
+
 class _Beside:
     """The copy and quick check of :meth:`Ledger.begin`, in a thread of their own. A read
     transaction on the thread's own connection holds the file as the operation's transaction
@@ -1647,11 +1652,7 @@ class _Beside:
             shutil.copyfile(self.path, copy_to)
         except OSError:
             Path(copy_to).unlink(missing_ok=True)
-            copy = sqlite3.connect(copy_to)
-            try:
-                db.backup(copy)
-            finally:
-                copy.close()
+            _backup(db, copy_to)
 
     def damaged(self) -> bool:
         """Whether the check, waited for, found the file damaged."""
