@@ -219,13 +219,14 @@ def bench_size(out: Path, size: int, runs: int, roster: Path, analyst: bool) -> 
     # draws them: a master drawn by other code is drawn whole again by its next operation.
     after_first = work / "tras-corte-1"
     after_second = work / "tras-corte-2"
+    version = _code_version()
     for made in (after_first, after_second):
-        if made.exists() and _drawn_by(made) != _code_version():
+        if made.exists() and _drawn_by(made) != version:
             shutil.rmtree(made)
     if not after_first.exists():
         shutil.copytree(fresh, after_first)
         run_process(swat("import", first, "--workbook", after_first / "maestro.xlsx"))
-        (after_first / _DRAWN_BY).write_text(_code_version())
+        (after_first / _DRAWN_BY).write_text(version)
     results["import2"] = timed(
         "import2",
         runs,
