@@ -20,6 +20,7 @@ import math
 import queue
 import re
 import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -528,6 +529,18 @@ def splice(
         old = stack.enter_context(zipfile.ZipFile(previous)) if reused and previous else None
         keeping = rows_from is not None and any(b.keep is not None for b in blocks)
         kept = stack.enter_context(zipfile.ZipFile(rows_from)) if keeping else None
+        handed = set(_to_hand_off(by_part))
+        handoff = _HandOff.start(
+            {
+                name: (replaced[name] if name in replaced else package.read(name), by_part[name])
+                for name in handed
+            }
+        )
+        if handoff is None:
+            handed = set()
+        else:
+            stack.callback(handoff.close)
+        deferred: list[tuple[zipfile.ZipInfo, bytes, list[Block]]] = []
         for info in package.infolist():
             if info.filename in dropped:
                 dropped.discard(info.filename)
@@ -545,28 +558,53 @@ def splice(
             if not here:
                 out.writestr(clone, data)
                 continue
-            _set_level(clone, BIG_PART_LEVEL)
-            cells = sum(len(b.table.rows) * len(b.table.columns) for b in here)
-            with out.open(clone, "w", force_zip64=cells > 4_000_000) as stream:
-                if cells >= FAST_DEFLATE_CELLS:
-                    _fast_deflate(stream)
-                olds = [
-                    OldRows(
-                        inflated(rows_from, kept.getinfo(b.old_part)),
-                        b.first_number,
-                        b.old_count,
+            if name in handed:
+                deferred.append((clone, data, here))
+                continue
+            olds = [
+                OldRows(
+                    inflated(rows_from, kept.getinfo(b.old_part)),
+                    b.first_number,
+                    b.old_count,
+                )
+                if kept is not None and rows_from is not None and b.keep is not None
+                else None
+                for b in here
+            ]
+            for old_rows in filter(None, olds):
+                stack.callback(old_rows.close)
+            _write_rows_part(out, clone, data, here, olds)
+        if deferred:  # the parts the second process drew, copied as it compressed them
+            drawn = handoff.package() if handoff is not None else None
+            if drawn is not None:
+                stack.enter_context(drawn)  # closed before its file is removed
+            for clone, data, here in deferred:
+                if drawn is not None and clone.filename in drawn.NameToInfo:
+                    copy_member(
+                        drawn, drawn.getinfo(clone.filename), out, clone.filename, header=clone
                     )
-                    if kept is not None and rows_from is not None and b.keep is not None
-                    else None
-                    for b in here
-                ]
-                for old_rows in filter(None, olds):
-                    stack.callback(old_rows.close)
-                for piece in _ahead(_sheet_pieces(data.decode("utf-8"), here, olds)):
-                    stream.write(piece)
+                else:  # it failed or was too slow: drawn here after all
+                    _write_rows_part(out, clone, data, here, [None] * len(here))
     if by_part or reused or replaced or dropped:  # pragma: no cover - XlsxWriter's part names
         missing = sorted(by_part) + sorted(reused) + sorted(replaced) + sorted(dropped)
         raise RuntimeError(f"parts not found: {missing}")
+
+
+def _write_rows_part(
+    out: zipfile.ZipFile,
+    clone: zipfile.ZipInfo,
+    data: bytes,
+    blocks: list[Block],
+    olds: Sequence[OldRows | None],
+) -> None:
+    """Part ``clone`` of ``out``: the sheet XML ``data`` with the rows of ``blocks`` in it."""
+    _set_level(clone, BIG_PART_LEVEL)
+    cells = sum(len(b.table.rows) * len(b.table.columns) for b in blocks)
+    with out.open(clone, "w", force_zip64=cells > 4_000_000) as stream:
+        if cells >= FAST_DEFLATE_CELLS:
+            _fast_deflate(stream)
+        for piece in _ahead(_sheet_pieces(data.decode("utf-8"), blocks, olds)):
+            stream.write(piece)
 
 
 def _ahead(pieces: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
@@ -672,3 +710,189 @@ def _col_number(letters: str) -> int:
     for char in letters:
         number = number * 26 + ord(char) - 64
     return number
+
+
+# -- a second process for the biggest masters --------------------------------------------------
+# Drawing rows is Python work, which one process does on one core at a time (the GIL): on a
+# master of 150,000 records it is over a second, with the machine's other core idle. So when the
+# rows to draw are many, the parts of the sheets other than the biggest (the agents' sheets
+# beside «Base») are drawn and compressed by a second Python process meanwhile, and their
+# compressed bytes copied into the package. The same code draws them there; anything amiss with
+# that process (it cannot start, fails, is slow) and the parts are drawn here, as always.
+
+#: Rows are handed over only when the parts handed hold at least this many cells (a second
+#: process costs about a tenth of a second to start; 500,000 cells take about a quarter).
+HANDOFF_CELLS = 500_000
+#: Once this process has drawn its own parts, the second may still take twice as long as that
+#: and this many seconds more (it has fewer cells to draw), after which they are drawn here.
+HANDOFF_SLACK = 5.0
+
+
+def _drawn_cells(blocks: Sequence[Block]) -> int:
+    """The cells of ``blocks`` drawn rather than copied from an older package."""
+    rows = (len(b.table.rows) if b.keep is None else int((~b.keep).sum()) for b in blocks)
+    return sum(n * len(b.table.columns) for n, b in zip(rows, blocks, strict=True))
+
+
+def _to_hand_off(by_part: Mapping[str, Sequence[Block]]) -> list[str]:
+    """The parts to hand to a second process: none but the biggest, whose rows are all drawn
+    (none copied) and whose values travel as they are (:func:`_packed`), up to half of all
+    the cells drawn, and only when they are many (:data:`HANDOFF_CELLS`)."""
+    cells = {name: _drawn_cells(blocks) for name, blocks in by_part.items()}
+    if sum(cells.values()) < 2 * HANDOFF_CELLS:
+        return []
+    biggest = max(cells, key=cells.__getitem__)
+    half = sum(cells.values()) / 2
+    chosen, handed = [], 0
+    for name in sorted(cells, key=cells.__getitem__, reverse=True):
+        blocks = by_part[name]
+        if name == biggest or handed + cells[name] > half:
+            continue
+        if all(b.keep is None for b in blocks):
+            chosen.append(name)
+            handed += cells[name]
+    return chosen if handed >= HANDOFF_CELLS else []
+
+
+_TEXT_JOIN = "\x00"  # never in a cell's text (XML cannot hold it; an export's is escaped)
+
+
+def _packed(values: Sequence[Any]) -> tuple[str, Any]:
+    """A column as it travels to the second process: texts joined in one string (a list of
+    85,000 strings pickles ten times slower), anything else as a list."""
+    try:
+        joined = _TEXT_JOIN.join(values)
+    except TypeError:  # not all str
+        return "list", list(values)
+    if len(values) and joined.count(_TEXT_JOIN) == len(values) - 1:
+        return "texts", joined
+    return "list", list(values)
+
+
+def _unpacked(packed: tuple[str, Any]) -> list[Any]:
+    kind, data = packed
+    return data.split(_TEXT_JOIN) if kind == "texts" else list(data)
+
+
+def _job(parts: Mapping[str, tuple[bytes, Sequence[Block]]]) -> bytes:
+    """What the second process draws: each part's XML and its blocks (the table without its
+    rows, the columns packed)."""
+    import dataclasses
+    import pickle
+
+    job = [
+        (
+            name,
+            data,
+            [
+                (
+                    b.sheet_index,
+                    dataclasses.replace(b.table, rows=(), row_keys=b""),
+                    [_packed(values) for values in b.columns],
+                    list(b.styles),
+                    list(b.text_columns),
+                )
+                for b in blocks
+            ],
+        )
+        for name, (data, blocks) in parts.items()
+    ]
+    return pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def draw_handed_parts(job: str, out: str) -> None:
+    """The second process's work: the parts of the file ``job`` (:func:`_job`) drawn as
+    :func:`splice` draws them, into the zip package ``out``."""
+    import dataclasses
+    import pickle
+
+    with open(job, "rb") as handle:
+        parts = pickle.load(handle)
+    with zipfile.ZipFile(out, "w") as package:
+        for name, data, packed_blocks in parts:
+            blocks = []
+            for sheet_index, table, packed, styles, text_columns in packed_blocks:
+                columns = [_unpacked(column) for column in packed]
+                table = dataclasses.replace(table, rows=ColumnRows(columns))
+                blocks.append(Block(sheet_index, table, columns, styles, text_columns))
+            clone = zipfile.ZipInfo(name)
+            clone.compress_type = zipfile.ZIP_DEFLATED
+            _write_rows_part(package, clone, data, blocks, [None] * len(blocks))
+
+
+# The second process: this very module, loaded from where this process loaded it, in isolated
+# mode (no PYTHON* variables, no user site). Its job and its package are files of this user's
+# temporary folder, made here (a pipe would hand the bytes over a few kilobytes at a time, each
+# time waiting for this process's busy thread to let go of the GIL).
+_WORKER = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from swat_xl.adapters.xlsx_rows import draw_handed_parts; "
+    "draw_handed_parts(sys.argv[2], sys.argv[3])"
+)
+
+
+class _HandOff:
+    """Parts drawn by a second process (see above): started with the job, read when done."""
+
+    def __init__(self, process: Any, files: list[Path]) -> None:
+        self.process = process
+        self.files = files  # the job, the package
+        self.started = time.monotonic()
+
+    @classmethod
+    def start(cls, parts: Mapping[str, tuple[bytes, Sequence[Block]]]) -> _HandOff | None:
+        """The second process drawing ``parts`` (name -> XML and blocks), or None (no parts,
+        or it could not start)."""
+        if not parts:
+            return None
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        if not sys.executable:  # an embedded Python that cannot start another
+            return None
+        files: list[Path] = []
+        try:
+            for suffix in (".trabajo", ".xlsx"):
+                handle, name = tempfile.mkstemp(prefix="swat-partes-", suffix=suffix)
+                os.close(handle)
+                files.append(Path(name))
+            files[0].write_bytes(_job(parts))
+            root = str(Path(__file__).resolve().parents[2])
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _WORKER, root, *map(str, files)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0,
+            )
+        except Exception:  # no second process: every part is drawn here
+            for path in files:
+                path.unlink(missing_ok=True)
+            return None
+        return cls(process, files)
+
+    def package(self) -> zipfile.ZipFile | None:
+        """The package of the parts drawn, once the process is done; None when it failed or
+        was too slow (see :data:`HANDOFF_SLACK`)."""
+        import subprocess
+
+        try:
+            if self.process.wait(HANDOFF_SLACK + 2 * (time.monotonic() - self.started)) != 0:
+                return None
+            return zipfile.ZipFile(self.files[1])
+        except (subprocess.TimeoutExpired, OSError, zipfile.BadZipFile):
+            return None
+
+    def close(self) -> None:
+        """Stop the process if it still runs (an error here, or it was too slow), and remove
+        its files."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.process.kill()
+            with contextlib.suppress(Exception):
+                self.process.wait(5)
+        for path in self.files:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
