@@ -735,9 +735,9 @@ def _drawn_cells(blocks: Sequence[Block]) -> int:
 
 
 def _to_hand_off(by_part: Mapping[str, Sequence[Block]]) -> list[str]:
-    """The parts to hand to a second process: none but the biggest, whose rows are all drawn
-    (none copied) and whose values travel as they are (:func:`_packed`), up to half of all
-    the cells drawn, and only when they are many (:data:`HANDOFF_CELLS`)."""
+    """The parts to hand to a second process: any but the biggest whose rows are all drawn
+    (none copied from an older package), biggest first, up to half of all the cells drawn,
+    and only when they are many (:data:`HANDOFF_CELLS`)."""
     cells = {name: _drawn_cells(blocks) for name, blocks in by_part.items()}
     if sum(cells.values()) < 2 * HANDOFF_CELLS:
         return []
@@ -754,7 +754,7 @@ def _to_hand_off(by_part: Mapping[str, Sequence[Block]]) -> list[str]:
     return chosen if handed >= HANDOFF_CELLS else []
 
 
-_TEXT_JOIN = "\x00"  # never in a cell's text (XML cannot hold it; an export's is escaped)
+_TEXT_JOIN = "\x00"  # a column where a text holds it travels as a list (see _packed)
 
 
 def _packed(values: Sequence[Any]) -> tuple[str, Any]:
