@@ -15,10 +15,16 @@ A table is streamed only when every value is one XlsxWriter's own path would wri
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import math
+import os
+import pickle
 import queue
 import re
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -739,10 +745,11 @@ def _to_hand_off(by_part: Mapping[str, Sequence[Block]]) -> list[str]:
     (none copied from an older package), biggest first, up to half of all the cells drawn,
     and only when they are many (:data:`HANDOFF_CELLS`)."""
     cells = {name: _drawn_cells(blocks) for name, blocks in by_part.items()}
-    if sum(cells.values()) < 2 * HANDOFF_CELLS:
+    total = sum(cells.values())
+    if total < 2 * HANDOFF_CELLS:
         return []
     biggest = max(cells, key=cells.__getitem__)
-    half = sum(cells.values()) / 2
+    half = total / 2
     chosen, handed = [], 0
     for name in sorted(cells, key=cells.__getitem__, reverse=True):
         blocks = by_part[name]
@@ -777,9 +784,6 @@ def _unpacked(packed: tuple[str, Any]) -> list[Any]:
 def _job(parts: Mapping[str, tuple[bytes, Sequence[Block]]]) -> bytes:
     """What the second process draws: each part's XML and its blocks (the table without its
     rows, the columns packed)."""
-    import dataclasses
-    import pickle
-
     job = [
         (
             name,
@@ -803,9 +807,6 @@ def _job(parts: Mapping[str, tuple[bytes, Sequence[Block]]]) -> bytes:
 def draw_handed_parts(job: str, out: str) -> None:
     """The second process's work: the parts of the file ``job`` (:func:`_job`) drawn as
     :func:`splice` draws them, into the zip package ``out``."""
-    import dataclasses
-    import pickle
-
     with open(job, "rb") as handle:
         parts = pickle.load(handle)
     with zipfile.ZipFile(out, "w") as package:
@@ -845,11 +846,6 @@ class _HandOff:
         or it could not start)."""
         if not parts:
             return None
-        import os
-        import subprocess
-        import sys
-        import tempfile
-
         if not sys.executable:  # an embedded Python that cannot start another
             return None
         files: list[Path] = []
@@ -876,8 +872,6 @@ class _HandOff:
     def package(self) -> zipfile.ZipFile | None:
         """The package of the parts drawn, once the process is done; None when it failed or
         was too slow (see :data:`HANDOFF_SLACK`)."""
-        import subprocess
-
         try:
             if self.process.wait(HANDOFF_SLACK + 2 * (time.monotonic() - self.started)) != 0:
                 return None
