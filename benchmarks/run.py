@@ -44,6 +44,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ANALYST = Path(__file__).resolve().parent / "analyst.py"
 NOW = dt.datetime(2026, 11, 29, 10, 0)
+#: How :func:`build_daily_month` marks a month (2: calls only after the record was assigned,
+#: within the legal hours, none on Sundays and holidays; 1, unnumbered: calls from 08:00 on
+#: every day, most of them before the record was sent).
+MONTH_VERSION = "2"
 AGENTS = 25
 
 
@@ -415,13 +419,19 @@ def build_daily_month(
     """A master after ``days`` days run as the procedure runs them, every step a ``swat-xl``
     process at its own time: a cut every few hours from 08:00 (a tenth of each repeating the
     previous one); at the end of the day the agents' workbooks are exported, marked as agents
-    mark them (``simulate_agent_day``), collected, the excluded records exported to the online
-    form and everything closed before the day archived."""
+    mark them (``simulate_agent_day``: each record called after it was assigned, within the
+    legal calling hours, before the workbooks are collected; nobody calls on Sundays and
+    holidays, and what had no room waits for the next day), collected, the excluded records
+    exported to the online form and everything closed before the day archived. A month kept
+    under ``out`` is used again when it was built the way this function builds it now
+    (:data:`MONTH_VERSION` in its ``.listo``)."""
+    from swat_xl.services.reporting import colombian_holidays
+
     sample = _sample()
     folder = out / f"dia-{days}x{cuts_per_day}x{rows_per_cut}"
     workbook = folder / "maestro.xlsx"
     ready = folder / ".listo"
-    if ready.exists():
+    if ready.exists() and ready.read_text(encoding="utf-8").strip() == MONTH_VERSION:
         return workbook
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
@@ -449,8 +459,10 @@ def build_daily_month(
         run_process(
             swat("agents-export", "--workbook", workbook, "--out", agents), env=_env(evening)
         )
-        sample.simulate_agent_day(agents, seed=day, now=morning)
         later = evening + dt.timedelta(minutes=30)
+        sample.simulate_agent_day(
+            agents, seed=day, now=morning, until=later, holidays=colombian_holidays([start.year])
+        )
         run_process(swat("collect", agents, "--workbook", workbook), env=_env(later))
         form = folder / f"formulario-{day}.xlsx"
         run_process(swat("form", "--workbook", workbook, "--out", form), env=_env(later))
@@ -458,7 +470,7 @@ def build_daily_month(
         before = f"{morning:%d/%m/%Y}"
         run_process(swat("archive", "--workbook", workbook, "--before", before), env=_env(later))
     (folder / "corte.xlsx").unlink(missing_ok=True)
-    ready.touch()
+    ready.write_text(MONTH_VERSION, encoding="utf-8")
     return workbook
 
 

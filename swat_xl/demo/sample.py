@@ -31,7 +31,7 @@ import os
 import random
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -1090,12 +1090,22 @@ def make_roster(
 
 
 def simulate_agent_day(
-    folder: str | Path, *, seed: int = 1, now: dt.datetime = DEFAULT_START, share: float = 0.85
+    folder: str | Path,
+    *,
+    seed: int = 1,
+    now: dt.datetime = DEFAULT_START,
+    share: float = 0.85,
+    until: dt.datetime | None = None,
+    holidays: Collection[dt.date] = (),
 ) -> int:
     """Mark the agent workbooks in ``folder`` the way agents would during a shift (demo only).
 
     Most records get an outcome (mostly effective contacts, each with its attempts at legal
-    hours), a few stay open. Returns how many rows were marked."""
+    hours), a few stay open. An agent calls a record from ``now`` on, never before it was
+    assigned to them («Asignado»), within the legal calling hours of the day (Ley 2300 de 2023,
+    the default hours of the settings: none on Sundays nor on ``holidays``) and, given
+    ``until``, not after it (when the workbooks are collected); a record with no room left
+    that day stays open. Returns how many rows were marked."""
     import openpyxl
 
     rng = random.Random(seed)
@@ -1112,7 +1122,7 @@ def simulate_agent_day(
             for row in range(2, ws.max_row + 1):
                 if ws.cell(row, col["ID"]).value is None or rng.random() > share:
                     continue
-                first = now + dt.timedelta(minutes=rng.randrange(30, 300))
+                offset = rng.randrange(30, 300)
                 roll = rng.random()
                 if roll < 0.82:
                     outcome, attempts = "CONTACTO EFECTIVO", 1
@@ -1120,10 +1130,18 @@ def simulate_agent_day(
                     outcome, attempts = "NO CONTESTA", 1
                 else:
                     outcome, attempts = "NO CONTACTO", 3
+                assigned = ws.cell(row, col["Asignado"]).value if "Asignado" in col else None
+                first = _first_call(
+                    max(now, assigned) if isinstance(assigned, dt.datetime) else now,
+                    offset,
+                    spread=_ATTEMPT_GAP * (attempts - 1),
+                    until=until,
+                    holidays=holidays,
+                )
+                if first is None:
+                    continue  # no legal time left today: called another day
                 for n in range(attempts):
-                    ws.cell(row, col[f"Intento {n + 1}"]).value = first + dt.timedelta(
-                        minutes=40 * n
-                    )
+                    ws.cell(row, col[f"Intento {n + 1}"]).value = first + n * _ATTEMPT_GAP
                 ws.cell(row, col["Resultado"]).value = outcome
                 if outcome == "CONTACTO EFECTIVO":
                     ws.cell(row, col["Solución"]).value = rng.choice(
@@ -1141,3 +1159,37 @@ def simulate_agent_day(
                 marked += 1
         book.save(path)
     return marked
+
+
+_ATTEMPT_GAP = dt.timedelta(minutes=40)
+
+
+def _first_call(
+    earliest: dt.datetime,
+    offset: int,
+    *,
+    spread: dt.timedelta,
+    until: dt.datetime | None,
+    holidays: Collection[dt.date],
+) -> dt.datetime | None:
+    """The first attempt's time: ``offset`` minutes after ``earliest`` (fitted into the room
+    left) so that every attempt, the last ``spread`` after the first, falls within the legal
+    hours of ``earliest``'s day and not after ``until``; None when there is no such time."""
+    from swat_xl.core.config import Settings
+
+    day = earliest.date()
+    if day.weekday() == 6 or day in holidays:
+        return None
+    settings = Settings()
+    start, end = settings.saturday_hours if day.weekday() == 5 else settings.weekday_hours
+    opens = dt.datetime.combine(day, dt.time(start))
+    closes = dt.datetime.combine(day, dt.time(end))
+    if until is not None:
+        closes = min(closes, until)
+    earliest = max(earliest, opens)
+    room = int((closes - spread - earliest).total_seconds() // 60)
+    if room < 10:
+        return None
+    if offset > room:  # the attempts would run past the hours: earlier, still after «earliest»
+        offset = 10 + (offset - 10) % (room - 9)
+    return earliest + dt.timedelta(minutes=offset)

@@ -418,3 +418,76 @@ def test_roster(tmp_path: Path, suffix: str):
             assert int(capacity) == agent["Capacidad"]
     few = make_roster(tmp_path / f"few{suffix}", agents=3, seed=1)
     assert all(r["Activo"] == "Sí" for r in few)
+
+
+def _agent_book(path: Path, assigned: list[dt.datetime]) -> None:
+    """An agent's workbook as ``agents-export`` writes it, reduced to the columns the
+    simulated agent reads and marks: one open record per assignment time."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Asesora"
+    attempts = [f"Intento {n}" for n in (1, 2, 3)]
+    ws.append(["ID", "Asignado", *attempts, "Resultado", "Solución", "OT / LLS", "Encuesta asesor"])
+    for number, when in enumerate(assigned, start=1):
+        ws.append([number, when])
+    book.save(path)
+
+
+def _simulated_day(
+    folder: Path, assigned: list[dt.datetime], now: dt.datetime, holidays: set[dt.date]
+) -> tuple[int, list[tuple[dt.datetime, list[dt.datetime]]]]:
+    """The records assigned at ``assigned`` worked from ``now`` to 18:30 that day (every one
+    of them, ``share=1``): how many were marked, and each marked one's assignment and
+    attempts."""
+    folder.mkdir()
+    _agent_book(folder / "Asesora.xlsx", assigned)
+    until = now.replace(hour=18, minute=30)
+    marked = sample.simulate_agent_day(
+        folder, seed=3, now=now, share=1.0, until=until, holidays=holidays
+    )
+    calls = []
+    book = openpyxl.load_workbook(folder / "Asesora.xlsx")
+    for _id, when, *rest in book.active.iter_rows(min_row=2, values_only=True):
+        attempts = [a for a in rest[:3] if a is not None]
+        assert bool(attempts) == bool(rest[3])  # an outcome with its attempts, or nothing
+        if attempts:
+            calls.append((when, attempts))
+    assert marked == len(calls)
+    for when, attempts in calls:
+        day = attempts[0].date()
+        opens, closes = (8, 15) if day.weekday() == 5 else (7, 19)
+        for attempt in attempts:
+            assert attempt.date() == now.date()
+            assert attempt >= max(when, now)
+            assert dt.datetime.combine(day, dt.time(opens)) <= attempt
+            assert attempt <= min(dt.datetime.combine(day, dt.time(closes)), until)
+    return marked, calls
+
+
+def test_simulated_calls_follow_the_assignment_and_the_legal_hours(tmp_path: Path):
+    """Agents call a record after it was assigned to them, from ``now`` on, within the legal
+    hours of the day (Monday-Friday 7-19, Saturday 8-15), never on a Sunday or a holiday, and
+    not after the workbooks are collected (``until``); what has no room that day stays open."""
+    friday = dt.datetime(2026, 11, 27)
+    saturday, sunday, holiday = (friday + dt.timedelta(days=n) for n in (1, 2, -11))
+    holidays = {holiday.date()}  # Monday 16 November 2026, a national holiday in Colombia
+
+    # A Friday: every cut, the 17:00 one too, and a record left open since the holiday.
+    cuts = [friday.replace(hour=h) for h in (8, 11, 14, 17)] * 30 + [holiday.replace(hour=9)]
+    marked, calls = _simulated_day(tmp_path / "viernes", cuts, friday.replace(hour=8), holidays)
+    assert marked == len(cuts)
+    assert any(when.hour == 17 for when, _ in calls) and any(
+        when == holiday.replace(hour=9) for when, _ in calls
+    )
+
+    # A Saturday (8-15): the morning cuts are called, the 14:00 one when its attempts fit
+    # before 15:00, the 17:00 one waits for Monday.
+    cuts = [saturday.replace(hour=h) for h in (8, 11, 14, 17)] * 30
+    marked, calls = _simulated_day(tmp_path / "sabado", cuts, saturday.replace(hour=8), holidays)
+    hours = Counter(when.hour for when, _ in calls)
+    assert hours[8] == hours[11] == 30 and 0 < hours[14] < 30 and hours[17] == 0
+
+    # Nobody calls on a Sunday nor on a holiday.
+    for name, day in (("domingo", sunday), ("festivo", holiday)):
+        cuts = [day.replace(hour=h) for h in (8, 11)] * 10
+        assert _simulated_day(tmp_path / name, cuts, day.replace(hour=8), holidays) == (0, [])
