@@ -720,6 +720,33 @@ class Ledger:
             if written:
                 self.db.execute("UPDATE revisions SET n = n + ? WHERE name = 'records'", (written,))
 
+    @contextmanager
+    def _indexes_set_aside(self, bulk: bool) -> Iterator[None]:
+        """With ``bulk`` (more records written than the ledger held: a first big cut), the
+        indexes of ``records`` that no constraint needs are dropped for the write and built
+        again after it, as they were: one sort of every row costs less than a B-tree insert
+        per row in each of them (150,000-row cut: 0.2 s of the insert's 0.9 s). Inside the
+        write's transaction, so no other connection ever sees the ledger without them."""
+        if not bulk:
+            yield
+            return
+        with self.transaction():
+            indexes = self.db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"
+                " AND sql IS NOT NULL ORDER BY name"
+            ).fetchall()
+            for name, _sql in indexes:
+                self.db.execute(f'DROP INDEX "{name}"')
+            try:
+                yield
+            except BaseException:
+                with suppress(sqlite3.Error):  # the write's own error is the one to show
+                    for _name, sql in indexes:
+                        self.db.execute(sql)
+                raise
+            for _name, sql in indexes:
+                self.db.execute(sql)
+
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the ledger at ``target`` (SQLite's online backup API)."""
         _backup(self.db, target)
@@ -840,7 +867,7 @@ class Ledger:
             marks = ", ".join("?" * len(columns))
             sql = f"INSERT INTO records ({', '.join(columns)}) VALUES ({marks})"
             self._written = None
-            with self._revision_counted("insert"):
+            with self._revision_counted("insert"), self._indexes_set_aside(len(ids) >= start):
                 self.db.executemany(sql, zip(*(values[name] for name in columns), strict=True))
             self._keep_written(start, new.cut_id, {**values, **new.kept}, new.extras)
             if "agent" in values:

@@ -20,10 +20,10 @@ IMPORTED = dt.datetime(2026, 12, 1, 8, 0)
 TRIGGERS = {"records_revision_insert", "records_revision_update", "records_revision_delete"}
 
 
-def _cut(size: int) -> pd.DataFrame:
+def _cut(size: int, first: int = 0) -> pd.DataFrame:
     frame = pd.DataFrame({name: [f"{name} {n}" for n in range(size)] for name in CANONICAL})
     frame["survey_date"] = pd.Series([IMPORTED] * size, dtype="datetime64[us]")
-    frame["key"] = [f"E:{n}" for n in range(size)]
+    frame["key"] = [f"E:{n}" for n in range(first, first + size)]
     frame["segment"] = "hogar"
     frame["exclusion"] = ""
     frame["Canal"] = "Web"
@@ -266,3 +266,64 @@ def test_the_form_and_a_purge_find_a_records_history_by_its_id(tmp_path: Path) -
             )
         assert ledger.records().empty
         assert not any("SCAN mark_history" in p or "SCAN assignments" in p for p in purge), purge
+
+
+def _indexes(path: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"
+        ).fetchall()
+    return {(name, sql) for name, sql in rows}
+
+
+def _plan(path: Path, sql: str) -> str:
+    with sqlite3.connect(path) as db:
+        return " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+
+
+def test_a_first_big_write_builds_the_records_indexes_again(tmp_path: Path) -> None:
+    """More records written than the ledger holds: its indexes are dropped for the write and
+    built again, the same, holding every record; a later small write keeps them."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True):
+        pass
+    schema = _indexes(path)
+    assert {"records_cut", "records_agent", "records_live"} <= {name for name, _ in schema}
+    with Ledger.open(path) as ledger:
+        with ledger.transaction():
+            ids = _add(ledger, 40)
+            ledger.set_assignments(
+                dict.fromkeys(ids[:25], "Ana"),
+                at=IMPORTED,
+                due_hours=24,
+                reason="prueba",
+                operation_id=None,
+            )
+        with ledger.transaction():  # fewer than the ledger holds: written through the indexes
+            ledger.add_records(_new_cut(ledger, 3), _cut(3, first=40), ["Canal"])
+    assert _indexes(path) == schema
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)  # indexes = table
+        assert db.execute("SELECT COUNT(*) FROM records WHERE agent = 'Ana'").fetchone() == (25,)
+    assert "records_agent" in _plan(path, "SELECT id FROM records WHERE agent = 'Ana'")
+    assert "records_cut" in _plan(path, "SELECT id FROM records WHERE cut_id = 1")
+
+
+def test_a_failed_first_big_write_leaves_the_indexes(tmp_path: Path) -> None:
+    """The write refused (a key twice) inside a transaction that goes on: the indexes are back
+    before the error reaches it, so what it commits has them, holding what it wrote."""
+    path = tmp_path / "maestro.swat.sqlite"
+    with Ledger.open(path, create=True):
+        pass
+    schema = _indexes(path)
+    twice = _cut(4)
+    twice["key"] = ["E:0", "E:1", "E:0", "E:3"]
+    with (
+        Ledger.open(path) as ledger,
+        ledger.transaction(),
+        pytest.raises(sqlite3.IntegrityError),  # caught inside: the transaction commits
+    ):
+        ledger.add_records(_new_cut(ledger, 4), twice, ["Canal"])
+    assert _indexes(path) == schema
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
