@@ -40,6 +40,7 @@ from typing import Any
 import xlsxwriter
 
 from swat_xl.core.cells import col_letter
+from swat_xl.core.config import Settings
 from swat_xl.core.fields import CANONICAL
 
 __all__ = [
@@ -1162,6 +1163,7 @@ def simulate_agent_day(
 
 
 _ATTEMPT_GAP = dt.timedelta(minutes=40)
+_CALLING_HOURS = Settings()  # the legal calling hours of a master's default settings
 
 
 def _first_call(
@@ -1175,13 +1177,11 @@ def _first_call(
     """The first attempt's time: ``offset`` minutes after ``earliest`` (fitted into the room
     left) so that every attempt, the last ``spread`` after the first, falls within the legal
     hours of ``earliest``'s day and not after ``until``; None when there is no such time."""
-    from swat_xl.core.config import Settings
-
     day = earliest.date()
     if day.weekday() == 6 or day in holidays:
         return None
-    settings = Settings()
-    start, end = settings.saturday_hours if day.weekday() == 5 else settings.weekday_hours
+    hours = _CALLING_HOURS
+    start, end = hours.saturday_hours if day.weekday() == 5 else hours.weekday_hours
     opens = dt.datetime.combine(day, dt.time(start))
     closes = dt.datetime.combine(day, dt.time(end))
     if until is not None:
