@@ -535,16 +535,14 @@ def splice(
         old = stack.enter_context(zipfile.ZipFile(previous)) if reused and previous else None
         keeping = rows_from is not None and any(b.keep is not None for b in blocks)
         kept = stack.enter_context(zipfile.ZipFile(rows_from)) if keeping else None
-        handed = set(_to_hand_off(by_part))
-        handoff = _HandOff.start(
-            {
-                name: (replaced[name] if name in replaced else package.read(name), by_part[name])
-                for name in handed
-            }
-        )
-        if handoff is None:
-            handed = set()
-        else:
+        # the XML of the parts handed to a second process, read once (for it and for here)
+        handed_xml = {
+            name: replaced.pop(name) if name in replaced else package.read(name)
+            for name in _to_hand_off(by_part)
+        }
+        handoff = _HandOff.start({name: (xml, by_part[name]) for name, xml in handed_xml.items()})
+        handed = set(handed_xml) if handoff is not None else set()
+        if handoff is not None:
             stack.callback(handoff.close)
         deferred: list[tuple[zipfile.ZipInfo, bytes, list[Block]]] = []
         for info in package.infolist():
@@ -555,7 +553,12 @@ def splice(
                 copy_member(old, old.getinfo(reused.pop(info.filename)), out, info.filename)
                 continue
             name = info.filename
-            data = replaced.pop(name) if name in replaced else package.read(info)
+            if name in handed_xml:
+                data = handed_xml.pop(name)
+            elif name in replaced:
+                data = replaced.pop(name)
+            else:
+                data = package.read(info)
             clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             clone.compress_type = info.compress_type
             clone.external_attr = info.external_attr
