@@ -438,6 +438,7 @@ def build_daily_month(
     agents = folder / "asesores"
     start = (NOW - dt.timedelta(days=days)).replace(hour=7, minute=0)
     run_process(swat("init", workbook, "--roster", roster), env=_env(start))
+    holidays = colombian_holidays({start.year, NOW.year})  # nobody calls on them
     hours = max(1, 9 // max(1, cuts_per_day - 1)) if cuts_per_day > 1 else 0
     previous: list[Any] = []
     for day in range(days):
@@ -460,9 +461,7 @@ def build_daily_month(
             swat("agents-export", "--workbook", workbook, "--out", agents), env=_env(evening)
         )
         later = evening + dt.timedelta(minutes=30)
-        sample.simulate_agent_day(
-            agents, seed=day, now=morning, until=later, holidays=colombian_holidays([start.year])
-        )
+        sample.simulate_agent_day(agents, seed=day, now=morning, until=later, holidays=holidays)
         run_process(swat("collect", agents, "--workbook", workbook), env=_env(later))
         form = folder / f"formulario-{day}.xlsx"
         run_process(swat("form", "--workbook", workbook, "--out", form), env=_env(later))
