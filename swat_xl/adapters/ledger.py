@@ -869,8 +869,13 @@ class Ledger:
             with self._revision_counted("insert"), self._indexes_set_aside(len(ids) >= start):
                 self.db.executemany(sql, zip(*(values[name] for name in columns), strict=True))
             self._keep_written(start, new.cut_id, {**values, **new.kept}, new.extras)
-            if "agent" in values:
-                self._note_assignments(rows, when, reason, operation_id)
+            if "agent" in values:  # the history from the records just written, in one step
+                self.db.execute(
+                    "INSERT INTO assignments (record_id, agent, assigned_at, reason, operation_id) "
+                    "SELECT id, agent, assigned_at, ?, ? FROM records "
+                    "WHERE id >= ? AND id < ? AND assigned_at != '' ORDER BY id",
+                    (reason, operation_id, start, start + len(ids)),
+                )
             elif rows and at is not None:  # no due time (no such cut): as set_assignments does
                 self.set_assignments(
                     dict(rows), at=at, due_hours=due_hours, reason=reason, operation_id=operation_id
