@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from swat_xl.core.config import Settings
@@ -174,7 +175,9 @@ def prepare_cut(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     Returns the ally rows only (original order), with extra columns ``segment``, ``exclusion``,
     ``key`` and ``dup_in_file`` (True for the second and later rows of a key).
     """
-    ally = frame.loc[ally_mask(frame["ally"], settings.ally_name)].copy()
+    # take() gives a frame of its own to add columns to (pandas 2 marks a .loc[mask] as a
+    # possible view, which took a second copy of every column to write to safely)
+    ally = frame.take(np.flatnonzero(ally_mask(frame["ally"], settings.ally_name).to_numpy()))
     ally["segment"] = tag_segment(ally)
     ally["exclusion"] = tag_exclusions(ally, settings)
     ally["key"] = record_keys(ally, ally["segment"])
