@@ -917,22 +917,6 @@ def test_number_column():
     ]
 
 
-@settings(max_examples=150, deadline=None)
-@given(rows=st.lists(st.lists(st.one_of(_column_values, st.times()), min_size=3, max_size=3)))
-def test_columns_are_the_rows_turned(rows):
-    expected = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], []]
-    assert layout._columns(rows, 3) == expected
-
-
-def test_columns_of_sequences_and_of_nothing():
-    """Cells that are sequences of one length look to numpy like one more dimension: the
-    columns are still zip's."""
-    rows = [[(1, 2), (3, 4)], [(5, 6), (7, 8)]]
-    assert layout._columns(rows, 2) == [[(1, 2), (5, 6)], [(3, 4), (7, 8)]]
-    assert layout._columns([[1, (2, 3)], ["a", 4.0]], 2) == [[1, "a"], [(2, 3), 4.0]]
-    assert layout._columns([], 3) == [[], [], []]
-
-
 # --- fuzz ----------------------------------------------------------------------------------------
 
 _FOOTER_BLOCKS = [

@@ -204,17 +204,6 @@ def _check_required(
         raise ExportError(" ".join(problems), file=path, sheet=sheet)
 
 
-def _columns(data: list[Sequence[Any]], width: int) -> list[Sequence[Any]]:
-    """The columns of ``data``, rows of ``width`` cells each: numpy lays the rows out as columns
-    in C (0.17 s for 150,000 rows of 17 cells, where ``zip(*data)`` took 0.49 s)."""
-    if not data:
-        return [[] for _ in range(width)]
-    grid = np.array(data, dtype=object)
-    if grid.shape != (len(data), width):  # cells numpy took for a dimension: the plain way
-        return [list(column) for column in zip(*data, strict=True)]
-    return [column.tolist() for column in grid.T]
-
-
 def _tabulate(
     path: Path,
     sheet: str | None,
@@ -279,7 +268,7 @@ def _tabulate(
     width = max(len(header_cells), max(lengths, default=0))
     if lengths - {width}:
         data = [list(row) + [""] * (width - len(row)) for row in data]
-    columns = _columns(data, width)
+    columns: list[Sequence[Any]] = list(zip(*data, strict=True)) if data else [()] * width
 
     frame_data: dict[str, list[str]] = {}
     dates: list[tuple[int, str, pd.Series]] = []
