@@ -759,6 +759,15 @@ class Ledger:
         return _row_dict(self.db, row, "cuts") if row else None
 
     def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` the ledger holds. Asked about at least as many keys as it holds
+        records (a first big cut), it reads its records' keys and meets them here: looking up
+        each of 90,000 keys took 0.14 s even in an empty ledger, reading them 0.01–0.08 s."""
+        keys = list(keys)
+        (last,) = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()
+        if last <= len(keys):  # no more records than keys (IDs count them, or more)
+            return set(keys).intersection(
+                row[0] for row in self.db.execute("SELECT key FROM records")
+            )
         rows = self.db.execute(f"SELECT key FROM records WHERE key IN {_AMONG}", _among(keys))
         return {row[0] for row in rows}
 

@@ -109,6 +109,10 @@ def test_lookups_by_a_set_of_values_take_any_number_of_them(tmp_path: Path) -> N
         odd = ['E:"1"', "E:Ñandú'", "E:" + "x" * 300]
         asked = [f"E:{n}" for n in range(0, 80_000, 2)] + ["E:4", *odd]
         assert ledger.known_keys(asked) == {f"E:{n}" for n in range(0, 40_000, 2)}
+        # fewer keys than records (the keys looked up) and more (the records' keys read)
+        assert ledger.known_keys(asked[:5000] + odd) == {f"E:{n}" for n in range(0, 10_000, 2)}
+        assert ledger.known_keys(iter(asked)) == ledger.known_keys(asked)
+        assert ledger.known_keys([]) == set()
         assert ledger.typified_among(asked) == []  # none sent to the form yet
         wanted = [*ids[::3], ids[0], 10**9]
         assert ledger.marks(wanted)["record_id"].tolist() == ids[::3]
