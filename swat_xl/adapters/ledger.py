@@ -230,6 +230,16 @@ def _among(values: Iterable[Any]) -> tuple[str]:
     return (json.dumps(list(dict.fromkeys(values)), ensure_ascii=False),)
 
 
+def _stored_time_texts(times: pd.Series) -> list[str]:
+    """``times.dt.strftime(_STORED_TIME)``, ``""`` where there is none: for times without a
+    time zone, numpy's ISO text to the second (a third of pandas' time on 85,000 dates)."""
+    if isinstance(times.dtype, np.dtype):  # datetime64 without a time zone
+        seconds = times.to_numpy(dtype="datetime64[s]")
+        texts = np.datetime_as_string(seconds, unit="s")
+        return np.where(np.isnat(seconds), "", texts).tolist()
+    return times.dt.strftime(_STORED_TIME).fillna("").tolist()
+
+
 def iso(value: dt.datetime | None) -> str:
     return value.replace(microsecond=0).isoformat() if value else ""
 
@@ -808,13 +818,13 @@ class Ledger:
         if not pd.api.types.is_datetime64_any_dtype(dates):
             dates = parse_datetime_column(dates.astype(object).fillna("").astype(str).tolist())
             dates.index = frame.index
-        date_text = dates.dt.strftime(_STORED_TIME).fillna("")
+        date_text = _stored_time_texts(dates)
         ids = list(range(start, start + len(frame)))
         values: dict[str, list[Any]] = {"id": ids, "cut_id": [cut_id] * len(frame)}
         kept: dict[str, list[Any] | pd.Series] = {}  # the text columns read as they are
         for name in ("key", *CANONICAL, "segment", "exclusion"):
             if name == "survey_date":
-                values[name] = date_text.tolist()
+                values[name] = date_text
                 continue
             column = frame[name]
             texts = column.tolist()

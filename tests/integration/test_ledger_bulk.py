@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swat_xl.adapters.ledger import _JSON, Ledger, _extras_json
+from swat_xl.adapters.ledger import _JSON, Ledger, _extras_json, _stored_time_texts
 from swat_xl.core.fields import CANONICAL
 
 IMPORTED = dt.datetime(2026, 12, 1, 8, 0)
@@ -116,6 +116,36 @@ def test_lookups_by_a_set_of_values_take_any_number_of_them(tmp_path: Path) -> N
         assert ledger.typified_among(asked) == []  # none sent to the form yet
         wanted = [*ids[::3], ids[0], 10**9]
         assert ledger.marks(wanted)["record_id"].tolist() == ids[::3]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    times=st.lists(
+        st.none() | st.datetimes(dt.datetime(1700, 1, 1), dt.datetime(2200, 1, 1)), max_size=12
+    ),
+    unit=st.sampled_from(["s", "us", "ns"]),
+)
+def test_survey_dates_are_stored_as_pandas_writes_them(times, unit) -> None:
+    """A record's survey date is stored as ``strftime`` writes it, to the second (the
+    microseconds dropped, before 1970 too), and ``""`` for none; also with a time zone."""
+    series = pd.Series(times, dtype=f"datetime64[{unit}]")
+    expected = series.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("").tolist()
+    assert _stored_time_texts(series) == expected
+    zoned = series.dt.tz_localize("America/Bogota")
+    assert _stored_time_texts(zoned) == zoned.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("").tolist()
+
+
+def test_survey_dates_far_from_now_are_stored_as_pandas_writes_them() -> None:
+    series = pd.Series(
+        ["0001-01-01T00:00:00", "0999-05-05T10:00:00.5", "1969-12-31T23:59:59.5", None],
+        dtype="datetime64[us]",
+    )
+    assert _stored_time_texts(series) == [
+        "0001-01-01T00:00:00",
+        "0999-05-05T10:00:00",
+        "1969-12-31T23:59:59",
+        "",
+    ]
 
 
 _labels = st.text(min_size=1, max_size=8) | st.sampled_from(["{", "}", "a{0}b", '"q"', "Ñ"])
