@@ -175,8 +175,8 @@ def prepare_cut(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     Returns the ally rows only (original order), with extra columns ``segment``, ``exclusion``,
     ``key`` and ``dup_in_file`` (True for the second and later rows of a key).
     """
-    # take() gives a frame of its own to add columns to (pandas 2 marks a .loc[mask] as a
-    # possible view, which took a second copy of every column to write to safely)
+    # take() gives a frame of its own, to add columns to as it is (pandas 2 flags a .loc[mask]
+    # as a possible view and warns when columns are added to it: it needed a second copy)
     ally = frame.take(np.flatnonzero(ally_mask(frame["ally"], settings.ally_name).to_numpy()))
     ally["segment"] = tag_segment(ally)
     ally["exclusion"] = tag_exclusions(ally, settings)
