@@ -12,6 +12,7 @@ imported on those days (both inclusive).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from swat_xl.core.marks import (
     mark_state,
 )
 from swat_xl.core.model import OUTCOME_EFFECTIVE
-from swat_xl.core.records import ATTEMPTS, as_datetime, unread
+from swat_xl.core.records import ATTEMPTS, unread
 
 # by_outcome keys for records without an outcome.
 NO_OUTCOME = "SIN RESULTADO"
@@ -290,7 +291,19 @@ def live_parts(
     period_start: dt.date | None,
     unassigned: str,
     settings: Settings | None = None,
+    archived: KpiPart | None = None,
 ) -> LiveParts:
+    """The constants of the live formulas over ``records``; with ``archived`` (the part of the
+    archived records in scope, :func:`kpi_part`), ``records`` are those not archived."""
+    if archived is not None:
+        live = live_parts(records, period_start, unassigned, settings)
+        total, effective, excluded, _, _ = archived.totals
+        return LiveParts(
+            total=live.total + total,
+            excluded=live.excluded + excluded,
+            archived_effective=live.archived_effective + effective,
+            unassigned_open=live.unassigned_open,
+        )
     if records.empty:
         return LiveParts(0, 0, 0, 0)
     scope = kpi_scope(records, period_start).to_numpy()
@@ -446,6 +459,114 @@ def compute_kpi(
             mask = range_scope(r, desde, hasta)
         if not mask.all():
             r = r.loc[mask]
+    part = kpi_part(r, settings, now, holidays, listed=max_listed)
+    return kpi_from_parts([part], settings, now, desde=desde, hasta=hasta, cuts=cuts, agents=agents)
+
+
+# -- the indicator in parts ---------------------------------------------------------------------
+# A group's counts: records, effective contacts, excluded, pending, overdue (Group's fields).
+_COUNT_FIELDS = ("total_records", "effective_contacts", "excluded", "pending", "overdue")
+_US_PER_HOUR = 3_600_000_000
+
+
+@dataclass(frozen=True)
+class KpiPart:
+    """What the indicator counts of one set of records (all in scope) as of ``now``, in a form
+    that adds up: :func:`merged` of the parts of two sets is the part of their union, and
+    :func:`kpi_from_parts` makes the report of any parts. The ledger keeps the part of the
+    archived records between operations (they no longer change), so an operation counts only
+    the records still on the sheets.
+
+    Every figure is a count or a sum of integers (the agents' closing times in microseconds,
+    their second survey as the count of each score), so a report does not depend on how the
+    records were split. Groups' counts are lists in the order of :data:`_COUNT_FIELDS`. Two
+    figures read the clock: pending records go overdue (an archived record is never pending),
+    and an attempt after ``now`` is a problem (none is once ``now`` reaches
+    ``latest_attempt``)."""
+
+    totals: tuple[int, int, int, int, int]
+    closed_late: int
+    by_outcome: dict[str, list[int]]
+    by_segment: dict[str, list[int]]
+    # agent -> counts, then the sum and count of closing times (µs), then [score, count] pairs
+    by_agent: dict[str, tuple[list[int], int, int, list[tuple[float, int]]]]
+    by_cut: dict[int, tuple[list[int], int | None]]  # cut -> counts, earliest time (µs)
+    by_day: dict[int, list[int]]  # day (days since 1970-01-01) -> counts
+    problem_counts: dict[str, int]
+    # The first ``listed`` problems by record, rule and attempt: record, agent, rule, attempt,
+    # time (µs since 1970, or None), info (text).
+    problems: tuple[tuple[int, str, str, int, int | None, str], ...]
+    listed: int
+    flagged: frozenset[int]  # records with a problem of BLOCKING_RULES
+    latest_attempt: int | None  # µs: the part holds for any ``now`` from then on
+
+    def as_json(self) -> dict[str, Any]:
+        """The part as JSON values (see :meth:`from_json`)."""
+        return {
+            "totals": list(self.totals),
+            "closed_late": self.closed_late,
+            "by_outcome": self.by_outcome,
+            "by_segment": self.by_segment,
+            "by_agent": {
+                name: [counts, hours, closed, [list(pair) for pair in scores]]
+                for name, (counts, hours, closed, scores) in self.by_agent.items()
+            },
+            "by_cut": [[cid, counts, first] for cid, (counts, first) in self.by_cut.items()],
+            "by_day": self.by_day,
+            "problem_counts": self.problem_counts,
+            "problems": [list(row) for row in self.problems],
+            "listed": self.listed,
+            "flagged": sorted(self.flagged),
+            "latest_attempt": self.latest_attempt,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KpiPart:
+        return cls(
+            totals=_five(data["totals"]),
+            closed_late=int(data["closed_late"]),
+            by_outcome={str(k): list(v) for k, v in data["by_outcome"].items()},
+            by_segment={str(k): list(v) for k, v in data["by_segment"].items()},
+            by_agent={
+                str(name): (
+                    list(counts),
+                    int(hours),
+                    int(closed),
+                    [(float(s), int(n)) for s, n in scores],
+                )
+                for name, (counts, hours, closed, scores) in data["by_agent"].items()
+            },
+            by_cut={int(cid): (list(counts), first) for cid, counts, first in data["by_cut"]},
+            by_day={int(k): list(v) for k, v in data["by_day"].items()},
+            problem_counts={str(k): int(v) for k, v in data["problem_counts"].items()},
+            problems=tuple(
+                (int(rid), str(who), str(rule), int(attempt), when, str(info))
+                for rid, who, rule, attempt, when, info in data["problems"]
+            ),
+            listed=int(data["listed"]),
+            flagged=frozenset(int(rid) for rid in data["flagged"]),
+            latest_attempt=data["latest_attempt"],
+        )
+
+
+def _five(values: Iterable[Any]) -> tuple[int, int, int, int, int]:
+    total, effective, excluded, pending, overdue = (int(v) for v in values)
+    return total, effective, excluded, pending, overdue
+
+
+def _us(value: np.datetime64) -> int | None:
+    return None if np.isnat(value) else int(value.astype("datetime64[us]").astype("int64"))
+
+
+def kpi_part(
+    r: pd.DataFrame,
+    settings: Settings,
+    now: dt.datetime,
+    holidays: Collection[dt.date],
+    *,
+    listed: int = 1000,
+) -> KpiPart:
+    """The part of the records ``r`` (a ledger frame, every record in scope)."""
     n = len(r)
     cut_id = r["cut_id"].to_numpy(dtype="int64")
     c = _texts(r, [name for name in _TEXT_COLUMNS if name in r.columns])
@@ -477,33 +598,198 @@ def compute_kpi(
         np.where(invalid_outcome, INVALID, state.outcome),
     )
     segment = np.where(c["segment"] == "", NO_SEGMENT, c["segment"])
-    by_outcome = {str(k): Group(**v) for k, v in flags.by(label).items()}
-    by_segment = {str(k): Group(**v) for k, v in flags.by(segment).items()}
 
     # by agent: their assigned records, the time to close and the second survey.
-    by_agent: dict[str, AgentStats] = {}
+    by_agent: dict[str, tuple[list[int], int, int, list[tuple[float, int]]]] = {}
     if mine.any():
         codes, names = pd.factorize(agent[mine], sort=True, use_na_sentinel=False)
         # The management time is the latest attempt; it runs from the record's arrival (the
         # import of its cut), closed records only.
-        is_closed = state.closed[mine]
-        managed = np.where(is_closed, handled[mine], np.datetime64("NaT", "us"))
-        arrived = t["cut_at"][mine]
-        extra = pd.DataFrame(
-            {
-                "hours": (managed - arrived) / np.timedelta64(1, "h"),
-                "survey": _numbers(c["agent_survey"][mine]),
-            }
-        )
-        means = extra.groupby(codes).mean()
+        took = (handled[mine] - t["cut_at"][mine]).astype("timedelta64[us]")
+        timed = state.closed[mine] & ~np.isnat(took)
+        sums = np.zeros(len(names), dtype="int64")
+        np.add.at(sums, codes[timed], took[timed].astype("int64"))  # exact, unlike a float sum
+        hours = sums.tolist()
+        closed = np.bincount(codes[timed], minlength=len(names)).tolist()
+        # The second survey as how many times each score was given: a mean of any split of
+        # the records is then the same number.
+        scores = _numbers(c["agent_survey"][mine])
+        scored = np.isfinite(scores)
+        survey: list[dict[float, int]] = [{} for _ in names]
+        if scored.any():
+            given = pd.DataFrame({"agent": codes[scored], "score": scores[scored]}).value_counts()
+            for (code, score), count in given.items():
+                survey[int(code)][float(score)] = int(count)
         counts = flags.subset(mine).by_codes(codes, names.tolist())
         for code, (name, group) in enumerate(counts.items()):
-            hours, survey = means.loc[code].tolist()
-            by_agent[str(name)] = AgentStats(
-                **group,
-                avg_close_hours=None if pd.isna(hours) else round(float(hours), 1),
-                avg_agent_survey=None if pd.isna(survey) else round(float(survey), 2),
+            by_agent[str(name)] = (
+                [group[f] for f in _COUNT_FIELDS],
+                hours[code],
+                closed[code],
+                sorted(survey[code].items()),
             )
+
+    cut_at = t["cut_at"]
+    # A cut's records share its import time: the earliest one stands for it.
+    first = pd.Series(cut_at).groupby(cut_id).min().to_dict() if n else {}
+    by_cut = {
+        int(cid): (
+            [group[f] for f in _COUNT_FIELDS],
+            _us(np.datetime64(first.get(cid, "NaT"), "us")),
+        )
+        for cid, group in flags.by(cut_id).items()
+    }
+    dated = ~np.isnat(cut_at)
+    day = cut_at.astype("datetime64[D]").astype("int64")  # days since 1970 (NaT: not dated)
+    by_day = {
+        int(key): [group[f] for f in _COUNT_FIELDS]
+        for key, group in flags.subset(dated).by(day[dated]).items()
+    }
+
+    ids = r["id"].to_numpy(dtype="int64")
+    found = _Problems.find(ids, {**c, **t}, settings, now, holidays, state)
+    shown = found.frame(listed)
+    when = shown["when"].to_numpy(dtype="datetime64[us]")
+    micros = np.where(np.isnat(when), None, when.view("int64").astype(object))
+    problems = tuple(
+        (int(rid), str(who), str(rule), int(attempt), None if us is None else int(us), str(info))
+        for rid, who, rule, attempt, us, info in zip(
+            shown["record_id"],
+            shown["agent"],
+            shown["rule"],
+            shown["attempt"],
+            micros,
+            shown["info"],
+            strict=True,
+        )
+    )
+    attempted = handled[~np.isnat(handled)]
+    latest = _us(attempted.max()) if len(attempted) else None
+    return KpiPart(
+        totals=(
+            n,
+            int(effective.sum()),
+            int(excluded.sum()),
+            int(pending.sum()),
+            int(overdue.sum()),
+        ),
+        closed_late=int(closed_late.sum()),
+        by_outcome={str(k): [v[f] for f in _COUNT_FIELDS] for k, v in flags.by(label).items()},
+        by_segment={str(k): [v[f] for f in _COUNT_FIELDS] for k, v in flags.by(segment).items()},
+        by_agent=by_agent,
+        by_cut=by_cut,
+        by_day=by_day,
+        problem_counts=found.counts(),
+        problems=problems,
+        listed=listed,
+        flagged=found.ids_for(BLOCKING_RULES),
+        latest_attempt=latest,
+    )
+
+
+def _added(left: list[int], right: list[int]) -> list[int]:
+    return [a + b for a, b in zip(left, right, strict=True)]
+
+
+def _add_groups(left: dict[Any, list[int]], right: dict[Any, list[int]]) -> dict[Any, list[int]]:
+    out = dict(left)
+    for key, counts in right.items():
+        out[key] = _added(out[key], counts) if key in out else list(counts)
+    return dict(sorted(out.items()))
+
+
+def _problem_order(row: tuple[int, str, str, int, int | None, str]) -> tuple[int, int, int]:
+    return row[0], _RULE_RANK[row[2]], row[3]
+
+
+_RULE_RANK = {rule: rank for rank, rule in enumerate(RULES)}
+
+
+def merged(left: KpiPart, right: KpiPart) -> KpiPart:
+    """The part of the union of two sets of records, from the parts of each."""
+    agents = dict(left.by_agent)
+    for name, (counts, hours, closed, scores) in right.by_agent.items():
+        if name in agents:
+            c0, h0, n0, s0 = agents[name]
+            given = dict(s0)
+            for score, count in scores:
+                given[score] = given.get(score, 0) + count
+            agents[name] = (_added(c0, counts), h0 + hours, n0 + closed, sorted(given.items()))
+        else:
+            agents[name] = (list(counts), hours, closed, list(scores))
+    cuts = dict(left.by_cut)
+    for cid, (counts, first) in right.by_cut.items():
+        if cid in cuts:
+            c0, f0 = cuts[cid]
+            earliest = first if f0 is None else f0 if first is None else min(f0, first)
+            cuts[cid] = (_added(c0, counts), earliest)
+        else:
+            cuts[cid] = (list(counts), first)
+    problems = left.problem_counts | {
+        rule: left.problem_counts.get(rule, 0) + count
+        for rule, count in right.problem_counts.items()
+    }
+    listed = min(left.listed, right.listed)
+    latest = [v for v in (left.latest_attempt, right.latest_attempt) if v is not None]
+    return KpiPart(
+        totals=(
+            left.totals[0] + right.totals[0],
+            left.totals[1] + right.totals[1],
+            left.totals[2] + right.totals[2],
+            left.totals[3] + right.totals[3],
+            left.totals[4] + right.totals[4],
+        ),
+        closed_late=left.closed_late + right.closed_late,
+        by_outcome=_add_groups(left.by_outcome, right.by_outcome),
+        by_segment=_add_groups(left.by_segment, right.by_segment),
+        by_agent=dict(sorted(agents.items())),
+        by_cut=dict(sorted(cuts.items())),
+        by_day=_add_groups(left.by_day, right.by_day),
+        problem_counts={rule: problems[rule] for rule in RULES if rule in problems},
+        problems=tuple(sorted((*left.problems, *right.problems), key=_problem_order)[:listed]),
+        listed=listed,
+        flagged=left.flagged | right.flagged,
+        latest_attempt=max(latest) if latest else None,
+    )
+
+
+def _moment(micros: int | None) -> dt.datetime | None:
+    return None if micros is None else _EPOCH + dt.timedelta(microseconds=micros)
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def kpi_from_parts(
+    parts: Iterable[KpiPart],
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    desde: dt.date | None = None,
+    hasta: dt.date | None = None,
+    cuts: pd.DataFrame | None = None,
+    agents: Iterable[str] = (),
+    max_listed: int | None = None,
+) -> KpiReport:
+    """The report of the records of ``parts`` (see :func:`compute_kpi` for the arguments)."""
+    whole: KpiPart | None = None
+    for part in parts:
+        whole = part if whole is None else merged(whole, part)
+    if whole is None:
+        raise ValueError("no part to report")
+
+    def group(counts: list[int]) -> dict[str, int]:
+        return dict(zip(_COUNT_FIELDS, counts, strict=True))
+
+    by_agent: dict[str, AgentStats] = {}
+    for name, (counts, micros, closed, scores) in whole.by_agent.items():
+        given = sum(count for _, count in scores)
+        survey = math.fsum(score * count for score, count in scores) / given if given else None
+        by_agent[name] = AgentStats(
+            **group(counts),
+            avg_close_hours=round(micros / closed / _US_PER_HOUR, 1) if closed else None,
+            avg_agent_survey=None if survey is None else round(survey, 2),
+        )
     for name in agents:
         by_agent.setdefault(name, AgentStats(0, 0))
     by_agent = dict(sorted(by_agent.items(), key=lambda item: item[0].casefold()))
@@ -511,52 +797,41 @@ def compute_kpi(
     files: dict[int, str] = {}
     if cuts is not None and not cuts.empty:
         files = {int(i): str(f) for i, f in zip(cuts["id"], cuts["file_name"], strict=True)}
-    cut_at = t["cut_at"]
-    # A cut's records share its import time: the earliest one stands for it.
-    first = pd.Series(cut_at).groupby(cut_id).min().to_dict() if n else {}
     by_cut = [
         CutStats(
-            **group,
-            cut_id=int(cid),
-            imported_at=as_datetime(first.get(cid)),
-            file_name=files.get(int(cid), ""),
+            **group(counts), cut_id=cid, imported_at=_moment(first), file_name=files.get(cid, "")
         )
-        for cid, group in flags.by(cut_id).items()
+        for cid, (counts, first) in whole.by_cut.items()
     ]
-    dated = ~np.isnat(cut_at)
-    day = cut_at.astype("datetime64[D]")
     by_day = [
-        DayStats(**group, day=pd.Timestamp(key).date())
-        for key, group in flags.subset(dated).by(day[dated]).items()
+        DayStats(**group(counts), day=_EPOCH.date() + dt.timedelta(days=day))
+        for day, counts in whole.by_day.items()
     ]
-
-    ids = r["id"].to_numpy(dtype="int64")
-    found = _Problems.find(ids, {**c, **t}, settings, now, holidays, state)
+    limit = whole.listed if max_listed is None else min(max_listed, whole.listed)
     listed = [
-        Inconsistency(int(rid), str(who), str(rule), describe(rule, attempt, when, info, settings))
-        for rid, who, rule, attempt, when, info in found.frame(max_listed).itertuples(
-            index=False, name=None
-        )
+        Inconsistency(rid, who, rule, describe(rule, attempt, _moment(when), info, settings))
+        for rid, who, rule, attempt, when, info in whole.problems[:limit]
     ]
+    total, effective, excluded, pending, overdue = whole.totals
     return KpiReport(
         now=now,
         target=settings.target,
         desde=desde,
         hasta=hasta,
-        total_records=n,
-        effective_contacts=int(effective.sum()),
-        excluded=int(excluded.sum()),
-        pending=int(pending.sum()),
-        overdue=int(overdue.sum()),
-        closed_late=int(closed_late.sum()),
-        by_outcome=by_outcome,
-        by_segment=by_segment,
+        total_records=total,
+        effective_contacts=effective,
+        excluded=excluded,
+        pending=pending,
+        overdue=overdue,
+        closed_late=whole.closed_late,
+        by_outcome={k: Group(**group(v)) for k, v in whole.by_outcome.items()},
+        by_segment={k: Group(**group(v)) for k, v in whole.by_segment.items()},
         by_agent=by_agent,
         by_cut=by_cut,
         by_day=by_day,
-        inconsistency_counts=found.counts(),
+        inconsistency_counts=dict(whole.problem_counts),
         inconsistencies=listed,
-        flagged_ids=found.ids_for(BLOCKING_RULES),
+        flagged_ids=whole.flagged,
         target_base=settings.target_base,
     )
 
