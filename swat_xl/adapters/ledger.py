@@ -216,6 +216,23 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX mark_history_record ON mark_history(record_id, at);
     CREATE INDEX assignments_record ON assignments(record_id);
     """,
+    # 7: what the indicator counts of the archived records (core.kpi.KpiPart, as JSON), under
+    # a key of what else it depends on (the settings, the holidays, the code): emptied by the
+    # same writes as ``archived_columns``.
+    """
+    CREATE TABLE archived_kpi (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TRIGGER archived_kpi_insert AFTER INSERT ON records
+        WHEN NEW.archived_at != '' BEGIN DELETE FROM archived_kpi; END;
+    CREATE TRIGGER archived_kpi_update AFTER UPDATE ON records
+        WHEN OLD.archived_at != '' OR NEW.archived_at != ''
+        BEGIN DELETE FROM archived_kpi; END;
+    CREATE TRIGGER archived_kpi_delete AFTER DELETE ON records
+        WHEN OLD.archived_at != '' BEGIN DELETE FROM archived_kpi; END;
+    CREATE TRIGGER archived_kpi_cuts_update AFTER UPDATE OF id, imported_at ON cuts
+        BEGIN DELETE FROM archived_kpi; END;
+    CREATE TRIGGER archived_kpi_cuts_delete AFTER DELETE ON cuts
+        BEGIN DELETE FROM archived_kpi; END;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -1145,6 +1162,27 @@ class Ledger:
             "INSERT INTO archived_columns (name, position, kind, data, uniques) "
             "VALUES (?, ?, ?, ?, ?)",
             packed,
+        )
+
+    def kept_archived_kpi(self, key: str) -> dict[str, Any] | None:
+        """What the indicator counts of the archived records, as kept under ``key`` by
+        :meth:`keep_archived_kpi` while no archived record or cut time changed since (triggers
+        empty it), else ``None``."""
+        row = self.db.execute("SELECT data FROM archived_kpi WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return data if isinstance(data, dict) else None
+
+    def keep_archived_kpi(self, key: str, data: Mapping[str, Any]) -> None:
+        """Keep ``data`` (JSON values) under ``key`` for the next operations, inside the
+        operation's transaction only (a rollback forgets it with the rest)."""
+        if not self.db.in_transaction:
+            return
+        self.db.execute("DELETE FROM archived_kpi")
+        self.db.execute(
+            "INSERT INTO archived_kpi (key, data) VALUES (?, ?)",
+            (key, json.dumps(data, ensure_ascii=False, allow_nan=False)),
         )
 
     def typified_among(self, keys: Sequence[str]) -> list[int]:

@@ -9,7 +9,7 @@ from swat_xl.core.dates import DATE_HINT, NotADate, parse_date
 from swat_xl.core.kpi import USED_COLUMNS
 from swat_xl.errors import InputError
 from swat_xl.services.operation import run_operation
-from swat_xl.services.reporting import kpi_report
+from swat_xl.services.reporting import current_report, kpi_report
 from swat_xl.services.results import KpiResult
 from swat_xl.services.session import Session
 from swat_xl.services.unit_of_work import UnitOfWork
@@ -46,8 +46,12 @@ def refresh_kpi(uow: UnitOfWork, desde: DayArg = None, hasta: DayArg = None) -> 
 
     def body(session: Session) -> KpiResult:
         ledger = session.ledger
-        records = ledger.records(columns=USED_COLUMNS)
-        report = kpi_report(session, records, ledger.cuts(), desde=start, hasta=end)
+        if start is None and end is None:  # what the live formulas cover
+            live = ledger.records(columns=USED_COLUMNS, include_archived=False)
+            report, _ = current_report(session, live, ledger.cuts())
+        else:
+            records = ledger.records(columns=USED_COLUMNS)
+            report = kpi_report(session, records, ledger.cuts(), desde=start, hasta=end)
         session.kpi_report = report
         verdict = "cumple" if report.meets_target else "no cumple"
         if report.target_base == "gestionables":

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from swat_xl.core.config import settings_to_rows
 from swat_xl.core.kpi import USED_COLUMNS
 from swat_xl.services.ports import Publication
-from swat_xl.services.reporting import kpi_report
+from swat_xl.services.reporting import archived_share, code_version, current_report
 from swat_xl.services.session import Session
 from swat_xl.services.sheets import collect_user_sheets, xlwings_conf
 from swat_xl.workbook.layout import build_master
@@ -37,19 +34,24 @@ def master_state(
     context: str = "",
 ) -> MasterState:
     """What the master shows now. Sheets in ``reuse`` are copied from the current workbook.
-    Of the records, only the indicator's columns are read for all of them (the archived ones
-    count in the indicator only); every column only of the records the sheets draw."""
+    Of the records, the indicator's columns are read of those not archived; the archived
+    ones count in the indicator only, through the part of it the ledger keeps
+    (:func:`~swat_xl.services.reporting.archived_share`); every column only of the records
+    the sheets draw."""
     ledger = session.ledger
-    records = ledger.records(columns=USED_COLUMNS)
+    records = ledger.records(columns=USED_COLUMNS, include_archived=False)
     cuts = ledger.cuts()
     # Every operation leaves an up-to-date Indicador (detail and chart), not only «kpi».
     report = session.kpi_report
     if report is None:
-        report = kpi_report(session, records, cuts)
+        report, archived = current_report(session, records, cuts)
+    else:
+        archived = archived_share(session, cuts)
     return MasterState(
         settings=session.settings,
         agents=session.agents,
         records=records,
+        archived=archived,
         reuse=reuse,
         live_records=lambda: ledger.records(include_archived=False),
         sheet_keys=sheet_keys or {},
@@ -151,7 +153,7 @@ def render(
 def sheets_context(session: Session) -> str:
     """What each sheet drawn from the records depends on besides its own records and its
     name: this version of the code and the settings."""
-    inputs = [render_version(), [list(map(str, row)) for row in settings_to_rows(session.settings)]]
+    inputs = [code_version(), [list(map(str, row)) for row in settings_to_rows(session.settings)]]
     return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
 
 
@@ -161,15 +163,3 @@ def records_key(session: Session, user_sheets: list[str]) -> str:
     roster = [(a.name, str(a.profile), a.active, a.capacity) for a in session.agents]
     inputs = [sheets_context(session), session.ledger.records_revision(), roster, user_sheets]
     return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
-
-
-@lru_cache(maxsize=1)
-def render_version() -> str:
-    """A digest of this package's code and of the writer's version: a sheet written by other
-    code is never taken as what this code would write."""
-    digest = hashlib.sha256(f"xlsxwriter {metadata.version('xlsxwriter')}".encode())
-    root = Path(__file__).resolve().parent.parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()

@@ -7,13 +7,26 @@ what the core must not fetch itself: the clock, the settings and the Colombian n
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from swat_xl.core.kpi import KpiReport, compute_kpi
+from swat_xl.core.config import settings_to_rows
+from swat_xl.core.kpi import (
+    USED_COLUMNS,
+    KpiPart,
+    KpiReport,
+    compute_kpi,
+    kpi_from_parts,
+    kpi_part,
+    kpi_scope,
+)
 from swat_xl.services.ports import LedgerPort
 from swat_xl.services.session import Session
 
@@ -73,3 +86,77 @@ def kpi_report(
         cuts=cuts,
         agents=[a.name for a in session.agents if a.active],
     )
+
+
+#: How many inconsistencies the indicator lists (their counts are always complete).
+LISTED = 1000
+
+
+def current_report(
+    session: Session, live: pd.DataFrame, cuts: pd.DataFrame | None = None
+) -> tuple[KpiReport, KpiPart]:
+    """The indicator as the Indicador's live formulas cover it (what :func:`kpi_report` gives
+    without a date range), from ``live`` (the ledger's records not archived, the indicator's
+    columns) and the archived records' part (:func:`archived_share`), which is returned too."""
+    holidays = ledger_holidays(session.ledger, _years(cuts, session.now))
+    archived = archived_share(session, cuts, holidays)
+    counted = kpi_part(live, session.settings, session.now, holidays, listed=LISTED)
+    report = kpi_from_parts(
+        [counted, archived],
+        session.settings,
+        session.now,
+        cuts=cuts,
+        agents=[a.name for a in session.agents if a.active],
+    )
+    return report, archived
+
+
+def archived_share(
+    session: Session, cuts: pd.DataFrame | None, holidays: frozenset[dt.date] | None = None
+) -> KpiPart:
+    """What the indicator counts of the archived records in scope (:func:`~swat_xl.core.kpi.
+    kpi_scope`). An archived record no longer changes, so the ledger keeps this part between
+    operations, under a key of what else it depends on: the settings, the holidays and this
+    code; and it is taken only when ``now`` is not before the latest attempt it counted (the
+    «Intento en el futuro» rule reads the clock). A write that touches an archived record or a
+    cut's time empties it (the ledger's triggers)."""
+    ledger, settings, now = session.ledger, session.settings, session.now
+    if holidays is None:
+        holidays = ledger_holidays(ledger, _years(cuts, now))
+    inputs = [
+        code_version(),
+        [list(map(str, row)) for row in settings_to_rows(settings)],
+        sorted(day.isoformat() for day in holidays),
+        LISTED,
+    ]
+    key = hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()
+    clock = int(np.datetime64(now, "us").astype("int64"))
+    kept = ledger.kept_archived_kpi(key)
+    if kept is not None:
+        try:
+            part = KpiPart.from_json(kept)
+        except (KeyError, TypeError, ValueError):  # not what this code keeps: counted again
+            pass
+        else:
+            if part.latest_attempt is None or part.latest_attempt <= clock:
+                return part
+    records = ledger.records(columns=USED_COLUMNS)
+    archived = records[records["archived_at"].notna().to_numpy()]
+    archived = archived[kpi_scope(archived, settings.period_start).to_numpy()]
+    part = kpi_part(archived, settings, now, holidays, listed=LISTED)
+    if part.latest_attempt is None or part.latest_attempt <= clock:
+        ledger.keep_archived_kpi(key, part.as_json())
+    return part
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of this package's code and of the writer's version: what is kept of an
+    earlier operation's work (a sheet, the archived records' part of the indicator) is never
+    taken from other code."""
+    digest = hashlib.sha256(f"xlsxwriter {metadata.version('xlsxwriter')}".encode())
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -205,7 +205,7 @@ def _live_block(
     counts: Mapping[str, Counts],
 ) -> tuple[list[Cell], dict[str, str], list[CondFormat]]:
     settings = state.settings
-    parts = live_parts(records, settings.period_start, UNASSIGNED, settings)
+    parts = live_parts(records, settings.period_start, UNASSIGNED, settings, state.archived)
     # «Sin asignar» goes overdue too: its clock started with the import of the cut.
     waiting = quote_sheet(L.SHEET_UNASSIGNED)
     w_ids, w_due = (unassigned_column_letter(h) for h in (L.ID_HEADER, "Vence"))

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from swat_xl.core.config import Settings
-from swat_xl.core.kpi import KpiReport
+from swat_xl.core.kpi import KpiPart, KpiReport
 from swat_xl.core.model import Agent
 from swat_xl.workbook.spec import Sheet
 
@@ -21,7 +21,9 @@ class MasterState:
 
     settings: Settings
     agents: list[Agent]
-    records: pd.DataFrame  # ledger.records(): every record, archived included
+    # ledger.records(): the records not archived when ``archived`` is given (what the
+    # indicator counts of the archived ones), else every record, archived included
+    records: pd.DataFrame
     cuts: pd.DataFrame
     operations: pd.DataFrame
     events: pd.DataFrame
@@ -31,6 +33,7 @@ class MasterState:
     xlwings_conf: Sequence[tuple[str, Any]] = ()
     last_summary: str = ""
     kpi: KpiReport | None = None  # the Indicador's refreshed detail (None: live block only)
+    archived: KpiPart | None = None
     # Sheets drawn from the records alone (see RECORD_ROLES) that are unchanged in the
     # workbook being rewritten: they become ``reused`` placeholders. ``records`` may hold only
     # the columns the indicator and the roster read, with ``live_records`` giving every column

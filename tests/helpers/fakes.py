@@ -340,6 +340,14 @@ class FakeLedger:
     def records_revision(self) -> int:
         return self.state.revision
 
+    # The archived records' part of the indicator is never kept here (the real ledger's
+    # triggers are not modelled): every operation counts it again, as after an archive.
+    def kept_archived_kpi(self, key: str) -> dict[str, Any] | None:
+        return None
+
+    def keep_archived_kpi(self, key: str, data: Mapping[str, Any]) -> None:
+        return None
+
     def records(
         self, *, include_archived: bool = True, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:

@@ -15,8 +15,12 @@ import pandas as pd
 import pytest
 
 from swat_xl.adapters.ledger import Ledger
+from swat_xl.core.config import Settings
 from swat_xl.core.fields import CANONICAL
-from swat_xl.core.kpi import USED_COLUMNS
+from swat_xl.core.kpi import USED_COLUMNS, KpiReport
+from swat_xl.core.model import Agent, Profile
+from swat_xl.services.reporting import current_report, kpi_report
+from swat_xl.services.session import Session
 
 FIRST = dt.datetime(2026, 12, 1, 8, 0)
 SECOND = dt.datetime(2026, 12, 1, 14, 0)
@@ -198,3 +202,74 @@ def test_a_rollback_forgets_what_its_transaction_kept_or_changed(path: Path):
     kept, plain, _statements = _read_traced(path)
     pd.testing.assert_frame_equal(kept, plain)
     pd.testing.assert_frame_equal(kept, kept_before)
+
+
+# -- the archived records' part of the indicator ------------------------------------------------
+NOW = dt.datetime(2026, 12, 3, 9, 0)
+
+
+def _session(ledger: Ledger, now: dt.datetime = NOW, settings: Settings | None = None) -> Session:
+    return Session(
+        workbook=None,  # type: ignore[arg-type]  # the indicator reads no workbook
+        ledger=ledger,
+        settings=settings or Settings(),
+        agents=[Agent("Ana Gómez", Profile.AMBOS), Agent("Carla Ruiz", Profile.HOGAR)],
+        now=now,
+        operation_id=1,
+        command="kpi",
+    )
+
+
+def _both(ledger: Ledger, session: Session) -> tuple[KpiReport, KpiReport]:
+    """The indicator from the records not archived and the archived records' part, and the
+    same computed over every record."""
+    live = ledger.records(columns=USED_COLUMNS, include_archived=False)
+    fast, _part = current_report(session, live, ledger.cuts())
+    return fast, kpi_report(session, ledger.records(columns=USED_COLUMNS), ledger.cuts())
+
+
+def _parts_kept(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM archived_kpi").fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "change", [None, _mark_archived, _reopen, _archive_more, _purge, _move_cut, _unarchive]
+)
+def test_the_indicator_from_the_kept_part_is_that_of_every_record(
+    path: Path, change: Callable[[Ledger], None] | None
+):
+    with Ledger.open(path) as ledger, ledger.transaction():
+        fast, full = _both(ledger, _session(ledger))
+        assert fast == full
+        assert fast.total_records == 12 and fast.by_agent["Bruno Díaz"].total_records == 6
+    assert _parts_kept(path) == 1
+    with Ledger.open(path) as ledger, ledger.transaction():
+        if change is not None:
+            change(ledger)
+            assert ledger.db.execute("SELECT COUNT(*) FROM archived_kpi").fetchone()[0] == 0
+        fast, full = _both(ledger, _session(ledger))  # the kept part, or counted again
+        assert fast == full
+    assert _parts_kept(path) == 1
+
+
+def test_a_part_is_kept_for_its_settings_and_only_when_no_attempt_is_ahead_of_the_clock(
+    path: Path,
+):
+    before_the_calls = dt.datetime(2026, 12, 1, 14, 30)  # the archived attempts are at 15:00
+    with Ledger.open(path) as ledger, ledger.transaction():
+        fast, full = _both(ledger, _session(ledger, now=before_the_calls))
+        assert fast == full and fast.inconsistency_counts["attempt_in_future"] == 4
+    assert _parts_kept(path) == 0
+    with Ledger.open(path) as ledger, ledger.transaction():
+        fast, full = _both(ledger, _session(ledger))
+        assert fast == full and "attempt_in_future" not in fast.inconsistency_counts
+    assert _parts_kept(path) == 1
+    stricter = Settings(min_attempts_no_contact=3, weekday_hours=(16, 18))
+    with Ledger.open(path) as ledger, ledger.transaction():
+        fast, full = _both(ledger, _session(ledger, settings=stricter))
+        assert fast == full
+        assert fast.inconsistency_counts["attempt_outside_hours"] == 4
+    with Ledger.open(path) as ledger, ledger.transaction():
+        assert _both(ledger, _session(ledger, settings=stricter))[0] == full
+    assert _parts_kept(path) == 1

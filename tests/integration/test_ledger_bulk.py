@@ -285,6 +285,11 @@ def test_the_form_and_a_purge_find_a_records_history_by_its_id(tmp_path: Path) -
     with sqlite3.connect(path) as db:  # as a ledger of schema 5 was
         db.execute("DROP INDEX mark_history_record")
         db.execute("DROP INDEX assignments_record")
+        for (trigger,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'archived_kpi%'"
+        ).fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE archived_kpi")
         db.execute("PRAGMA user_version = 5")
     with Ledger.open(path) as ledger:
         form: dict[str, pd.DataFrame] = {}
