@@ -1164,6 +1164,10 @@ class Ledger:
             packed,
         )
 
+    def archived_records(self, columns: Sequence[str]) -> pd.DataFrame:
+        """:meth:`records` archived, only ``columns`` of them (none read when there are none)."""
+        return self.records(columns=columns, where="r.archived_at != ''")
+
     def kept_archived_kpi(self, key: str) -> dict[str, Any] | None:
         """What the indicator counts of the archived records, as kept under ``key`` by
         :meth:`keep_archived_kpi` while no archived record or cut time changed since (triggers

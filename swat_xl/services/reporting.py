@@ -140,8 +140,7 @@ def archived_share(
         else:
             if part.latest_attempt is None or part.latest_attempt <= clock:
                 return part
-    records = ledger.records(columns=USED_COLUMNS)
-    archived = records[records["archived_at"].notna().to_numpy()]
+    archived = ledger.archived_records(USED_COLUMNS)
     archived = archived[kpi_scope(archived, settings.period_start).to_numpy()]
     part = kpi_part(archived, settings, now, holidays, listed=LISTED)
     if part.latest_attempt is None or part.latest_attempt <= clock:

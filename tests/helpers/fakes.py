@@ -340,6 +340,10 @@ class FakeLedger:
     def records_revision(self) -> int:
         return self.state.revision
 
+    def archived_records(self, columns: Sequence[str]) -> pd.DataFrame:
+        frame = self.records(columns=columns)
+        return frame[frame["archived_at"].notna()].reset_index(drop=True)
+
     # The archived records' part of the indicator is never kept here (the real ledger's
     # triggers are not modelled): every operation counts it again, as after an archive.
     def kept_archived_kpi(self, key: str) -> dict[str, Any] | None:
