@@ -273,3 +273,21 @@ def test_a_part_is_kept_for_its_settings_and_only_when_no_attempt_is_ahead_of_th
     with Ledger.open(path) as ledger, ledger.transaction():
         assert _both(ledger, _session(ledger, settings=stricter))[0] == full
     assert _parts_kept(path) == 1
+
+
+def test_archived_records_are_those_a_read_of_every_record_gives(path: Path, tmp_path: Path):
+    _keep(path)  # the kept copy, as a month has it
+    with Ledger.open(path) as ledger:
+        plain = _plain(ledger)
+        expected = plain[plain["archived_at"].notna()].reset_index(drop=True)
+        pd.testing.assert_frame_equal(ledger.archived_records(USED_COLUMNS), expected)
+        assert ledger.archived_records(USED_COLUMNS)["id"].tolist() == [2, 4, 8, 9]
+        without = ledger.archived_records(("id", "outcome"))
+        assert without["id"].tolist() == [2, 4, 8, 9]
+    with Ledger.open(tmp_path / "nuevo.swat.sqlite", create=True) as ledger:
+        with ledger.transaction():
+            _cut(ledger, FIRST, 4, "c")
+        none = ledger.archived_records(USED_COLUMNS)
+        every = ledger.records(columns=USED_COLUMNS)
+        assert none.empty and len(every) == 4
+        assert none.columns.tolist() == every.columns.tolist()
