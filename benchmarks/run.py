@@ -262,12 +262,12 @@ def _drawn_by(folder: Path) -> str:
 
 
 def _code_version() -> str:
-    """The digest the measured code gives its own drawing (``render_version``), asked of it."""
+    """The digest the measured code gives its own work (``code_version``), asked of it."""
     probe = subprocess.run(
         [
             sys.executable,
             "-c",
-            "from swat_xl.services.rendering import render_version as v; print(v())",
+            "from swat_xl.services.reporting import code_version as v; print(v())",
         ],
         env=_env(),
         capture_output=True,
