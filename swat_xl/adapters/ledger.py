@@ -1230,10 +1230,13 @@ class Ledger:
         return [row[1] for row in self.db.execute("PRAGMA table_info(records)")]
 
     def open_work(self) -> pd.DataFrame:
-        """Assigned records without a final outcome, with their agent."""
+        """Assigned records without a final outcome, with their agent: on the sheets (an
+        archived record is closed or excluded), found through the index of those, not a scan
+        of the month."""
         return pd.read_sql_query(
             "SELECT id AS record_id, agent, segment, account, ani, custcode FROM records "
-            "WHERE agent != '' AND outcome = '' AND exclusion = '' ORDER BY id",
+            "WHERE archived_at = '' AND agent != '' AND outcome = '' AND exclusion = '' "
+            "ORDER BY id",
             self.db,
         )
 

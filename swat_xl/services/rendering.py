@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
+
+import pandas as pd
 
 from swat_xl.core.config import settings_to_rows
 from swat_xl.core.kpi import USED_COLUMNS
@@ -39,7 +42,14 @@ def master_state(
     (:func:`~swat_xl.services.reporting.archived_share`); every column only of the records
     the sheets draw."""
     ledger = session.ledger
-    records = ledger.records(columns=USED_COLUMNS, include_archived=False)
+    live_records: Callable[[], pd.DataFrame]
+    if reuse:
+        records = ledger.records(columns=USED_COLUMNS, include_archived=False)
+        live_records = lambda: ledger.records(include_archived=False)  # noqa: E731
+    else:  # the sheets of records are drawn: every column is read, once
+        every = ledger.records(include_archived=False)
+        records = every[list(USED_COLUMNS)]  # what a read of just those gives
+        live_records = lambda: every  # noqa: E731
     cuts = ledger.cuts()
     # Every operation leaves an up-to-date Indicador (detail and chart), not only «kpi».
     report = session.kpi_report
@@ -53,7 +63,7 @@ def master_state(
         records=records,
         archived=archived,
         reuse=reuse,
-        live_records=lambda: ledger.records(include_archived=False),
+        live_records=live_records,
         sheet_keys=sheet_keys or {},
         key_context=context,
         cuts=cuts,

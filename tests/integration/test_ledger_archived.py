@@ -291,3 +291,17 @@ def test_archived_records_are_those_a_read_of_every_record_gives(path: Path, tmp
         every = ledger.records(columns=USED_COLUMNS)
         assert none.empty and len(every) == 4
         assert none.columns.tolist() == every.columns.tolist()
+
+
+def test_open_work_is_on_the_sheets_and_found_through_their_index(path: Path):
+    with Ledger.open(path) as ledger, ledger.transaction():
+        # an archived record whose outcome was cleared (by hand, in SQLite): off the sheets,
+        # so it is nobody's open work
+        ledger.db.execute("UPDATE records SET outcome = '' WHERE id = 8")
+        statements: list[str] = []
+        ledger.db.set_trace_callback(statements.append)
+        work = ledger.open_work()
+        ledger.db.set_trace_callback(None)
+        plan = ledger.db.execute(f"EXPLAIN QUERY PLAN {statements[-1]}").fetchall()
+    assert work["record_id"].tolist() == [1, 3, 6, 7, 10, 11, 12]
+    assert "records_live" in str(plan), plan
