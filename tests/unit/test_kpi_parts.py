@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swat_xl.core.config import Settings
-from swat_xl.core.kpi import KpiPart, compute_kpi, kpi_from_parts, kpi_part, kpi_scope
+from swat_xl.core.kpi import (
+    KpiPart,
+    compute_kpi,
+    kpi_from_parts,
+    kpi_part,
+    kpi_scope,
+    live_parts,
+)
 from tests.unit.test_kpi import HOLIDAYS, NOW, frame, record
 
 TIMES = (
@@ -126,3 +133,18 @@ def test_means_are_those_of_all_the_records():
     ana = report.by_agent["Ana Gómez"]
     assert ana.avg_close_hours == 2.2  # (1.5 h + 3 h) / 2 = 2.25
     assert ana.avg_agent_survey == 4.5
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=records_strategy, period=st.booleans())
+def test_the_live_formulas_constants_from_the_archived_part_are_those_of_every_record(rows, period):
+    options = Settings()
+    if period:
+        options = options.with_(period_start=dt.date(2026, 12, 1))
+    records = _frame(rows)
+    archived = records["archived_at"].notna().to_numpy() if len(records) else np.zeros(0, bool)
+    scope = kpi_scope(records, options.period_start).to_numpy() if len(records) else archived
+    part = kpi_part(records.iloc[np.flatnonzero(archived & scope)], options, NOW, HOLIDAYS)
+    live = records.iloc[np.flatnonzero(~archived)]
+    every = live_parts(records, options.period_start, "Sin asignar", options)
+    assert live_parts(live, options.period_start, "Sin asignar", options, part) == every
