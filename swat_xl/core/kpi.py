@@ -66,6 +66,8 @@ BLOCKING_RULES = frozenset(
     }
 )
 FIELD_LABELS = {"outcome": "Resultado", "resolution": "Solución", "agent_survey": "Encuesta asesor"}
+#: How many inconsistencies the indicator lists (their counts are always complete).
+MAX_LISTED = 1000
 _WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
@@ -445,7 +447,7 @@ def compute_kpi(
     hasta: dt.date | None = None,
     cuts: pd.DataFrame | None = None,
     agents: Iterable[str] = (),
-    max_listed: int = 1000,
+    max_listed: int = MAX_LISTED,
 ) -> KpiReport:
     """The indicator and its detail over the ledger's records (see the module docstring).
 
@@ -564,7 +566,7 @@ def kpi_part(
     now: dt.datetime,
     holidays: Collection[dt.date],
     *,
-    listed: int = 1000,
+    listed: int = MAX_LISTED,
 ) -> KpiPart:
     """The part of the records ``r`` (a ledger frame, every record in scope)."""
     n = len(r)
@@ -732,13 +734,7 @@ def merged(left: KpiPart, right: KpiPart) -> KpiPart:
     listed = min(left.listed, right.listed)
     latest = [v for v in (left.latest_attempt, right.latest_attempt) if v is not None]
     return KpiPart(
-        totals=(
-            left.totals[0] + right.totals[0],
-            left.totals[1] + right.totals[1],
-            left.totals[2] + right.totals[2],
-            left.totals[3] + right.totals[3],
-            left.totals[4] + right.totals[4],
-        ),
+        totals=_five(_added(list(left.totals), list(right.totals))),
         closed_late=left.closed_late + right.closed_late,
         by_outcome=_add_groups(left.by_outcome, right.by_outcome),
         by_segment=_add_groups(left.by_segment, right.by_segment),

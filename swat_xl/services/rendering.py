@@ -16,10 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from swat_xl.core.config import settings_to_rows
 from swat_xl.core.kpi import USED_COLUMNS
 from swat_xl.services.ports import Publication
-from swat_xl.services.reporting import archived_share, code_version, current_report
+from swat_xl.services.reporting import archived_share, code_and_settings, current_report
 from swat_xl.services.session import Session
 from swat_xl.services.sheets import collect_user_sheets, xlwings_conf
 from swat_xl.workbook.layout import build_master
@@ -163,8 +162,7 @@ def render(
 def sheets_context(session: Session) -> str:
     """What each sheet drawn from the records depends on besides its own records and its
     name: this version of the code and the settings."""
-    inputs = [code_version(), [list(map(str, row)) for row in settings_to_rows(session.settings)]]
-    return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
+    return code_and_settings(session.settings)
 
 
 def records_key(session: Session, user_sheets: list[str]) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from swat_xl.core.config import settings_to_rows
+from swat_xl.core.config import Settings, settings_to_rows
 from swat_xl.core.kpi import (
+    MAX_LISTED,
     USED_COLUMNS,
     KpiPart,
     KpiReport,
@@ -88,10 +89,6 @@ def kpi_report(
     )
 
 
-#: How many inconsistencies the indicator lists (their counts are always complete).
-LISTED = 1000
-
-
 def current_report(
     session: Session, live: pd.DataFrame, cuts: pd.DataFrame | None = None
 ) -> tuple[KpiReport, KpiPart]:
@@ -100,7 +97,7 @@ def current_report(
     columns) and the archived records' part (:func:`archived_share`), which is returned too."""
     holidays = ledger_holidays(session.ledger, _years(cuts, session.now))
     archived = archived_share(session, cuts, holidays)
-    counted = kpi_part(live, session.settings, session.now, holidays, listed=LISTED)
+    counted = kpi_part(live, session.settings, session.now, holidays, listed=MAX_LISTED)
     report = kpi_from_parts(
         [counted, archived],
         session.settings,
@@ -123,12 +120,7 @@ def archived_share(
     ledger, settings, now = session.ledger, session.settings, session.now
     if holidays is None:
         holidays = ledger_holidays(ledger, _years(cuts, now))
-    inputs = [
-        code_version(),
-        [list(map(str, row)) for row in settings_to_rows(settings)],
-        sorted(day.isoformat() for day in holidays),
-        LISTED,
-    ]
+    inputs = [code_and_settings(settings), sorted(day.isoformat() for day in holidays), MAX_LISTED]
     key = hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()
     clock = int(np.datetime64(now, "us").astype("int64"))
     kept = ledger.kept_archived_kpi(key)
@@ -142,10 +134,18 @@ def archived_share(
                 return part
     archived = ledger.archived_records(USED_COLUMNS)
     archived = archived[kpi_scope(archived, settings.period_start).to_numpy()]
-    part = kpi_part(archived, settings, now, holidays, listed=LISTED)
+    part = kpi_part(archived, settings, now, holidays, listed=MAX_LISTED)
     if part.latest_attempt is None or part.latest_attempt <= clock:
         ledger.keep_archived_kpi(key, part.as_json())
     return part
+
+
+def code_and_settings(settings: Settings) -> str:
+    """A digest of this code and of ``settings``: what all the work kept from an earlier
+    operation depends on besides its own inputs (a sheet drawn from the records, the archived
+    records' part of the indicator)."""
+    inputs = [code_version(), [list(map(str, row)) for row in settings_to_rows(settings)]]
+    return hashlib.sha256(json.dumps(inputs, default=str).encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1)
