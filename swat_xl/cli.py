@@ -9,7 +9,6 @@ JSON with ``--json``).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import sys
@@ -415,16 +414,11 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
 
 
 def _without_gc(command: Command, args: argparse.Namespace) -> int:
-    """One command is one short batch over large tables: the cyclic garbage collector would
-    rescan millions of young objects over and over for next to no garbage (reference
-    counting frees the rest)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    """The command with the cyclic garbage collector off (see :mod:`swat_xl.services.batch`)."""
+    from swat_xl.services.batch import collector_paused
+
+    with collector_paused():
         return run_command(command, args)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # -- parser -----------------------------------------------------------------------------------

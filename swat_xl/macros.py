@@ -41,6 +41,7 @@ from typing import Any
 
 from swat_xl import __version__
 from swat_xl.errors import InputError, SwatError, WorkbookError
+from swat_xl.services.batch import collector_paused
 from swat_xl.workbook import labels as L
 
 #: Actions the ribbon may run (``RunAction "<name>"`` in workbooks/src/SWAT.bas).
@@ -143,7 +144,7 @@ def run(action: str, *args: str) -> None:
     """Run one ribbon action on the calling workbook and tell the user how it went."""
     book = _caller()
     app = book.app
-    with quiet_excel(app), status_bar(app) as say:
+    with quiet_excel(app), status_bar(app) as say, collector_paused():
         context = _Context(book, say)
         text, mode = _dispatch(context, action, args)
     if text:

@@ -10,6 +10,7 @@ services and the real SQLite ledger beside the workbook do the work.
 
 from __future__ import annotations
 
+import gc
 import re
 import sqlite3
 from pathlib import Path
@@ -20,6 +21,7 @@ import swat_xl
 from swat_xl import macros
 from swat_xl.core.text import mask_digits
 from swat_xl.demo.sample import FORMULA_LIKE_REASONS, make_export
+from swat_xl.errors import InputError
 from tests.helpers import excel_com as com
 from tests.helpers.cli import FIXED_NOW, ledger_of, run_cli
 from tests.helpers.excel_sim import App, SimBook, empty_book, open_workbook
@@ -118,6 +120,32 @@ def test_unknown_action_is_a_spanish_message(
     macros.run("borrar_todo")
     alert = last_alert(book)
     assert alert["mode"] == "critical" and "acción desconocida" in alert["prompt"]
+
+
+def test_an_action_runs_without_the_cyclic_collector(
+    monkeypatch: pytest.MonkeyPatch, new_master: Path
+) -> None:
+    """As a command of the CLI does; the Python that serves the ribbon lives on between
+    clicks, so the collector is on again afterwards, also after a refusal."""
+    book = excel(monkeypatch, new_master)
+    seen: list[bool] = []
+
+    def action(context, *_):
+        seen.append(gc.isenabled())
+        return "hecho"
+
+    def refused(context, *_):
+        seen.append(gc.isenabled())
+        raise InputError("no se puede")
+
+    monkeypatch.setitem(macros._HANDLERS, "prueba", action)
+    monkeypatch.setitem(macros._HANDLERS, "rechazo", refused)
+    assert gc.isenabled()
+    macros.run("prueba")
+    assert last_alert(book)["prompt"] == "hecho" and gc.isenabled()
+    macros.run("rechazo")
+    assert last_alert(book)["mode"] == "critical" and gc.isenabled()
+    assert seen == [False, False]
 
 
 # -- importar_corte end to end -------------------------------------------------------------------
