@@ -483,8 +483,9 @@ class KpiPart:
     their second survey as the count of each score), so a report does not depend on how the
     records were split. Groups' counts are lists in the order of :data:`_COUNT_FIELDS`. Two
     figures read the clock: pending records go overdue (an archived record is never pending),
-    and an attempt after ``now`` is a problem (none is once ``now`` reaches
-    ``latest_attempt``)."""
+    and an attempt after ``now`` is a problem: the part holds for any ``now`` from
+    ``holds_from`` (the latest attempt not after the ``now`` it was counted at) until
+    ``holds_until`` (the earliest attempt after it), the same attempts being ahead of it."""
 
     totals: tuple[int, int, int, int, int]
     closed_late: int
@@ -500,7 +501,16 @@ class KpiPart:
     problems: tuple[tuple[int, str, str, int, int | None, str], ...]
     listed: int
     flagged: frozenset[int]  # records with a problem of BLOCKING_RULES
-    latest_attempt: int | None  # µs: the part holds for any ``now`` from then on
+    holds_from: int | None  # µs; None: since ever
+    holds_until: int | None  # µs, not included; None: for ever
+
+    def holds_at(self, now: dt.datetime) -> bool:
+        """Whether the part counted as of another time is the part as of ``now``."""
+        clock = _us(np.datetime64(now, "us"))
+        assert clock is not None
+        return (self.holds_from is None or self.holds_from <= clock) and (
+            self.holds_until is None or clock < self.holds_until
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The part as JSON values (see :meth:`from_json`)."""
@@ -519,7 +529,8 @@ class KpiPart:
             "problems": [list(row) for row in self.problems],
             "listed": self.listed,
             "flagged": sorted(self.flagged),
-            "latest_attempt": self.latest_attempt,
+            "holds_from": self.holds_from,
+            "holds_until": self.holds_until,
         }
 
     @classmethod
@@ -547,13 +558,18 @@ class KpiPart:
             ),
             listed=int(data["listed"]),
             flagged=frozenset(int(rid) for rid in data["flagged"]),
-            latest_attempt=data["latest_attempt"],
+            holds_from=_optional_int(data["holds_from"]),
+            holds_until=_optional_int(data["holds_until"]),
         )
 
 
 def _five(values: Iterable[Any]) -> tuple[int, int, int, int, int]:
     total, effective, excluded, pending, overdue = (int(v) for v in values)
     return total, effective, excluded, pending, overdue
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _us(value: np.datetime64) -> int | None:
@@ -665,8 +681,13 @@ def kpi_part(
             strict=True,
         )
     )
-    attempted = handled[~np.isnat(handled)]
-    latest = _us(attempted.max()) if len(attempted) else None
+    # Every attempt, for how long the problems found as of ``now`` stay those found (see
+    # KpiPart): ``handled`` is each record's latest only.
+    stamps = [t[a] for a in ATTEMPTS if a in t]
+    attempted = np.concatenate(stamps) if stamps else np.empty(0, dtype="datetime64[us]")
+    attempted = attempted[~np.isnat(attempted)]
+    ahead = attempted > np.datetime64(now, "us")
+    since, until = attempted[~ahead], attempted[ahead]
     return KpiPart(
         totals=(
             n,
@@ -685,7 +706,8 @@ def kpi_part(
         problems=problems,
         listed=listed,
         flagged=found.ids_for(BLOCKING_RULES),
-        latest_attempt=latest,
+        holds_from=_us(since.max()) if len(since) else None,
+        holds_until=_us(until.min()) if len(until) else None,
     )
 
 
@@ -732,7 +754,8 @@ def merged(left: KpiPart, right: KpiPart) -> KpiPart:
         for rule, count in right.problem_counts.items()
     }
     listed = min(left.listed, right.listed)
-    latest = [v for v in (left.latest_attempt, right.latest_attempt) if v is not None]
+    since = [v for v in (left.holds_from, right.holds_from) if v is not None]
+    until = [v for v in (left.holds_until, right.holds_until) if v is not None]
     return KpiPart(
         totals=_five(_added(list(left.totals), list(right.totals))),
         closed_late=left.closed_late + right.closed_late,
@@ -745,7 +768,8 @@ def merged(left: KpiPart, right: KpiPart) -> KpiPart:
         problems=tuple(sorted((*left.problems, *right.problems), key=_problem_order)[:listed]),
         listed=listed,
         flagged=left.flagged | right.flagged,
-        latest_attempt=max(latest) if latest else None,
+        holds_from=max(since) if since else None,
+        holds_until=min(until) if until else None,
     )
 
 

@@ -14,7 +14,6 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from swat_xl.core.config import Settings, settings_to_rows
@@ -114,15 +113,16 @@ def archived_share(
     """What the indicator counts of the archived records in scope (:func:`~swat_xl.core.kpi.
     kpi_scope`). An archived record no longer changes, so the ledger keeps this part between
     operations, under a key of what else it depends on: the settings, the holidays and this
-    code; and it is taken only when ``now`` is not before the latest attempt it counted (the
-    «Intento en el futuro» rule reads the clock). A write that touches an archived record or a
+    code; and it is taken only while the attempts ahead of ``now`` are those that were ahead of
+    the clock it was counted at (the «Intento en el futuro» rule reads the clock: an attempt
+    typed with next year's date keeps it from the archived records until then, see
+    :meth:`~swat_xl.core.kpi.KpiPart.holds_at`). A write that touches an archived record or a
     cut's time empties it (the ledger's triggers)."""
     ledger, settings, now = session.ledger, session.settings, session.now
     if holidays is None:
         holidays = ledger_holidays(ledger, _years(cuts, now))
     inputs = [code_and_settings(settings), sorted(day.isoformat() for day in holidays), MAX_LISTED]
     key = hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()
-    clock = int(np.datetime64(now, "us").astype("int64"))
     kept = ledger.kept_archived_kpi(key)
     if kept is not None:
         try:
@@ -130,13 +130,12 @@ def archived_share(
         except (KeyError, TypeError, ValueError):  # not what this code keeps: counted again
             pass
         else:
-            if part.latest_attempt is None or part.latest_attempt <= clock:
+            if part.holds_at(now):
                 return part
     archived = ledger.archived_records(USED_COLUMNS)
     archived = archived[kpi_scope(archived, settings.period_start).to_numpy()]
     part = kpi_part(archived, settings, now, holidays, listed=MAX_LISTED)
-    if part.latest_attempt is None or part.latest_attempt <= clock:
-        ledger.keep_archived_kpi(key, part.as_json())
+    ledger.keep_archived_kpi(key, part.as_json())
     return part
 
 

@@ -253,26 +253,46 @@ def test_the_indicator_from_the_kept_part_is_that_of_every_record(
     assert _parts_kept(path) == 1
 
 
-def test_a_part_is_kept_for_its_settings_and_only_when_no_attempt_is_ahead_of_the_clock(
-    path: Path,
+def test_a_part_is_kept_for_its_settings_and_while_the_same_attempts_are_ahead_of_the_clock(
+    path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    """An attempt ahead of the clock (a date typed wrong, a clock behind) is a problem until the
+    clock reaches it: the part counted before holds until then, and is counted again after."""
+    counted: list[int] = []
+    read = Ledger.archived_records
+
+    def counting(self: Ledger, columns):
+        counted.append(1)
+        return read(self, columns)
+
+    monkeypatch.setattr(Ledger, "archived_records", counting)
     before_the_calls = dt.datetime(2026, 12, 1, 14, 30)  # the archived attempts are at 15:00
     with Ledger.open(path) as ledger, ledger.transaction():
         fast, full = _both(ledger, _session(ledger, now=before_the_calls))
         assert fast == full and fast.inconsistency_counts["attempt_in_future"] == 4
-    assert _parts_kept(path) == 0
+    assert _parts_kept(path) == 1 and len(counted) == 1
+    a_bit_later = dt.datetime(2026, 12, 1, 14, 59)
     with Ledger.open(path) as ledger, ledger.transaction():
-        fast, full = _both(ledger, _session(ledger))
+        fast, full = _both(ledger, _session(ledger, now=a_bit_later))  # the part, taken
+        assert fast == full and fast.inconsistency_counts["attempt_in_future"] == 4
+    assert len(counted) == 1
+    with Ledger.open(path) as ledger, ledger.transaction():
+        fast, full = _both(ledger, _session(ledger))  # past the calls: counted again
         assert fast == full and "attempt_in_future" not in fast.inconsistency_counts
-    assert _parts_kept(path) == 1
+    assert _parts_kept(path) == 1 and len(counted) == 2
+    with Ledger.open(path) as ledger, ledger.transaction():
+        fast, full = _both(ledger, _session(ledger, now=before_the_calls))  # the clock went back
+        assert fast == full and fast.inconsistency_counts["attempt_in_future"] == 4
+    assert len(counted) == 3
     stricter = Settings(min_attempts_no_contact=3, weekday_hours=(16, 18))
     with Ledger.open(path) as ledger, ledger.transaction():
         fast, full = _both(ledger, _session(ledger, settings=stricter))
         assert fast == full
         assert fast.inconsistency_counts["attempt_outside_hours"] == 4
+    assert len(counted) == 4
     with Ledger.open(path) as ledger, ledger.transaction():
         assert _both(ledger, _session(ledger, settings=stricter))[0] == full
-    assert _parts_kept(path) == 1
+    assert _parts_kept(path) == 1 and len(counted) == 4
 
 
 def test_archived_records_are_those_a_read_of_every_record_gives(path: Path, tmp_path: Path):

@@ -98,17 +98,33 @@ def test_the_parts_of_any_split_report_what_all_the_records_do(
     assert kpi_from_parts(parts, options, NOW, agents=["Ana Gómez", "Carla"]) == whole
 
 
-def test_a_part_knows_the_latest_attempt_it_counted():
+def test_a_part_knows_for_how_long_it_holds():
+    """From the latest attempt not after ``now`` until the earliest after it: in between, the
+    same attempts are ahead of the clock (the «Intento en el futuro» rule), so the part counted
+    at any time in between is the same."""
+    ahead = dt.datetime(2027, 12, 3, 10, 0)  # next year's date typed by mistake
     records = frame(
         record(1, attempt1="2026-12-01T11:00:00"),
         record(2, attempt2="2026-12-03T16:30:00", attempt1="mañana"),
-        record(3),
+        record(3, attempt1="2026-12-02T09:00:00", attempt2=ahead.isoformat()),
+        record(4),
     )
     part = kpi_part(records, Settings(), NOW, HOLIDAYS)
-    assert part.latest_attempt is not None
-    latest = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=part.latest_attempt)
-    assert latest == dt.datetime(2026, 12, 3, 16, 30)
-    assert kpi_part(records.iloc[2:], Settings(), NOW, HOLIDAYS).latest_attempt is None
+
+    def moment(us: int | None) -> dt.datetime | None:
+        return None if us is None else dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)
+
+    assert moment(part.holds_from) == dt.datetime(2026, 12, 3, 16, 30)
+    assert moment(part.holds_until) == ahead
+    for when in (dt.datetime(2026, 12, 3, 16, 30), NOW, ahead - dt.timedelta(microseconds=1)):
+        assert part.holds_at(when)
+        assert _through_json(kpi_part(records, Settings(), when, HOLIDAYS)) == part
+    for when in (dt.datetime(2026, 12, 3, 16, 29), ahead):
+        assert not part.holds_at(when)
+        assert kpi_part(records, Settings(), when, HOLIDAYS).problem_counts != part.problem_counts
+    without = kpi_part(records.iloc[3:], Settings(), NOW, HOLIDAYS)
+    assert without.holds_from is None and without.holds_until is None
+    assert without.holds_at(dt.datetime(1990, 1, 1)) and without.holds_at(ahead)
 
 
 def test_means_are_those_of_all_the_records():
