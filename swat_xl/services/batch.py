@@ -3,8 +3,8 @@ ribbon button): without the cyclic garbage collector.
 
 An operation is one short batch over large tables: the collector would rescan millions of
 young objects over and over for next to no garbage (reference counting frees the rest). This
-module imports nothing but the standard library: the command line enters it before it loads
-anything else."""
+module imports nothing but the standard library: the command line enters it before it has
+loaded the services' heavier modules (pandas among them)."""
 
 from __future__ import annotations
 

@@ -115,9 +115,9 @@ def archived_share(
     operations, under a key of what else it depends on: the settings, the holidays and this
     code; and it is taken only while the attempts ahead of ``now`` are those that were ahead of
     the clock it was counted at (the «Intento en el futuro» rule reads the clock: an attempt
-    typed with next year's date keeps it from the archived records until then, see
-    :meth:`~swat_xl.core.kpi.KpiPart.holds_at`). A write that touches an archived record or a
-    cut's time empties it (the ledger's triggers)."""
+    typed with next year's date is a problem until then, and the part counted with it holds
+    until then, see :meth:`~swat_xl.core.kpi.KpiPart.holds_at`). A write that touches an
+    archived record or a cut's time empties it (the ledger's triggers)."""
     ledger, settings, now = session.ledger, session.settings, session.now
     if holidays is None:
         holidays = ledger_holidays(ledger, _years(cuts, now))
