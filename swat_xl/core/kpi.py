@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -563,6 +563,16 @@ class KpiPart:
         )
 
 
+def _counts(group: Mapping[str, int]) -> list[int]:
+    """A group's counts (a :class:`Group`'s fields) as a part holds them."""
+    return [group[name] for name in _COUNT_FIELDS]
+
+
+def _group(counts: list[int]) -> dict[str, int]:
+    """A part's counts of a group as :class:`Group`'s fields (see :func:`_counts`)."""
+    return dict(zip(_COUNT_FIELDS, counts, strict=True))
+
+
 def _five(values: Iterable[Any]) -> tuple[int, int, int, int, int]:
     total, effective, excluded, pending, overdue = (int(v) for v in values)
     return total, effective, excluded, pending, overdue
@@ -641,7 +651,7 @@ def kpi_part(
         counts = flags.subset(mine).by_codes(codes, names.tolist())
         for code, (name, group) in enumerate(counts.items()):
             by_agent[str(name)] = (
-                [group[f] for f in _COUNT_FIELDS],
+                _counts(group),
                 hours[code],
                 closed[code],
                 sorted(survey[code].items()),
@@ -652,17 +662,14 @@ def kpi_part(
     first = pd.Series(cut_at).groupby(cut_id).min().to_dict() if n else {}
     by_cut = {
         int(cid): (
-            [group[f] for f in _COUNT_FIELDS],
+            _counts(group),
             _us(np.datetime64(first.get(cid, "NaT"), "us")),
         )
         for cid, group in flags.by(cut_id).items()
     }
     dated = ~np.isnat(cut_at)
     day = cut_at.astype("datetime64[D]").astype("int64")  # days since 1970 (NaT: not dated)
-    by_day = {
-        int(key): [group[f] for f in _COUNT_FIELDS]
-        for key, group in flags.subset(dated).by(day[dated]).items()
-    }
+    by_day = {int(key): _counts(group) for key, group in flags.subset(dated).by(day[dated]).items()}
 
     ids = r["id"].to_numpy(dtype="int64")
     found = _Problems.find(ids, {**c, **t}, settings, now, holidays, state)
@@ -697,8 +704,8 @@ def kpi_part(
             int(overdue.sum()),
         ),
         closed_late=int(closed_late.sum()),
-        by_outcome={str(k): [v[f] for f in _COUNT_FIELDS] for k, v in flags.by(label).items()},
-        by_segment={str(k): [v[f] for f in _COUNT_FIELDS] for k, v in flags.by(segment).items()},
+        by_outcome={str(k): _counts(v) for k, v in flags.by(label).items()},
+        by_segment={str(k): _counts(v) for k, v in flags.by(segment).items()},
         by_agent=by_agent,
         by_cut=by_cut,
         by_day=by_day,
@@ -798,15 +805,12 @@ def kpi_from_parts(
     if whole is None:
         raise ValueError("no part to report")
 
-    def group(counts: list[int]) -> dict[str, int]:
-        return dict(zip(_COUNT_FIELDS, counts, strict=True))
-
     by_agent: dict[str, AgentStats] = {}
     for name, (counts, micros, closed, scores) in whole.by_agent.items():
         given = sum(count for _, count in scores)
         survey = math.fsum(score * count for score, count in scores) / given if given else None
         by_agent[name] = AgentStats(
-            **group(counts),
+            **_group(counts),
             avg_close_hours=round(micros / closed / _US_PER_HOUR, 1) if closed else None,
             avg_agent_survey=None if survey is None else round(survey, 2),
         )
@@ -819,12 +823,12 @@ def kpi_from_parts(
         files = {int(i): str(f) for i, f in zip(cuts["id"], cuts["file_name"], strict=True)}
     by_cut = [
         CutStats(
-            **group(counts), cut_id=cid, imported_at=_moment(first), file_name=files.get(cid, "")
+            **_group(counts), cut_id=cid, imported_at=_moment(first), file_name=files.get(cid, "")
         )
         for cid, (counts, first) in whole.by_cut.items()
     ]
     by_day = [
-        DayStats(**group(counts), day=_EPOCH.date() + dt.timedelta(days=day))
+        DayStats(**_group(counts), day=_EPOCH.date() + dt.timedelta(days=day))
         for day, counts in whole.by_day.items()
     ]
     limit = whole.listed if max_listed is None else min(max_listed, whole.listed)
@@ -844,8 +848,8 @@ def kpi_from_parts(
         pending=pending,
         overdue=overdue,
         closed_late=whole.closed_late,
-        by_outcome={k: Group(**group(v)) for k, v in whole.by_outcome.items()},
-        by_segment={k: Group(**group(v)) for k, v in whole.by_segment.items()},
+        by_outcome={k: Group(**_group(v)) for k, v in whole.by_outcome.items()},
+        by_segment={k: Group(**_group(v)) for k, v in whole.by_segment.items()},
         by_agent=by_agent,
         by_cut=by_cut,
         by_day=by_day,
