@@ -917,6 +917,51 @@ def test_number_column():
     ]
 
 
+def test_a_column_of_few_texts_holds_each_text_once(tmp_path):
+    """python-calamine makes a new string for every cell; a column whose texts repeat (a
+    city, the ally, an extra column) comes out with equal texts as one object, the values
+    unchanged, while a column of distinct texts keeps its own."""
+    cities = ["Bogotá D.C.", "Cali", "Medellín", "Pasto", ""]
+    rows = [
+        [
+            *row(
+                survey_id=f"S{i:05d}",
+                ally="Almacontact",
+                segment="HOGAR",
+                account=str(10_000 + i),
+                customer_name=f"Cliente {i}",
+                score=str(i % 7),
+                city=cities[i % len(cities)],
+            ),
+            f"Canal {i % 3}",
+        ]
+        for i in range(3000)
+    ]
+    path = write_xlsx(tmp_path / "data.xlsx", {"Hoja1": [[*HEADER, "CANAL"], *rows]})
+
+    table = read_export(path, AliasMap())
+
+    frame = table.frame
+    assert frame["city"].tolist() == [cities[i % len(cities)] for i in range(3000)]
+    assert frame["CANAL"].tolist() == [f"Canal {i % 3}" for i in range(3000)]
+    assert frame["customer_name"].tolist() == [f"Cliente {i}" for i in range(3000)]
+    assert len({id(v) for v in frame["city"]}) == len(cities)
+    assert len({id(v) for v in frame["ally"]}) == 1
+    assert len({id(v) for v in frame["CANAL"]}) == 3
+    assert len({id(v) for v in frame["customer_name"]}) == 3000
+    assert_frame_contract(table)
+
+
+def test_shared_texts():
+    few = [str(i % 4) + "x" for i in range(5000)]
+    shared = layout._shared(few)
+    assert shared == few and len({id(v) for v in shared}) == 4
+    many = [f"{i}x" for i in range(5000)]
+    assert layout._shared(many) is many  # nothing to share: the list as it was
+    short = [str(i % 2) + "x" for i in range(100)]
+    assert layout._shared(short) is short  # too short to be worth a look
+
+
 # --- fuzz ----------------------------------------------------------------------------------------
 
 _FOOTER_BLOCKS = [
