@@ -156,8 +156,10 @@ def _clean_column(values: Sequence[Any], kind: str) -> list[str]:
             joined = None
         elif values:
             # The texts again, made one after the other from the joined text: later passes
-            # over the column then read them in order (the cells' own strings lie a row
-            # apart in memory), as fast as a copy of the list.
+            # over the column then read them in order, where the cells' own strings lie a
+            # row apart in memory. Making them costs more than copying the list (15 ms
+            # against 1 ms for 150,000 names); the passes after it gain more (a 150,000-row
+            # import: 6.38 s -> 6.23 s).
             out = joined.split("\n")
         else:
             out = []
