@@ -283,7 +283,8 @@ def _tabulate(
             series = _datetime_series(values, count, FIELD_BY_NAME[name].label, warnings)
             dates.append((CANONICAL.index(name), name, series))
         else:
-            cleaned = _clean_column(values, kind) if index is not None else [""] * count
+            # (a field the export lacks: one text in every row already)
+            cleaned = _shared(_clean_column(values, kind)) if index is not None else [""] * count
             frame_data[name] = cleaned
 
     extra_columns: list[str] = []
@@ -293,7 +294,7 @@ def _tabulate(
             continue
         label = labels[index] if index < len(labels) else ""
         values = columns[index]
-        cleaned = _clean_column(values, "text")
+        cleaned = _shared(_clean_column(values, "text"))
         if not label and not any(cleaned):
             continue
         duplicate_of = aliases.field_for(label) if label else None
@@ -315,9 +316,7 @@ def _tabulate(
     if count == 0:
         warnings.append("La exportación no tiene filas de datos (solo el encabezado).")
     # Columns handed over as object arrays: from lists, pandas takes twice as long to make them.
-    arrays = {
-        name: np.fromiter(_shared(values), object, count) for name, values in frame_data.items()
-    }
+    arrays = {name: np.fromiter(values, object, count) for name, values in frame_data.items()}
     frame = pd.DataFrame(arrays, index=pd.RangeIndex(count), dtype=object, copy=False)
     for position, name, series in dates:
         frame.insert(position, name, series)
